@@ -1,0 +1,34 @@
+# Odoo Failover Cockpit: everything a fresh Debian 12 machine needs, in two targets.
+#   make demo   - venv + deps + PostgreSQL/PgBouncer if missing, a local lab, the cockpit on it
+#   make test   - the same set-up, then the whole test suite (real PostgreSQL and PgBouncer)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: setup system-deps demo test bench lab-down clean
+
+setup: $(STAMP) system-deps
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet --editable '.[test]'
+	touch $(STAMP)
+
+system-deps:
+	@scripts/ensure-system-deps
+
+demo: setup
+	$(PY) -m tui demo
+
+test: setup
+	scripts/run-tests
+
+bench: setup
+	bench/run
+
+lab-down:
+	$(PY) -m tui lab down --dir .lab
+
+clean: lab-down
+	rm -rf $(VENV) .pytest_cache *.egg-info

@@ -1,0 +1,200 @@
+"""From samples to judgement: roles, data at risk, SLOs, split brain and the verdict.
+
+Pure: no I/O. :class:`Watch` keeps the little memory the judgement needs across
+ticks (the last primary LSN seen, the first bad signal) and returns a new
+:class:`ClusterView` on every update.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from checks.config import Cluster
+from checks.lsn import human_bytes, human_seconds, lsn_diff
+from checks.sample import NodeSample, utcnow
+
+VERDICTS = ("ok", "warning", "critical", "unknown")
+EXIT_CODES = {"ok": 0, "warning": 1, "critical": 2, "unknown": 3}
+
+
+class PrimaryMark(BaseModel):
+    """The newest WAL position seen on a writable node, and when."""
+
+    model_config = ConfigDict(frozen=True)
+
+    node: str
+    lsn: str
+    observed_at: datetime
+
+
+class NodeView(BaseModel):
+    """A sample with the facts derived from it and from its peers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sample: NodeSample
+    role: str  # primary | standby | unreachable | foreign | unknown
+    foreign: bool = False
+    data_risk_bytes: int | None = None
+    data_risk_ref_age_s: float | None = None
+    over_slo: bool = False
+    problems: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.sample.name
+
+
+class ClusterView(BaseModel):
+    """Everything the screen and ``status`` show about one cluster at one moment."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cluster: str
+    observed_at: datetime
+    verdict: str
+    problems: tuple[str, ...]
+    writable: tuple[str, ...]
+    nodes: tuple[NodeView, ...]
+    system_identifier: str | None = None
+    last_primary: PrimaryMark | None = None
+    first_bad_at: datetime | None = None
+
+    @property
+    def split_brain(self) -> bool:
+        return len(self.writable) > 1
+
+    def node(self, name: str) -> NodeView:
+        return next(n for n in self.nodes if n.name == name)
+
+
+class Watch:
+    """Feeds samples in, gets views out; remembers what a single sample cannot know."""
+
+    def __init__(self, cluster_name: str, cluster: Cluster) -> None:
+        self.cluster_name = cluster_name
+        self.cluster = cluster
+        self.samples: dict[str, NodeSample] = {}
+        self.last_primary: PrimaryMark | None = None
+        self.first_bad_at: datetime | None = None
+
+    def update(self, *samples: NodeSample) -> ClusterView:
+        for sample in samples:
+            self.samples[sample.name] = sample
+        view = assess(self.cluster_name, self.cluster, self.samples, self.last_primary, self.first_bad_at)
+        self.last_primary = view.last_primary
+        self.first_bad_at = view.first_bad_at
+        return view
+
+
+def reference_system_identifier(cluster: Cluster, samples: dict[str, NodeSample]) -> str | None:
+    """The cluster's identity: the identifier most nodes share; on a tie, the writable
+    node's, then the first configured node's."""
+    ids = [s.system_identifier for s in samples.values() if s.reachable and s.system_identifier]
+    if not ids:
+        return None
+    counts = Counter(ids)
+    best = max(counts.values())
+    tied = {i for i, c in counts.items() if c == best}
+    if len(tied) == 1:
+        return tied.pop()
+    for sample in samples.values():
+        if sample.writable and sample.system_identifier in tied:
+            return sample.system_identifier
+    for node in cluster.nodes:
+        sample = samples.get(node.name)
+        if sample and sample.system_identifier in tied:
+            return sample.system_identifier
+    return None
+
+
+def assess(
+    cluster_name: str,
+    cluster: Cluster,
+    samples: dict[str, NodeSample],
+    last_primary: PrimaryMark | None = None,
+    first_bad_at: datetime | None = None,
+    now: datetime | None = None,
+) -> ClusterView:
+    now = now or utcnow()
+    ref_id = reference_system_identifier(cluster, samples)
+    ordered = [samples[n.name] for n in cluster.nodes if n.name in samples]
+    foreign = {s.name for s in ordered if s.reachable and ref_id and s.system_identifier != ref_id}
+    writable = [s for s in ordered if s.writable and s.name not in foreign]
+    for sample in writable:
+        if sample.current_lsn and (last_primary is None or sample.observed_at >= last_primary.observed_at):
+            last_primary = PrimaryMark(node=sample.name, lsn=sample.current_lsn, observed_at=sample.observed_at)
+
+    views, problems = [], []
+    for sample in ordered:
+        view = _node_view(sample, cluster, sample.name in foreign, ref_id, last_primary, now)
+        views.append(view)
+        problems.extend(view.problems)
+    configured = {n.name for n in cluster.nodes}
+    if not ordered:
+        verdict = "unknown"
+        problems.append("no node has been sampled yet")
+    elif len(writable) > 1:
+        verdict = "critical"
+        problems.insert(0, f"SPLIT BRAIN: {len(writable)} writable nodes: {', '.join(s.name for s in writable)}")
+    elif not writable:
+        verdict = "critical"
+        problems.insert(0, "no writable node: the cluster has no primary")
+    elif problems:
+        verdict = "warning"
+    else:
+        verdict = "ok"
+    if ordered and len(ordered) < len(configured):
+        problems.append(f"{len(configured) - len(ordered)} node(s) not sampled yet")
+    if verdict != "ok" and first_bad_at is None and ordered:
+        first_bad_at = now
+    return ClusterView(
+        cluster=cluster_name, observed_at=now, verdict=verdict, problems=tuple(problems),
+        writable=tuple(s.name for s in writable), nodes=tuple(views), system_identifier=ref_id,
+        last_primary=last_primary, first_bad_at=first_bad_at,
+    )
+
+
+def _node_view(
+    sample: NodeSample, cluster: Cluster, foreign: bool, ref_id: str | None,
+    last_primary: PrimaryMark | None, now: datetime,
+) -> NodeView:
+    slo = cluster.slo
+    name = sample.name
+    if not sample.reachable:
+        return NodeView(sample=sample, role="unreachable", problems=(f"{name} unreachable: {sample.error}",))
+    if foreign:
+        return NodeView(
+            sample=sample, role="foreign", foreign=True,
+            problems=(f"{name} belongs to another cluster (system identifier {sample.system_identifier}, "
+                      f"expected {ref_id}): check its DSN",),
+        )
+    if sample.in_recovery is False:
+        return NodeView(sample=sample, role="primary")
+    if sample.in_recovery is not True:
+        return NodeView(sample=sample, role="unknown", problems=(f"{name}: recovery state unknown",))
+    problems = []
+    risk = age = None
+    if last_primary is not None and sample.receive_lsn is not None:
+        risk = max(0, lsn_diff(last_primary.lsn, sample.receive_lsn) or 0)
+        age = max(0.0, (now - last_primary.observed_at).total_seconds())
+    delay = sample.replay_delay_s
+    over = False
+    if delay is not None and delay > slo.max_replay_delay_s:
+        over = True
+        problems.append(f"{name} replay delay {human_seconds(delay)} is over the SLO ({human_seconds(slo.max_replay_delay_s)})")
+    if risk is not None and risk > slo.max_data_risk_bytes:
+        over = True
+        problems.append(f"{name} lacks {human_bytes(risk)} of WAL, over the SLO ({human_bytes(slo.max_data_risk_bytes)})")
+    if sample.replay_paused:
+        problems.append(f"{name} has WAL replay paused")
+    if sample.wal_receiver is None or sample.wal_receiver.status != "streaming":
+        state = sample.wal_receiver.status if sample.wal_receiver else "no WAL receiver"
+        problems.append(f"{name} is not streaming from a primary ({state})")
+    return NodeView(
+        sample=sample, role="standby", data_risk_bytes=risk, data_risk_ref_age_s=age,
+        over_slo=over, problems=tuple(problems),
+    )

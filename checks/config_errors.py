@@ -1,0 +1,81 @@
+"""Turning a config problem into one line that names the file, the key path and the line."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import ValidationError
+
+
+class ConfigError(Exception):
+    """A config problem, already phrased as one line for the user."""
+
+    def __str__(self) -> str:
+        return self.args[0] if self.args else "config error"
+
+
+_FRIENDLY = {
+    "extra_forbidden": "unknown key",
+    "missing": "required key is missing",
+}
+
+
+def describe_validation_error(path: Path, text: str, exc: ValidationError) -> str:
+    """The first error of ``exc`` as ``file:line: key.path: message`` (plus a count of the others)."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    loc = [str(p) for p in first["loc"]]
+    message = _message(first)
+    line = locate(text, first["loc"])
+    where = f"{path}:{line}" if line else str(path)
+    key = ".".join(loc) if loc else "(top level)"
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    return f"{where}: {key}: {message}{more}"
+
+
+def _message(err: dict) -> str:
+    kind = err["type"]
+    if kind in _FRIENDLY:
+        return _FRIENDLY[kind]
+    msg = str(err["msg"])
+    if kind == "list_type" and isinstance(err.get("input"), str):
+        return "commands are argv lists of strings, never a shell string (write [\"prog\", \"arg\"])"
+    if kind == "string_pattern_mismatch":
+        return f"{err.get('input')!r} is not allowed here (letters, digits, '_', '.', '-'; starting with a letter)"
+    return msg.removeprefix("Value error, ")
+
+
+def locate(text: str, loc: tuple) -> int | None:
+    """Best-effort line number of a key path in TOML text (tables, arrays of tables and keys)."""
+    lines = text.splitlines()
+    table: list[str] = []
+    counts: dict[str, int] = {}
+    best: tuple[int, int] | None = None
+    wanted = list(loc)
+    for number, raw in enumerate(lines, start=1):
+        stripped = raw.strip()
+        header = re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?", stripped)
+        if header:
+            table = [part.strip().strip('"') for part in header.group(1).split(".")]
+            if stripped.startswith("[["):
+                key = ".".join(table)
+                counts[key] = counts.get(key, -1) + 1
+                table = table + [counts[key]]
+            if _prefix(table, wanted):
+                best = _better(best, len(table), number)
+            continue
+        keymatch = re.match(r"^([A-Za-z0-9_\"-]+)\s*=", stripped)
+        if keymatch and _prefix(table + [keymatch.group(1).strip('"')], wanted):
+            best = _better(best, len(table) + 1, number)
+    return best[1] if best else None
+
+
+def _better(best: tuple[int, int] | None, depth: int, number: int) -> tuple[int, int]:
+    return (depth, number) if best is None or depth >= best[0] else best
+
+
+def _prefix(have: list, wanted: list) -> bool:
+    if not have or len(have) > len(wanted):
+        return False
+    return all(str(h) == str(w) for h, w in zip(have, wanted))

@@ -1,0 +1,39 @@
+"""Every SQL statement the cockpit sends, by name, in one place (pg_activity's habit)."""
+
+# One round trip per node per tick. Works on a primary and on a standby: functions that
+# raise in the wrong role (pg_current_wal_lsn on a standby, pg_is_wal_replay_paused and
+# pg_walfile_name the other way round) sit behind CASE, which PostgreSQL evaluates lazily.
+# LSNs travel as text, intervals as float seconds, lists as JSON.
+NODE_SAMPLE = """
+SELECT
+  now() AS server_now,
+  r.in_recovery,
+  current_setting('transaction_read_only') AS tx_read_only,
+  current_setting('server_version') AS server_version,
+  current_setting('cluster_name') AS cluster_name,
+  (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier,
+  CASE WHEN r.in_recovery THEN pg_last_wal_receive_lsn()::text END AS receive_lsn,
+  CASE WHEN r.in_recovery THEN pg_last_wal_replay_lsn()::text END AS replay_lsn,
+  CASE WHEN r.in_recovery
+       THEN pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::float8 END AS bytes_not_replayed,
+  CASE WHEN r.in_recovery
+       THEN extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END AS replay_delay_s,
+  CASE WHEN r.in_recovery THEN pg_is_wal_replay_paused() END AS replay_paused,
+  CASE WHEN NOT r.in_recovery THEN pg_current_wal_lsn()::text END AS current_lsn,
+  CASE WHEN NOT r.in_recovery
+       THEN ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int
+       ELSE coalesce((SELECT received_tli FROM pg_stat_wal_receiver),
+                     (pg_control_checkpoint()).timeline_id) END AS timeline,
+  (SELECT row_to_json(w)::text FROM (
+      SELECT status, sender_host, sender_port, received_tli, slot_name
+      FROM pg_stat_wal_receiver) w) AS wal_receiver,
+  (SELECT coalesce(json_agg(s), '[]')::text FROM (
+      SELECT application_name, client_addr::text AS client_addr, state, sync_state,
+             sent_lsn::text AS sent_lsn, write_lsn::text AS write_lsn,
+             flush_lsn::text AS flush_lsn, replay_lsn::text AS replay_lsn,
+             extract(epoch FROM write_lag)::float8 AS write_lag_s,
+             extract(epoch FROM flush_lag)::float8 AS flush_lag_s,
+             extract(epoch FROM replay_lag)::float8 AS replay_lag_s
+      FROM pg_stat_replication ORDER BY application_name) s) AS replication
+FROM (SELECT pg_is_in_recovery() AS in_recovery) r
+"""

@@ -1,0 +1,43 @@
+"""Shared fixtures: real local labs (PostgreSQL primary + standbys, PgBouncer, proxies).
+
+One healthy lab is shared by the whole session for tests whose faults are undone
+(pause/resume, partition/heal, hang/resume); destructive tests take a lab of their own.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.lab_fixture import make_lab
+
+LAB_ROOT = Path("/tmp/ofc-test-labs")
+
+
+@pytest.fixture(scope="session")
+def lab():
+    """A healthy 3-node lab for the session. Tests must undo the faults they cause."""
+    the_lab = make_lab(LAB_ROOT, replicas=2)
+    yield the_lab
+    the_lab.down()
+
+
+@pytest.fixture(scope="module")
+def scratch_lab():
+    """A 3-node lab for one test module that may crash or promote nodes."""
+    the_lab = make_lab(LAB_ROOT, replicas=2)
+    yield the_lab
+    the_lab.down()
+
+
+def psql(lab_status: dict, node: str, sql: str) -> str:
+    """Run SQL with psql as the postgres user on the node's real port (not the bastion's proxy)."""
+    port = next(n["port"] for n in lab_status["nodes"] if n["name"] == node)
+    out = subprocess.run(
+        ["runuser", "-u", "postgres", "--", "psql", "-X", "-At", "-h", "127.0.0.1", "-p", str(port),
+         "-U", "postgres", "-d", "postgres", "-c", sql],
+        capture_output=True, text=True, timeout=30, check=True,
+    )
+    return out.stdout.strip()

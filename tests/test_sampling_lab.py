@@ -1,0 +1,192 @@
+"""Sampling and ``status`` against a real lab: the cockpit's values equal psql's, faults show up."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from checks.assess import Watch
+from checks.config import load_config
+from checks.lsn import lsn_diff
+from checks.sampler import NodeSampler, sample_all
+from tests.conftest import psql
+
+pytestmark = pytest.mark.lab
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def status_cli(config: str) -> tuple[int, dict]:
+    proc = subprocess.run([sys.executable, "-m", "tui", "status", config, "--json"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def cluster_of(lab):
+    return load_config(lab.status()["config"]).cluster(None)
+
+
+def one_round(lab, samplers=None):
+    name, cluster = cluster_of(lab)
+    own = samplers is None
+    samplers = samplers or [NodeSampler(n, cluster.sampling) for n in cluster.nodes]
+
+    async def go():
+        try:
+            return await sample_all(samplers)
+        finally:
+            if own:
+                await asyncio.gather(*(s.close() for s in samplers))
+
+    samples = asyncio.run(go())
+    return Watch(name, cluster).update(*samples)
+
+
+def test_status_json_agrees_with_psql_on_every_node(lab):
+    st = lab.status()
+    code, doc = status_cli(st["config"])
+    assert code == 0, doc["problems"]
+    assert doc["verdict"] == "ok" and doc["writable"] == ["node1"]
+    for node in doc["nodes"]:
+        name = node["name"]
+        row = psql(st, name, "select pg_is_in_recovery(), current_setting('transaction_read_only'), "
+                             "(select system_identifier from pg_control_system())").split("|")
+        assert node["in_recovery"] == (row[0] == "t")
+        assert node["tx_read_only"] == row[1]
+        assert node["system_identifier"] == row[2]
+        assert node["reachable"] and node["error"] is None and node["latency_ms"] > 0
+        if node["in_recovery"]:
+            receive = psql(st, name, "select pg_last_wal_receive_lsn()")
+            assert 0 <= lsn_diff(receive, node["receive_lsn"]) < 1024 * 1024
+            tli = psql(st, name, "select received_tli from pg_stat_wal_receiver")
+            assert node["timeline"] == int(tli)
+            assert node["writable"] is False
+        else:
+            current = psql(st, name, "select pg_current_wal_lsn()")
+            assert 0 <= lsn_diff(current, node["current_lsn"]) < 1024 * 1024
+            tli = psql(st, name, "select timeline_id from pg_control_checkpoint()")
+            assert node["timeline"] == int(tli)
+            assert node["writable"] is True
+
+
+def test_paused_replay_shows_and_resumes(lab):
+    psql(lab.status(), "node1", "create table if not exists t_pause(x int)")
+    lab.pause_replay("node3")
+    try:
+        psql(lab.status(), "node1", "insert into t_pause select generate_series(1, 20000)")
+        deadline = time.monotonic() + 10
+        while True:
+            view = one_round(lab)
+            n3 = view.node("node3")
+            if n3.sample.bytes_not_replayed and n3.sample.bytes_not_replayed > 0:
+                break
+            assert time.monotonic() < deadline, "unreplayed bytes never grew on a paused standby"
+            time.sleep(0.2)
+        assert n3.sample.replay_paused is True
+        assert "node3 has WAL replay paused" in view.problems
+        assert view.verdict == "warning"
+    finally:
+        lab.resume_replay("node3")
+    assert one_round(lab).node("node3").sample.replay_paused is False
+
+
+def test_partitioned_node_is_unreachable_and_never_delays_the_others(lab):
+    name, cluster = cluster_of(lab)
+    samplers = [NodeSampler(n, cluster.sampling) for n in cluster.nodes]
+    lab.partition("node2")
+    try:
+        started = time.monotonic()
+        view = one_round(lab, samplers)
+        took = time.monotonic() - started
+        assert view.node("node2").role == "unreachable"
+        assert "no answer" in view.node("node2").sample.error
+        assert view.node("node1").sample.reachable and view.node("node3").sample.reachable
+        assert took <= samplers[1].budget_s + 0.5
+        # the node itself is alive and still replicating: unreachable is not dead
+        assert psql(lab.status(), "node2", "select status from pg_stat_wal_receiver") == "streaming"
+    finally:
+        lab.heal("node2")
+        asyncio.run(_close(samplers))
+    assert _eventually_reachable(lab, "node2")
+
+
+def test_hung_node_times_out_and_others_keep_answering(lab):
+    name, cluster = cluster_of(lab)
+    lab.hang("node3")
+    try:
+        view = one_round(lab)
+        assert view.node("node3").role == "unreachable"
+        assert view.node("node1").sample.reachable and view.node("node2").sample.reachable
+    finally:
+        lab.resume("node3")
+    assert _eventually_reachable(lab, "node3")
+
+
+def _eventually_reachable(lab, node: str, seconds: float = 15) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if one_round(lab).node(node).sample.reachable:
+            return True
+        time.sleep(0.3)
+    return False
+
+
+async def _close(samplers):
+    await asyncio.gather(*(s.close() for s in samplers))
+
+
+def test_persistent_connection_reconnects_after_crash_and_start(scratch_lab):
+    lab = scratch_lab
+    name, cluster = cluster_of(lab)
+    sampler = NodeSampler(cluster.node("node3"), cluster.sampling)
+
+    async def go():
+        first = await sampler.sample()
+        conn = sampler._conn
+        again = await sampler.sample()
+        assert sampler._conn is conn, "the connection was not kept between ticks"
+        lab.crash("node3")
+        crashed = await sampler.sample()
+        lab.start("node3")
+        deadline = time.monotonic() + 20
+        while not (back := await sampler.sample()).reachable:
+            assert time.monotonic() < deadline, back.error
+            await asyncio.sleep(0.2)
+        await sampler.close()
+        return first, again, crashed, back
+
+    first, again, crashed, back = asyncio.run(go())
+    assert first.reachable and again.reachable and back.reachable
+    assert not crashed.reachable and crashed.error
+
+
+def test_crashed_primary_is_critical_with_exit_2(scratch_lab):
+    lab = scratch_lab
+    lab.crash("node1")
+    try:
+        code, doc = status_cli(lab.status()["config"])
+        assert code == 2 and doc["verdict"] == "critical"
+        assert doc["writable"] == []
+        node1 = next(n for n in doc["nodes"] if n["name"] == "node1")
+        assert node1["reachable"] is False and node1["error"]
+    finally:
+        lab.start("node1")
+
+
+def test_second_writable_node_is_split_brain_exit_2(scratch_lab):
+    lab = scratch_lab
+    st = lab.status()
+    psql(st, "node3", "select pg_promote()")
+    code, doc = status_cli(st["config"])
+    assert code == 2 and doc["verdict"] == "critical"
+    assert sorted(doc["writable"]) == ["node1", "node3"]
+    assert doc["problems"][0].startswith("SPLIT BRAIN")
+    node3 = next(n for n in doc["nodes"] if n["name"] == "node3")
+    assert node3["timeline"] == 2

@@ -1,0 +1,115 @@
+"""The command line (DESIGN section 7). Every error is one line on stderr, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from checks.config import ConfigError, load_config
+from tui.status_cmd import UNKNOWN, print_error, run_status
+
+DEFAULT_CONFIG = "clusters.toml"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from tui.lab.cli import add_lab_parser
+
+    parser = argparse.ArgumentParser(
+        prog="failover-cockpit",
+        description="Promote a PostgreSQL replica safely during an Odoo incident: one writer, known data risk.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="the live cockpit")
+    _config_args(run)
+    run.add_argument("--interval", type=_positive_float, metavar="S", help="sampling interval in seconds")
+
+    status = sub.add_parser("status", help="one sampling round; exit 0 ok, 1 warning, 2 critical, 3 unknown")
+    _config_args(status)
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+
+    demo = sub.add_parser("demo", help="bring the local lab up, then run the cockpit on it")
+    demo.add_argument("--dir", default=".lab", help="lab folder (default ./.lab)")
+    demo.add_argument("--base-port", type=int, default=54320, help="first port of the lab (default 54320)")
+
+    add_lab_parser(sub)
+    return parser
+
+
+def _config_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", nargs="?", default=DEFAULT_CONFIG, metavar="CONFIG",
+                   help=f"cluster config (default ./{DEFAULT_CONFIG})")
+    p.add_argument("--cluster", metavar="NAME", help="which cluster of the file (optional when it holds one)")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0.05:
+        raise argparse.ArgumentTypeError("must be more than 0.05 seconds")
+    return value
+
+
+def _load_cluster(config: str, cluster: str | None):
+    loaded = load_config(config)
+    for warning in loaded.warnings:
+        print(f"failover-cockpit: warning: {warning}", file=sys.stderr)
+    return loaded.cluster(cluster)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    try:
+        name, cluster = _load_cluster(args.config, args.cluster)
+    except ConfigError as exc:
+        print_error(str(exc))
+        return UNKNOWN
+    return run_status(name, cluster, args.json)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    try:
+        name, cluster = _load_cluster(args.config, args.cluster)
+    except ConfigError as exc:
+        print_error(str(exc))
+        return UNKNOWN
+    return run_cockpit(name, cluster, args.interval)
+
+
+def run_cockpit(name: str, cluster, interval: float | None) -> int:
+    from checks.sampler import NodeSampler
+    from tui.app import CockpitApp
+
+    samplers = {node.name: NodeSampler(node, cluster.sampling) for node in cluster.nodes}
+    CockpitApp(name, cluster, samplers=samplers, interval_s=interval).run()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from tui.lab import Lab, LabError
+
+    lab = Lab(Path(args.dir).resolve())
+    try:
+        lab.up(base_port=args.base_port)
+    except LabError as exc:
+        print_error(f"lab: {exc}")
+        return 1
+    config = lab.status()["config"]
+    print(f"failover-cockpit: LAB is up in {lab.dir}; cockpit on {config} (stop it with: failover-cockpit lab down --dir {args.dir})")
+    args.config, args.cluster, args.interval = config, None, None
+    return cmd_run(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "lab":
+        from tui.lab.cli import run_lab
+
+        return run_lab(args)
+    handler = {"status": cmd_status, "run": cmd_run, "demo": cmd_demo}[args.command]
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        return 130
