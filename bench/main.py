@@ -1,0 +1,64 @@
+"""``bench/run``: every figure measured on a fresh lab, printed as a table or one JSON object."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from checks.config import load_config
+
+TARGETS = {
+    "sampling_cpu_pct_10_nodes": ("<=", 3.0),
+    "hung_node_other_refresh_ms": ("<=", 1500.0),
+    "first_frame_s": ("<=", 1.5),
+}
+
+
+def measure(quick: bool) -> dict:
+    from bench.first_frame import first_frame_s
+    from bench.sampling import hung_node_other_refresh_ms, sampling_cpu_pct_10_nodes
+    from tests.lab_fixture import make_lab
+
+    figures: dict = {}
+    root = Path(tempfile.mkdtemp(prefix="ofc-bench-", dir="/tmp"))
+    root.chmod(0o755)
+    started = time.monotonic()
+    lab = make_lab(root, replicas=2)
+    figures["lab_up_s"] = round(time.monotonic() - started, 2)
+    try:
+        config = lab.status()["config"]
+        _, cluster = load_config(config).cluster(None)
+        figures["sampling_cpu_pct_10_nodes"] = sampling_cpu_pct_10_nodes(cluster, 5 if quick else 30)
+        refresh = hung_node_other_refresh_ms(cluster, lab.hang, lab.resume, 5 if quick else 20)
+        figures["hung_node_other_refresh_ms"] = refresh["max"]
+        figures["hung_node_other_refresh_median_ms"] = refresh["median"]
+        runs = [first_frame_s(config) for _ in range(1 if quick else 3)]
+        figures["first_frame_s"] = sorted(runs)[len(runs) // 2]
+    finally:
+        lab.down()
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench/run", description=__doc__)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--quick", action="store_true", help="a short run that still measures every figure")
+    args = parser.parse_args(argv)
+    figures = measure(args.quick)
+    if args.json:
+        print(json.dumps(figures))
+        return 0
+    print(f"{'figure':<36} {'value':>10}  target")
+    for key, value in figures.items():
+        op, target = TARGETS.get(key, ("", None))
+        verdict = "" if target is None else ("ok" if value <= target else "MISSED")
+        print(f"{key:<36} {value:>10}  {op} {target if target is not None else ''} {verdict}".rstrip())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
