@@ -21,13 +21,21 @@ EXIT_CODES = {"ok": 0, "warning": 1, "critical": 2, "unknown": 3}
 
 
 class PrimaryMark(BaseModel):
-    """The newest WAL position seen on a writable node, and when."""
+    """The newest WAL position seen on a writable node, when, and what became of it.
+
+    ``lost_at`` is the first failed sample of that node after the mark: the node
+    committed nothing we know of after ``observed_at``, and nothing at all after
+    ``lost_at`` reached us. ``sync_standbys`` were synchronous at the mark.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     node: str
     lsn: str
     observed_at: datetime
+    lost_at: datetime | None = None
+    sync_standbys: tuple[str, ...] = ()
+    standby_lag_s: dict[str, float] = {}
 
 
 class NodeView(BaseModel):
@@ -124,9 +132,7 @@ def assess(
     ordered = [samples[n.name] for n in cluster.nodes if n.name in samples]
     foreign = {s.name for s in ordered if s.reachable and ref_id and s.system_identifier != ref_id}
     writable = [s for s in ordered if s.writable and s.name not in foreign]
-    for sample in writable:
-        if sample.current_lsn and (last_primary is None or sample.observed_at >= last_primary.observed_at):
-            last_primary = PrimaryMark(node=sample.name, lsn=sample.current_lsn, observed_at=sample.observed_at)
+    last_primary = _track_primary(last_primary, writable, samples)
 
     views, problems = [], []
     for sample in ordered:
@@ -156,6 +162,23 @@ def assess(
         writable=tuple(s.name for s in writable), nodes=tuple(views), system_identifier=ref_id,
         last_primary=last_primary, first_bad_at=first_bad_at,
     )
+
+
+def _track_primary(mark: PrimaryMark | None, writable: list[NodeSample], samples: dict[str, NodeSample]) -> PrimaryMark | None:
+    for sample in writable:
+        if sample.current_lsn and (mark is None or sample.observed_at >= mark.observed_at):
+            peers = sample.replication
+            mark = PrimaryMark(
+                node=sample.name, lsn=sample.current_lsn, observed_at=sample.observed_at,
+                sync_standbys=tuple(p.application_name for p in peers
+                                    if p.application_name and p.sync_state in ("sync", "quorum")),
+                standby_lag_s={p.application_name: p.flush_lag_s or 0.0 for p in peers if p.application_name},
+            )
+    if mark is not None and mark.lost_at is None:
+        latest = samples.get(mark.node)
+        if latest is not None and latest.observed_at > mark.observed_at and not latest.writable:
+            mark = mark.model_copy(update={"lost_at": latest.observed_at})
+    return mark
 
 
 def _node_view(

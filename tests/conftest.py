@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.lab_fixture import make_lab
-
 LAB_ROOT = Path("/tmp/ofc-test-labs")
 
 
 @pytest.fixture(scope="session")
 def lab():
     """A healthy 3-node lab for the session. Tests must undo the faults they cause."""
+    from tests.lab_fixture import make_lab
+
     the_lab = make_lab(LAB_ROOT, replicas=2)
     yield the_lab
     the_lab.down()
@@ -27,6 +27,8 @@ def lab():
 @pytest.fixture(scope="module")
 def scratch_lab():
     """A 3-node lab for one test module that may crash or promote nodes."""
+    from tests.lab_fixture import make_lab
+
     the_lab = make_lab(LAB_ROOT, replicas=2)
     yield the_lab
     the_lab.down()
