@@ -1,0 +1,118 @@
+"""The stage machine's gates, from hand-written events (pure). Real-lab tests try to break them too."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from checks.config import Cluster
+from checks.runbook import evaluate
+
+CLUSTER = Cluster.model_validate({
+    "nodes": [{"name": f"n{i}", "dsn": f"postgresql://u@h{i}/postgres"} for i in (1, 2, 3)],
+    "approvers": ["alice", "bob"],
+    "freeze": [{"name": "stop cron", "command": ["true"]}],
+})
+
+
+@dataclass
+class Ev:
+    kind: str
+    stage: int | None = None
+    data: dict = field(default_factory=dict)
+    author: str = "olga"
+    seat: str = "operator"
+    text: str = ""
+
+
+def roles(operator="olga", scribe="sam", approver="alice"):
+    return [Ev("role", data={"role": "operator", "name": operator}),
+            Ev("role", data={"role": "scribe", "name": scribe}),
+            Ev("role", data={"role": "approver", "name": approver})]
+
+
+FROZEN = [Ev("action", 0, {"step": "freeze", "name": "stop cron", "exit_code": 0})]
+
+
+def choose(within_slo: bool, candidate="n2"):
+    return [Ev("decision", 1, {"candidate": candidate, "old_primary": "n1",
+                               "data_risk": {"within_slo": within_slo, "statement": "promoting n2 loses ..."}})]
+
+
+def checked(nodes: dict, candidate="n2"):
+    return [Ev("evidence", 2, {"check": "others_not_writable", "candidate": candidate, "nodes": nodes})]
+
+
+def test_everything_locked_behind_stage_0():
+    state = evaluate(CLUSTER, [])
+    assert state.current == 0
+    assert [s.status for s in state.stages] == ["open"] + ["locked"] * 5
+
+
+def test_self_approval_fails_stage_0():
+    state = evaluate(CLUSTER, roles(operator="alice", approver="alice") + FROZEN)
+    assert state.stage(0).status == "failed"
+    assert "the operator can never approve" in state.stage(0).gate
+
+
+def test_unlisted_approver_fails_stage_0():
+    state = evaluate(CLUSTER, roles(approver="mallory") + FROZEN)
+    assert "not an approver of this cluster" in state.stage(0).gate
+
+
+def test_failed_freeze_blocks_and_skip_with_reason_overrides():
+    failed = roles() + [Ev("action", 0, {"step": "freeze", "name": "stop cron", "exit_code": 1})]
+    assert evaluate(CLUSTER, failed).stage(0).status == "failed"
+    skipped = failed + [Ev("decision", 0, {"skip_freeze": True, "reason": "cron host is down"})]
+    assert evaluate(CLUSTER, skipped).stage(0).status == "overridden"
+    assert evaluate(CLUSTER, skipped).current == 1
+
+
+def test_risk_above_slo_needs_an_approval_not_by_the_operator():
+    base = roles() + FROZEN + choose(within_slo=False)
+    assert evaluate(CLUSTER, base).stage(1).status == "open"
+    by_operator = base + [Ev("approval", 1, {"candidate": "n2", "approved_by": "olga"})]
+    assert evaluate(CLUSTER, by_operator).stage(1).status == "open"
+    for_other = base + [Ev("approval", 1, {"candidate": "n3", "approved_by": "alice"})]
+    assert evaluate(CLUSTER, for_other).stage(1).status == "open"
+    approved = base + [Ev("approval", 1, {"candidate": "n2", "approved_by": "alice"})]
+    assert evaluate(CLUSTER, approved).stage(1).status == "overridden"
+
+
+def test_approval_before_a_new_decision_does_not_carry_over():
+    events = roles() + FROZEN + choose(False) + [Ev("approval", 1, {"candidate": "n2", "approved_by": "alice"})] + choose(False)
+    assert evaluate(CLUSTER, events).stage(1).status == "open"
+
+
+def test_writable_old_primary_blocks_stage_2():
+    events = roles() + FROZEN + choose(True) + checked({"n1": {"writable": True}, "n3": {"writable": False}})
+    state = evaluate(CLUSTER, events)
+    assert state.stage(2).status == "failed" and "n1 is writable: fence it" in state.stage(2).gate
+    assert state.stage(3).status == "locked"
+
+
+def test_unreachable_old_primary_needs_fence_or_attestation():
+    unreachable = checked({"n1": {"writable": False, "needs_proof": True, "fenced": False}})
+    events = roles() + FROZEN + choose(True) + unreachable
+    assert evaluate(CLUSTER, events).stage(2).status == "failed"
+    self_attested = events + [Ev("approval", 2, {"node": "n1", "approved_by": "olga", "attestation": "off"})]
+    assert evaluate(CLUSTER, self_attested).stage(2).status == "failed"
+    attested = events + [Ev("approval", 2, {"node": "n1", "approved_by": "bob", "attestation": "powered off"})]
+    assert evaluate(CLUSTER, attested).stage(2).status == "overridden"
+    fenced = roles() + FROZEN + choose(True) + checked({"n1": {"writable": False, "needs_proof": True, "fenced": True}})
+    assert evaluate(CLUSTER, fenced).stage(2).status == "passed"
+
+
+def test_check_for_another_candidate_does_not_count():
+    events = roles() + FROZEN + choose(True, "n3") + checked({"n1": {"writable": False}}, candidate="n2")
+    assert evaluate(CLUSTER, events).stage(2).status == "open"
+
+
+def test_full_run_reaches_the_end():
+    events = roles() + FROZEN + choose(True) + checked({"n1": {"writable": False}})
+    events += [Ev("evidence", 3, {"check": "promoted", "passed": True, "node": "n2", "promote_to_writable_ms": 41})]
+    events += [Ev("evidence", 4, {"check": "targets", "passed": True})]
+    events += [Ev("evidence", 5, {"check": c, "passed": True}) for c in ("new_primary_writable", "stragglers")]
+    state = evaluate(CLUSTER, events)
+    assert state.current == 6 and state.candidate == "n2"
+    failing = events + [Ev("evidence", 5, {"check": "stragglers", "passed": False})]
+    assert evaluate(CLUSTER, failing).stage(5).status == "failed"
