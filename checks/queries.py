@@ -37,3 +37,9 @@ SELECT
       FROM pg_stat_replication ORDER BY application_name) s) AS replication
 FROM (SELECT pg_is_in_recovery() AS in_recovery) r
 """
+
+IN_RECOVERY = "SELECT pg_is_in_recovery()"
+PROMOTE_NO_WAIT = "SELECT pg_promote(wait => false)"
+WRITABLE_CHECK = "SELECT pg_is_in_recovery() AS in_recovery, current_setting('transaction_read_only') AS tx_read_only"
+CURRENT_LSN = "SELECT pg_current_wal_lsn()::text"
+RECEIVE_LSN = "SELECT pg_last_wal_receive_lsn()::text"
