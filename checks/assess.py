@@ -166,10 +166,11 @@ def assess(
 
 def _track_primary(mark: PrimaryMark | None, writable: list[NodeSample], samples: dict[str, NodeSample]) -> PrimaryMark | None:
     for sample in writable:
-        if sample.current_lsn and (mark is None or sample.observed_at >= mark.observed_at):
+        committed = sample.flush_lsn or sample.current_lsn
+        if committed and (mark is None or sample.observed_at >= mark.observed_at):
             peers = sample.replication
             mark = PrimaryMark(
-                node=sample.name, lsn=sample.current_lsn, observed_at=sample.observed_at,
+                node=sample.name, lsn=committed, observed_at=sample.observed_at,
                 sync_standbys=tuple(p.application_name for p in peers
                                     if p.application_name and p.sync_state in ("sync", "quorum")),
                 standby_lag_s={p.application_name: p.flush_lag_s or 0.0 for p in peers if p.application_name},

@@ -20,6 +20,7 @@ SELECT
        THEN extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END AS replay_delay_s,
   CASE WHEN r.in_recovery THEN pg_is_wal_replay_paused() END AS replay_paused,
   CASE WHEN NOT r.in_recovery THEN pg_current_wal_lsn()::text END AS current_lsn,
+  CASE WHEN NOT r.in_recovery THEN pg_current_wal_flush_lsn()::text END AS flush_lsn,
   CASE WHEN NOT r.in_recovery
        THEN ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int
        ELSE coalesce((SELECT received_tli FROM pg_stat_wal_receiver),

@@ -67,6 +67,7 @@ class NodeSample(BaseModel):
     raw_replay_delay_s: float | None = None
     replay_paused: bool | None = None
     current_lsn: str | None = None
+    flush_lsn: str | None = None       # primary: WAL flushed locally, i.e. committed work
     timeline: int | None = None
     wal_receiver: WalReceiver | None = None
     replication: tuple[ReplicationPeer, ...] = ()

@@ -56,9 +56,9 @@ class NodeSampler:
         return self.sampling.connect_timeout_s + self.sampling.statement_timeout_s + 0.5
 
     async def sample(self) -> NodeSample:
-        started = time.monotonic()
         try:
             conn = await self._connection()
+            started = time.monotonic()
             row = await asyncio.wait_for(
                 conn.fetchrow(NODE_SAMPLE), timeout=self.sampling.statement_timeout_s
             )
@@ -140,6 +140,7 @@ def sample_from_row(name: str, row: asyncpg.Record, latency_ms: float) -> NodeSa
         raw_replay_delay_s=row["replay_delay_s"],
         replay_paused=row["replay_paused"],
         current_lsn=row["current_lsn"],
+        flush_lsn=row["flush_lsn"],
         timeline=row["timeline"],
         wal_receiver=WalReceiver(**receiver) if receiver else None,
         replication=tuple(ReplicationPeer(**peer) for peer in peers),
