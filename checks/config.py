@@ -58,16 +58,20 @@ class Node(_Model):
     password_env: EnvVar | None = None
     priority: int = 100
     fence: Argv | None = None
+    app_host: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]+$")] | None = None
+    app_port: int | None = Field(None, gt=0, lt=65536)
 
     _check = field_validator("dsn")(lambda cls, v: _check_dsn(v))
 
     @property
     def host(self) -> str:
-        return urlsplit(self.dsn).hostname or ""
+        """Where applications (PgBouncer, Odoo) reach the node: ``app_host``, else the DSN's host."""
+        return self.app_host or urlsplit(self.dsn).hostname or ""
 
     @property
     def port(self) -> int:
-        return urlsplit(self.dsn).port or 5432
+        """``app_port``, else the DSN's port, else 5432."""
+        return self.app_port or urlsplit(self.dsn).port or 5432
 
 
 class Command(_Model):

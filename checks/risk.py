@@ -34,6 +34,7 @@ class DataRisk(BaseModel):
     seconds: float | None = None       # seconds of committed work at risk, when bounded
     unknown_after: datetime | None = None
     within_slo: bool = False
+    pending_fence: bool = False        # old primary alive: stage 2's fence sequence settles it
     statement: str = ""
 
     @property
@@ -49,6 +50,7 @@ def data_risk(
     *,
     final_lsn: str | None = None,
     final_node: str | None = None,
+    primary_alive: bool = False,
 ) -> DataRisk:
     """The risk of promoting ``candidate``. ``final_lsn`` is the old primary's last LSN, read
     after it was verified stopped or read-only (the fence sequence provides it)."""
@@ -77,6 +79,13 @@ def data_risk(
                                f"of {mark.node} at its last sample ({iso_utc(mark.observed_at)})")
     missing = max(0, lsn_diff(mark.lsn, received) or 0)
     lag = mark.standby_lag_s.get(name, 0.0) if missing else 0.0
+    if primary_alive and mark.lost_at is None:
+        return DataRisk(
+            candidate=name, kind="at_least", basis="pending-fence", bytes=missing, unknown_after=mark.observed_at,
+            within_slo=True, pending_fence=True,
+            statement=(f"{mark.node} is still writable (a planned switchover): stage 2 pauses PgBouncer, waits until "
+                       f"{name} has received {mark.node}'s final LSN, then fences it, so nothing is lost; "
+                       f"promotion re-checks that proof before it acts"))
     if mark.lost_at is None:
         window = (now - mark.observed_at).total_seconds()
         tail = (f"{mark.node} was still answering {human_seconds(window)} ago: whatever it commits "

@@ -80,3 +80,9 @@ def test_paused_and_foreign_standbys_are_not_candidates():
     assert "paused" in reasons["n2"]
     assert "another cluster" in reasons["n3"]
     assert "writable already" in reasons["n1"]
+
+
+def test_live_primary_risk_is_pending_the_fence_sequence():
+    risk = data_risk(standby("n2"), mark(lost_at=None), SLO, T0, primary_alive=True)
+    assert risk.pending_fence and risk.within_slo and risk.basis == "pending-fence"
+    assert "stage 2 pauses PgBouncer" in risk.statement

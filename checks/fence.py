@@ -1,0 +1,141 @@
+"""Stage 2: the old primary, and every other node, proven not writable before any promotion.
+
+``judge_others`` is the rule (pure): a writable node blocks; an unreachable node that
+was the primary, or was never seen as a standby, needs proof (a fence command that
+succeeded, or an approver's attestation), because unreachable is not dead.
+``fence_sequence`` is the planned-switchover path for a reachable primary: PAUSE
+PgBouncer, read the final LSN, wait until the candidate has received it, fence, verify.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from pydantic import BaseModel, ConfigDict
+
+from checks.commands import CommandResult, run_command
+from checks.config import Cluster, Node
+from checks.connect import NodeUnreachable, node_connection
+from checks.lsn import lsn_diff
+from checks.pgbouncer import PgBouncerError, admin_execute
+from checks.queries import CURRENT_LSN, RECEIVE_LSN
+from checks.sample import NodeSample
+
+
+def judge_others(cluster: Cluster, candidate: str, samples: dict[str, NodeSample], *, old_primary: str | None,
+                 seen_as_standby: set[str], fenced: set[str]) -> dict:
+    """The evidence of the ``others_not_writable`` check, as journaled."""
+    nodes, lines = {}, []
+    for node in cluster.nodes:
+        if node.name == candidate:
+            continue
+        s = samples.get(node.name)
+        reachable = bool(s and s.reachable)
+        writable = bool(s and s.writable)
+        needs_proof = not reachable and (node.name == old_primary or node.name not in seen_as_standby)
+        was_fenced = node.name in fenced
+        nodes[node.name] = {"reachable": reachable, "writable": writable, "needs_proof": needs_proof,
+                            "fenced": was_fenced, "in_recovery": s.in_recovery if s else None}
+        if writable:
+            lines.append(f"{node.name} is WRITABLE ({s.current_lsn})")
+        elif reachable:
+            lines.append(f"{node.name} is reachable and read-only (in recovery: {s.in_recovery})")
+        elif was_fenced:
+            lines.append(f"{node.name} is unreachable after a successful fence")
+        elif needs_proof:
+            lines.append(f"{node.name} is unreachable ({s.error if s else 'never sampled'}): not proof it is down")
+        else:
+            lines.append(f"{node.name} is unreachable; last seen as a standby")
+    return {"check": "others_not_writable", "candidate": candidate, "old_primary": old_primary,
+            "nodes": nodes, "lines": lines}
+
+
+class FenceStep(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    ok: bool
+    text: str
+    data: dict = {}
+
+
+class FenceOutcome(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    node: str
+    steps: tuple[FenceStep, ...]
+    command: CommandResult | None = None
+    final_lsn: str | None = None
+    candidate_received: str | None = None
+    paused: tuple[str, ...] = ()      # pgbouncer:database pairs left paused for the cutover
+
+    @property
+    def fenced(self) -> bool:
+        return self.command is not None and self.command.ok
+
+
+async def _lsn(node: Node, cluster: Cluster, sql: str) -> str | None:
+    async with node_connection(node, cluster.sampling, purpose="fence") as conn:
+        return await conn.fetchval(sql, timeout=cluster.sampling.statement_timeout_s)
+
+
+async def wait_received(candidate: Node, cluster: Cluster, lsn: str, timeout_s: float) -> str | None:
+    """Poll the candidate's received LSN until it reaches ``lsn``; the last one seen."""
+    deadline = time.monotonic() + timeout_s
+    seen = None
+    while True:
+        try:
+            seen = await _lsn(candidate, cluster, RECEIVE_LSN)
+        except (NodeUnreachable, Exception):  # noqa: BLE001 - keep polling until the deadline
+            pass
+        if seen is not None and (lsn_diff(seen, lsn) or 0) >= 0:
+            return seen
+        if time.monotonic() > deadline:
+            return seen
+        await asyncio.sleep(0.02)
+
+
+async def pause_poolers(cluster: Cluster) -> tuple[list[FenceStep], list[str]]:
+    steps, paused = [], []
+    for pgb in cluster.pgbouncers:
+        for db in pgb.databases:
+            try:
+                await admin_execute(pgb, f"PAUSE {db}")
+                steps.append(FenceStep(name=f"pause {pgb.name}/{db}", ok=True, text=f"PgBouncer {pgb.name}: PAUSE {db}"))
+                paused.append(f"{pgb.name}:{db}")
+            except PgBouncerError as exc:
+                steps.append(FenceStep(name=f"pause {pgb.name}/{db}", ok=False, text=str(exc)))
+    return steps, paused
+
+
+async def fence_sequence(cluster: Cluster, old: Node, candidate: Node, *, catch_up_timeout_s: float = 10.0,
+                         writable: bool = True) -> FenceOutcome:
+    """Fence ``old``. When it is writable: pause the poolers and let the candidate catch up first."""
+    steps: list[FenceStep] = []
+    paused: list[str] = []
+    final = received = None
+    if writable:
+        pause_steps, paused = await pause_poolers(cluster)
+        steps += pause_steps
+        try:
+            final = await _lsn(old, cluster, CURRENT_LSN)
+            steps.append(FenceStep(name="final lsn", ok=True, text=f"{old.name} final LSN {final}", data={"lsn": final}))
+        except (NodeUnreachable, Exception) as exc:  # noqa: BLE001
+            steps.append(FenceStep(name="final lsn", ok=False, text=f"could not read {old.name}'s final LSN: {exc}"))
+        if final is not None:
+            started = time.monotonic()
+            received = await wait_received(candidate, cluster, final, catch_up_timeout_s)
+            caught = received is not None and (lsn_diff(received, final) or 0) >= 0
+            waited = round((time.monotonic() - started) * 1000, 1)
+            text = (f"{candidate.name} received {received} (>= {final}) after {waited} ms" if caught else
+                    f"{candidate.name} received only {received} of {final} within {catch_up_timeout_s:g}s")
+            steps.append(FenceStep(name="catch up", ok=caught, text=text, data={"received": received, "waited_ms": waited}))
+    if not old.fence:
+        steps.append(FenceStep(name="fence", ok=False, text=f"{old.name} has no fence command configured"))
+        return FenceOutcome(node=old.name, steps=tuple(steps), final_lsn=final, candidate_received=received,
+                            paused=tuple(paused))
+    result = await run_command(f"fence {old.name}", old.fence, timeout_s=60)
+    steps.append(FenceStep(name="fence", ok=result.ok, text=result.summary()))
+    return FenceOutcome(node=old.name, steps=tuple(steps), command=result, final_lsn=final,
+                        candidate_received=received, paused=tuple(paused))
