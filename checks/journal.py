@@ -23,16 +23,17 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sqlite3
 import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_serializer
-
-from checks.redact import MASK, redact
+from checks.journal_events import (  # noqa: F401  (re-exported: the kinds are part of the journal's API)
+    ACTION, ALARM, APPROVAL, CLOSE, DECISION, EVIDENCE, KINDS, NOTE, OVERRIDE, ROLE, STAGE, STATUS, SYSTEM, TODO,
+    Event, PendingEvent, redact_data, to_json,
+)
+from checks.redact import redact
 from checks.sample import NodeSample, iso_utc, utcnow
 from checks.sample_policy import SampleRecorder
 from checks.seats import SEATS
@@ -41,20 +42,6 @@ SCHEMA_VERSION = 1
 JOURNAL_FILE = "journal.sqlite3"
 BUSY_TIMEOUT_MS = 5000
 
-NOTE = "note"
-DECISION = "decision"
-STATUS = "status"
-TODO = "todo"
-ACTION = "action"
-EVIDENCE = "evidence"
-APPROVAL = "approval"
-OVERRIDE = "override"
-ALARM = "alarm"
-ROLE = "role"
-STAGE = "stage"
-SYSTEM = "system"
-CLOSE = "close"
-KINDS = frozenset({NOTE, DECISION, STATUS, TODO, ACTION, EVIDENCE, APPROVAL, OVERRIDE, ALARM, ROLE, STAGE, SYSTEM, CLOSE})
 # Before these are journaled, the newest sample of every node is written too, so the
 # record can show the node states at the moment of the decision.
 SNAPSHOT_KINDS = frozenset({DECISION, APPROVAL, OVERRIDE, ACTION, STAGE, CLOSE})
@@ -82,8 +69,6 @@ CREATE INDEX IF NOT EXISTS samples_node_at ON samples (node, at);
 CREATE INDEX IF NOT EXISTS samples_at ON samples (at);
 """
 
-_SECRET_KEY = re.compile(r"(?i)(^|_)(password|passwd|pwd|secret|token|api_?key|apikey)$")
-
 
 class JournalError(Exception):
     """One line about the journal: what file, what is wrong."""
@@ -91,70 +76,6 @@ class JournalError(Exception):
 
 class JournalWriteError(JournalError):
     """The journal could not be written (disk full, read-only, locked): an alarm on every seat."""
-
-
-class Event(BaseModel):
-    """One journal entry as stored (redacted)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: int
-    at: datetime
-    seat: str
-    author: str
-    kind: str
-    stage: int | None = None
-    text: str
-    data: dict[str, Any] = {}
-
-    @field_serializer("at")
-    def _ser_at(self, value: datetime) -> str:
-        return iso_utc(value)
-
-
-class PendingEvent(BaseModel):
-    """An event that failed to reach the disk, kept in memory (redacted) until it does."""
-
-    model_config = ConfigDict(frozen=True)
-
-    at: datetime
-    seat: str
-    author: str
-    kind: str
-    stage: int | None = None
-    text: str
-    data: dict[str, Any] = {}
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return iso_utc(value)
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, (set, frozenset)):
-        return sorted(value, key=str)
-    raise TypeError(f"journal data cannot hold a {type(value).__name__}")
-
-
-def redact_data(value: Any, key: str | None = None) -> Any:
-    """A JSON-compatible copy of ``value`` with every string redacted, and the values of
-    secret-looking keys (``password``, ``api_key``, ``token``...) masked whole."""
-    if isinstance(value, dict):
-        return {redact(str(k)): redact_data(v, str(k)) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [redact_data(v) for v in value]
-    if isinstance(value, str):
-        if key is not None and value and _SECRET_KEY.search(key):
-            return MASK
-        return redact(value)
-    return value
-
-
-def _to_json(data: Any) -> str:
-    plain = json.loads(json.dumps(data, default=_json_default, allow_nan=False))
-    return json.dumps(redact_data(plain), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def _parse_at(text: str) -> datetime:
@@ -338,7 +259,7 @@ class Journal:
         if stage is not None and not isinstance(stage, int):
             raise ValueError("stage must be an int or None")
         event = PendingEvent(at=utcnow(), seat=seat, author=redact(author), kind=kind, stage=stage,
-                             text=redact(text), data=json.loads(_to_json(data or {})))
+                             text=redact(text), data=json.loads(to_json(data or {})))
         with self._lock:
             self.pending.append(event)
             stored = self.retry_pending()
@@ -365,14 +286,14 @@ class Journal:
         cur = conn.execute(
             "INSERT INTO events (at, seat, author, kind, stage, text, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (iso_utc(event.at), event.seat, event.author, event.kind, event.stage, event.text,
-             _to_json(event.data)),
+             to_json(event.data)),
         )
         return cur.lastrowid
 
     @staticmethod
     def _insert_sample(conn: sqlite3.Connection, sample: NodeSample) -> None:
         conn.execute("INSERT INTO samples (at, node, data) VALUES (?, ?, ?)",
-                     (iso_utc(sample.observed_at), sample.name, _to_json(sample.model_dump(mode="json"))))
+                     (iso_utc(sample.observed_at), sample.name, to_json(sample.model_dump(mode="json"))))
 
     def _stored(self, sample: NodeSample) -> None:
         self.recorder.kept(sample)

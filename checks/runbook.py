@@ -93,6 +93,13 @@ def approval_problem(approver: str | None, cluster: Cluster, operator: str | Non
     return ""
 
 
+def attestations(cluster: Cluster, events: Iterable[EventLike], operator: str | None) -> dict[str, dict]:
+    """Stage 2 attestations that count (by a listed approver who is not the operator), by node."""
+    return {_data(e).get("node"): _data(e) for e in events
+            if e.kind == "approval" and e.stage == 2
+            and not approval_problem(_data(e).get("approved_by"), cluster, operator)}
+
+
 def evaluate(cluster: Cluster, events: list[EventLike]) -> RunbookState:
     roles = roles_of(events)
     operator = roles.get("operator")
@@ -177,8 +184,7 @@ def _stage2(cluster: Cluster, events, ctx):
     if latest.get("candidate") != candidate:
         return "open", "the last check was for another candidate: check again", "check the old primary", []
     evidence = list(latest.get("lines", []))
-    attested = {_data(e).get("node"): _data(e) for e in _stage_events(events, 2, "approval")
-                if not approval_problem(_data(e).get("approved_by"), cluster, ctx["operator"])}
+    attested = attestations(cluster, events, ctx["operator"])
     blockers = []
     for node, fact in sorted((latest.get("nodes") or {}).items()):
         if fact.get("writable"):

@@ -1,0 +1,182 @@
+"""The runbook's actions: each checks its gate, acts, and journals the evidence before returning.
+
+The cockpit's workers and ``drill`` both drive an :class:`Operation`; the rules live
+in :mod:`checks.runbook` (gates), :mod:`checks.fence` (no other writer) and
+:mod:`checks.risk` (data risk), so there is one copy of each. A refused action raises
+:class:`GateRefused` with one sentence (which gate, why, what would unlock it), and the
+refusal is journaled too: training scores count them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Callable
+
+from checks.assess import ClusterView, Watch
+from checks.candidates import rank_candidates
+from checks.commands import CommandResult, run_command
+from checks.config import Cluster
+from checks.fence import judge_others
+from checks.journal import Event, Journal
+from checks.risk import DataRisk, data_risk
+from checks.runbook import STAGES, RunbookState, approval_problem, evaluate
+from checks.sample import utcnow
+from checks.sampler import NodeSampler, sample_all
+
+
+class GateRefused(Exception):
+    """An action the gates do not allow; the message is the sentence to show."""
+
+
+class Operation:
+    def __init__(self, journal: Journal, cluster_name: str, cluster: Cluster, *, author: str,
+                 seat: str = "operator", on_event: Callable[[Event], None] | None = None) -> None:
+        self.journal = journal
+        self.cluster_name = cluster_name
+        self.cluster = cluster
+        self.author = author
+        self.seat = seat
+        self.on_event = on_event
+        self.watch = Watch(cluster_name, cluster)
+        self.seen_as_standby: set[str] = set()
+        self.view: ClusterView | None = None
+        self._samplers = {n.name: NodeSampler(n, cluster.sampling) for n in cluster.nodes}
+        for sample in journal.samples():
+            self._remember(sample)
+
+    # -- the journal ---------------------------------------------------------------------------
+    def log(self, kind: str, text: str, *, stage: int | None = None, data: dict | None = None) -> Event:
+        event = self.journal.append(kind, text, seat=self.seat, author=self.author, stage=stage, data=data)
+        if self.on_event:
+            self.on_event(event)
+        return event
+
+    def state(self) -> RunbookState:
+        return evaluate(self.cluster, self.journal.events())
+
+    def refuse(self, action: str, sentence: str, stage: int | None = None) -> GateRefused:
+        self.log("system", f"refused: {action}: {sentence}", stage=stage, data={"refused": True, "action": action})
+        return GateRefused(sentence)
+
+    def require(self, stage: int, action: str) -> RunbookState:
+        state = self.state()
+        if state.stage(stage).status == "locked":
+            blocker = state.stage(state.current)
+            raise self.refuse(action, f"{action} refused: stage {stage} {STAGES[stage][1]} is locked because stage "
+                              f"{blocker.number} {blocker.title} has not passed ({blocker.gate}); to unlock: "
+                              f"{blocker.next_action or 'meet its gate'}", stage)
+        return state
+
+    # -- sampling ------------------------------------------------------------------------------
+    def _remember(self, sample) -> None:
+        if sample.reachable and sample.in_recovery:
+            self.seen_as_standby.add(sample.name)
+        elif sample.writable:
+            self.seen_as_standby.discard(sample.name)
+        self.view = self.watch.update(sample)
+
+    async def refresh(self) -> ClusterView:
+        """One sampling round over every node, journaled."""
+        for sample in await sample_all(list(self._samplers.values())):
+            self.journal.record_sample(sample, force=True)
+            self._remember(sample)
+        return self.view
+
+    async def close(self) -> None:
+        await asyncio.gather(*(s.close() for s in self._samplers.values()))
+
+    # -- stage 0 -------------------------------------------------------------------------------
+    def set_roles(self, operator: str, scribe: str, approver: str) -> None:
+        problem = approval_problem(approver, self.cluster, operator)
+        if problem:
+            raise self.refuse("set roles", f"roles refused: {problem}", 0)
+        for role, name in (("operator", operator), ("scribe", scribe), ("approver", approver)):
+            self.log("role", f"{role}: {name}", stage=0, data={"role": role, "name": name})
+
+    async def run_freeze(self) -> list[CommandResult]:
+        self.require(0, "freeze")
+        results = []
+        for command in self.cluster.freeze:
+            result = await run_command(command.name, command.command, command.timeout_s)
+            self.log_command(result, stage=0, step="freeze")
+            results.append(result)
+        return results
+
+    def log_command(self, result: CommandResult, *, stage: int, step: str, **extra) -> Event:
+        return self.log("action", result.summary(), stage=stage, data={
+            "step": step, "name": result.name, "argv": list(result.argv), "exit_code": result.exit_code,
+            "output": result.output, "duration_ms": result.duration_ms, "error": result.error, **extra})
+
+    def skip_freeze(self, reason: str) -> None:
+        self.require(0, "skip freeze")
+        if not reason.strip():
+            raise self.refuse("skip freeze", "skipping the freeze needs a reason", 0)
+        self.log("decision", f"freeze skipped: {reason}", stage=0,
+                 data={"skip_freeze": True, "reason": reason, "proposed_by": self.author})
+
+    # -- stage 1 -------------------------------------------------------------------------------
+    def risk_for(self, candidate: str, view: ClusterView, final_lsn: str | None = None) -> DataRisk:
+        mark = view.last_primary
+        alive = bool(mark and any(n.name == mark.node and n.sample.writable for n in view.nodes))
+        return data_risk(view.node(candidate).sample, mark, self.cluster.slo, utcnow(),
+                         final_lsn=final_lsn, final_node=mark.node if mark else None, primary_alive=alive)
+
+    async def choose(self, candidate: str | None = None) -> DataRisk:
+        self.require(1, "choose a candidate")
+        view = await self.refresh()
+        ranked = rank_candidates(view, self.cluster)
+        eligible = [c for c in ranked if c.eligible]
+        if candidate is None:
+            if not eligible:
+                why = "; ".join(f"{c.name}: {c.reason}" for c in ranked)
+                raise self.refuse("choose a candidate", f"no standby can be promoted: {why}", 1)
+            candidate = eligible[0].name
+        chosen = next((c for c in ranked if c.name == candidate), None)
+        if chosen is None or not chosen.eligible:
+            why = chosen.reason if chosen else "it is not a node of this cluster"
+            raise self.refuse("choose a candidate", f"{candidate} cannot be the candidate: {why}", 1)
+        risk = self.risk_for(candidate, view)
+        mark = view.last_primary
+        self.log("decision", f"candidate {candidate}: {risk.statement}", stage=1, data={
+            "candidate": candidate, "old_primary": mark.node if mark else None,
+            "data_risk": risk.model_dump(mode="json"), "proposed_by": self.author,
+            "ranking": [f"{c.name}: {'eligible' if c.eligible else c.reason} (received {c.receive_lsn})" for c in ranked]})
+        return risk
+
+    def approve(self, approver: str, note: str = "") -> None:
+        state = self.require(1, "approve the data risk")
+        if not state.candidate:
+            raise self.refuse("approve", "there is nothing to approve yet: choose a candidate first", 1)
+        problem = approval_problem(approver, self.cluster, state.roles.get("operator"))
+        if problem:
+            raise self.refuse("approve", f"approval refused: {problem}", 1)
+        risk = (state.data_risk or {}).get("statement", "")
+        self.log("approval", f"{approver} approves promoting {state.candidate}: {risk} {note}".strip(), stage=1,
+                 data={"candidate": state.candidate, "approved_by": approver, "statement": risk})
+
+    # -- stage 2 -------------------------------------------------------------------------------
+    def _fenced_nodes(self) -> set[str]:
+        return {e.data.get("node") for e in self.journal.events(kinds={"action"})
+                if e.stage == 2 and e.data.get("step") == "fence" and e.data.get("exit_code") == 0}
+
+    def judge(self, state: RunbookState, view: ClusterView) -> dict:
+        samples = {n.name: n.sample for n in view.nodes if not n.foreign}
+        return judge_others(self.cluster, state.candidate, samples, old_primary=state.old_primary,
+                            seen_as_standby=self.seen_as_standby, fenced=self._fenced_nodes())
+
+    async def check_others(self) -> RunbookState:
+        state = self.require(2, "check the old primary")
+        view = await self.refresh()
+        evidence = self.judge(state, view)
+        self.log("evidence", "; ".join(evidence["lines"]) or "no other node", stage=2, data=evidence)
+        return self.state()
+
+    def attest(self, node: str, approver: str, statement: str) -> None:
+        state = self.require(2, "attest")
+        problem = approval_problem(approver, self.cluster, state.roles.get("operator"))
+        if problem:
+            raise self.refuse("attest", f"attestation refused: {problem}", 2)
+        if not statement.strip():
+            raise self.refuse("attest", "an attestation needs its words (\"host powered off, confirmed by ...\")", 2)
+        self.log("approval", f"{approver} attests {node} is down: {statement}", stage=2,
+                 data={"node": node, "approved_by": approver, "attestation": statement})

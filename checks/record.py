@@ -1,0 +1,368 @@
+"""The markdown incident record, rendered from the journal (DESIGN section 4).
+
+:func:`render_record_from` is the pure core (meta, events, samples and "now" in, a
+string out); :func:`render_record` feeds it from a :class:`~checks.journal.Journal`;
+:func:`write_record` writes ``record.md`` atomically and is meant to be called after
+every event. The order follows incident practice: header and summary, roles, the UTC
+timeline, decisions, commands run, verification, close-out.
+
+The event ``data`` keys the record reads (all optional):
+
+- ``role`` events: ``roles`` ({"operator": NAME, "scribe": NAME, "approver": NAME}) sets
+  names; ``joined: true`` says the author sat down in the event's seat.
+- ``decision`` / ``approval`` / ``override``: ``proposed_by``, ``approved_by``; with
+  ``evidence`` also ``candidate`` and ``data_risk`` (a sentence) for the summary.
+- ``action``: ``argv``, ``exit_code``, ``output``, ``duration_ms``.
+- ``evidence``: ``stage`` (5 lists it under verification, as does the event's stage 5), ``passed``.
+- any event: ``first_bad_at`` (UTC time of the first bad signal) for the RTO; the first
+  ``alarm`` event counts as a bad signal too.
+- ``close``: ``rto_s``, ``rpo_bytes``, ``rpo_s``, ``stage_s`` ({"0": seconds, ...}), and any
+  other figures, listed by key.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shlex
+import tempfile
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from checks.journal import (
+    ACTION, ALARM, APPROVAL, CLOSE, DECISION, EVIDENCE, OVERRIDE, ROLE, STAGE, Event, Journal, JournalWriteError,
+)
+from checks.lsn import human_bytes, human_seconds
+from checks.redact import redact
+from checks.sample import NodeSample, iso_utc, utcnow
+
+RECORD_FILE = "record.md"
+LOCK_FILE = ".record.lock"
+STAGE_NAMES = {0: "Stabilize", 1: "Replica freshness", 2: "Old primary", 3: "Promote", 4: "Cut over", 5: "Verify"}
+DECISION_KINDS = (DECISION, APPROVAL, OVERRIDE)
+NAMED_ROLES = ("operator", "scribe", "approver")
+MAX_OUTPUT_LINES = 20
+MAX_OUTPUT_CHARS = 2000
+
+
+def _fmt(value: Any) -> str:
+    """A value as a person writes it: no Python reprs."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_fmt(v) for v in value) or "-"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_fmt(v)}" for k, v in sorted(value.items())) or "-"
+    return str(value)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return moment if moment.tzinfo else None
+    return None
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def _item(prefix: str, text: str) -> str:
+    """A list item whose continuation lines stay inside the item."""
+    lines = text.strip().splitlines() or [""]
+    return "\n".join([f"{prefix}{lines[0]}".rstrip()] + [f"  {line}".rstrip() for line in lines[1:]])
+
+
+def stage_label(stage: int | None) -> str:
+    if stage is None:
+        return "-"
+    return f"{stage} {STAGE_NAMES[stage]}" if stage in STAGE_NAMES else str(stage)
+
+
+def node_line(sample: NodeSample) -> str:
+    """One node at one moment: role, writable, WAL position, replay delay, sample time."""
+    when = f" (sampled {iso_utc(sample.observed_at)})"
+    if not sample.reachable:
+        return f"{sample.name}: unreachable, writable ?, error: {redact(sample.error) or '-'}{when}"
+    if sample.in_recovery is False:
+        return f"{sample.name}: primary, writable yes, current {sample.current_lsn or '?'}, replay delay -{when}"
+    if sample.in_recovery is True:
+        delay = human_seconds(sample.replay_delay_s)
+        paused = ", replay paused" if sample.replay_paused else ""
+        return (f"{sample.name}: standby, writable no, receive {sample.receive_lsn or '?'}, "
+                f"replay delay {delay}{paused}{when}")
+    return f"{sample.name}: unknown role, writable ?{when}"
+
+
+def _states_at(samples: Sequence[NodeSample], moment: datetime) -> list[NodeSample]:
+    latest: dict[str, NodeSample] = {}
+    for s in sorted(samples, key=lambda s: s.observed_at):
+        if s.observed_at <= moment:
+            latest[s.name] = s
+    return [latest[name] for name in sorted(latest)]
+
+
+def _fence(text: str) -> str:
+    run = longest = 0
+    for ch in text:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
+    return "`" * max(3, longest + 1)
+
+
+def _short_output(output: Any) -> str:
+    text = redact(output if isinstance(output, str) else _fmt(output)).rstrip()
+    lines = text.splitlines()
+    cut = lines[:MAX_OUTPUT_LINES]
+    body = "\n".join(cut)
+    if len(body) > MAX_OUTPUT_CHARS:
+        body = body[:MAX_OUTPUT_CHARS].rstrip()
+    if len(cut) < len(lines) or len(body) < len("\n".join(cut)):
+        body += f"\n[... output cut: {len(lines)} lines, {len(text)} characters in all]"
+    return body
+
+
+class _Facts:
+    """What the summary needs, gathered from the events in order."""
+
+    def __init__(self, meta: Mapping[str, str], events: Sequence[Event]) -> None:
+        self.stage: Event | None = None
+        self.candidate: str | None = None
+        self.data_risk: str | None = None
+        self.close: Event | None = None
+        signals: list[datetime] = []
+        for e in events:
+            if e.kind == STAGE:
+                self.stage = e
+            if e.kind == CLOSE:
+                self.close = e
+            if e.kind == ALARM:
+                signals.append(e.at)
+            if (bad := _parse_time(e.data.get("first_bad_at"))) is not None:
+                signals.append(bad)
+            if e.kind in (DECISION, EVIDENCE):
+                if e.data.get("candidate"):
+                    self.candidate = _fmt(e.data["candidate"])
+                if e.data.get("data_risk"):
+                    self.data_risk = _fmt(e.data["data_risk"])
+        self.first_signal = min(signals) if signals else None
+        self.opened = _parse_time(meta.get("created_at")) or (events[0].at if events else None)
+
+
+def _header(meta: Mapping[str, str], facts: _Facts, now: datetime) -> list[str]:
+    incident, cluster = meta.get("incident_id", "?"), meta.get("cluster", "?")
+    status = f"closed at {iso_utc(facts.close.at)}" if facts.close else "open"
+    lines = [f"# Incident {incident}: {cluster} PostgreSQL failover", "",
+             f"- Incident: {incident}", f"- Cluster: {cluster}", f"- Status: {status}"]
+    if facts.opened:
+        lines.append(f"- Opened: {iso_utc(facts.opened)}")
+    if meta.get("config"):
+        lines.append(f"- Config: {meta['config']}")
+    lines.append(f"- Record rendered: {iso_utc(now)}")
+    lines += ["", "## Summary", ""]
+    if facts.stage is not None:
+        name = facts.stage.data.get("name")
+        label = stage_label(facts.stage.stage) if facts.stage.stage is not None else _fmt(name or "-")
+        lines.append(f"- Stage: {label} (since {iso_utc(facts.stage.at)})")
+    else:
+        lines.append("- Stage: not started")
+    lines.append(f"- Candidate: {facts.candidate or 'not chosen yet'}")
+    lines.append(f"- Data risk: {facts.data_risk or 'not assessed yet'}")
+    start = facts.first_signal or facts.opened
+    origin = "the first bad signal" if facts.first_signal else "the incident start"
+    if start is None:
+        lines.append("- RTO so far: unknown")
+    elif facts.close is not None:
+        rto = facts.close.data.get("rto_s")
+        seconds = float(rto) if isinstance(rto, (int, float)) else (facts.close.at - start).total_seconds()
+        lines.append(f"- RTO: {human_seconds(seconds)} (from {origin} at {iso_utc(start)} to the close)")
+    else:
+        seconds = max(0.0, (now - start).total_seconds())
+        lines.append(f"- RTO so far: {human_seconds(seconds)} (from {origin} at {iso_utc(start)})")
+    return lines
+
+
+def _roles(events: Sequence[Event]) -> list[str]:
+    names: dict[str, str] = {}
+    joined: dict[tuple[str, str], datetime] = {}
+    observers: list[tuple[str, datetime]] = []
+    for e in events:
+        if e.kind != ROLE:
+            continue
+        roles = e.data.get("roles")
+        if isinstance(roles, dict):
+            names.update({k: str(v) for k, v in roles.items() if k in NAMED_ROLES and v})
+        if e.data.get("joined"):
+            if (e.seat, e.author) not in joined:
+                joined[(e.seat, e.author)] = e.at
+                if e.seat == "observer":
+                    observers.append((e.author, e.at))
+    lines = ["## Roles", ""]
+    for role in NAMED_ROLES:
+        name = names.get(role) or next((a for (s, a) in joined if s == role), None)
+        if name is None:
+            lines.append(f"- {role.capitalize()}: not named yet")
+            continue
+        seats = [f"{s} seat since {iso_utc(t)}" for (s, a), t in joined.items() if a == name]
+        lines.append(f"- {role.capitalize()}: {name} ({'; '.join(seats) if seats else 'not seated'})")
+    if observers:
+        lines.append("- Observers: " + ", ".join(f"{a} (since {iso_utc(t)})" for a, t in observers))
+    return lines
+
+
+def _timeline(events: Sequence[Event]) -> list[str]:
+    lines = ["## Timeline (UTC)", ""]
+    lines += [_item(f"- {iso_utc(e.at)} [{e.seat} {e.author}] {e.kind}: ", e.text) for e in events]
+    return lines if events else lines + ["No events yet."]
+
+
+def _decisions(events: Sequence[Event], samples: Sequence[NodeSample]) -> list[str]:
+    lines = ["## Decisions"]
+    chosen = [e for e in events if e.kind in DECISION_KINDS]
+    for e in chosen:
+        proposer = e.data.get("proposed_by") or e.author
+        approver = e.data.get("approved_by") or (e.author if e.kind == APPROVAL else None)
+        lines += ["", f"### {iso_utc(e.at)} {e.kind}: {_first_line(e.text)}", ""]
+        lines.append(f"- Proposed by: {_fmt(proposer)}")
+        lines.append(f"- Approved by: {_fmt(approver) if approver else 'not approved'}")
+        lines.append(f"- Entered by: {e.author} ({e.seat} seat)")
+        if e.stage is not None:
+            lines.append(f"- Stage: {stage_label(e.stage)}")
+        for key in ("candidate", "data_risk"):
+            if e.data.get(key):
+                lines.append(f"- {key.replace('_', ' ').capitalize()}: {_fmt(e.data[key])}")
+        states = _states_at(samples, e.at)
+        if states:
+            lines.append("- Node states at the decision:")
+            lines += [f"  - {node_line(s)}" for s in states]
+        else:
+            lines.append("- Node states at the decision: no sample journaled before it")
+    return lines if chosen else lines + ["", "None yet."]
+
+
+def _commands(events: Sequence[Event]) -> list[str]:
+    lines = ["## Commands run"]
+    actions = [e for e in events if e.kind == ACTION]
+    for e in actions:
+        argv = e.data.get("argv")
+        command = shlex.join(str(a) for a in argv) if isinstance(argv, list) else _fmt(argv)
+        code = e.data.get("exit_code")
+        ms = e.data.get("duration_ms")
+        took = f" in {_fmt(ms)} ms" if isinstance(ms, (int, float)) else ""
+        result = f"exit code {code}" if code is not None else "no exit code (did not finish)"
+        stage = f", stage {stage_label(e.stage)}" if e.stage is not None else ""
+        lines += ["", f"### {iso_utc(e.at)} {_first_line(e.text)}", "",
+                  f"- Run by {e.author} ({e.seat} seat){stage}: {result}{took}", ""]
+        output = _short_output(e.data.get("output") or "")
+        body = f"$ {command}" + (f"\n{output}" if output else "")
+        fence = _fence(body)
+        lines += [f"{fence}console", body, fence]
+    return lines if actions else lines + ["", "None yet."]
+
+
+def _verification(events: Sequence[Event]) -> list[str]:
+    lines = ["## Verification", ""]
+    checks = [e for e in events if e.kind == EVIDENCE and (e.stage == 5 or e.data.get("stage") == 5)]
+    for e in checks:
+        passed = e.data.get("passed")
+        verdict = "pass" if passed is True else "FAIL" if passed is False else "noted"
+        lines.append(_item(f"- {iso_utc(e.at)} {verdict}: ", e.text))
+    return lines if checks else lines + ["None yet."]
+
+
+def _close_out(close: Event | None) -> list[str]:
+    lines = ["## Close-out", ""]
+    if close is None:
+        return lines + ["The incident is still open."]
+    d = close.data
+    lines.append(f"- Closed at {iso_utc(close.at)} by {close.author} ({close.seat} seat): {_first_line(close.text)}")
+    if isinstance(d.get("rto_s"), (int, float)):
+        lines.append(f"- RTO: {human_seconds(d['rto_s'])} ({_fmt(float(d['rto_s']))} s)")
+    if "rpo_bytes" in d or "rpo_s" in d:
+        size = d.get("rpo_bytes")
+        size_text = f"{human_bytes(size)} ({size} bytes)" if isinstance(size, int) else "unknown bytes"
+        secs = d.get("rpo_s")
+        secs_text = f"{human_seconds(secs)} ({_fmt(float(secs))} s)" if isinstance(secs, (int, float)) else "unknown time"
+        lines.append(f"- RPO: {size_text}, {secs_text}")
+    stages = d.get("stage_s")
+    if isinstance(stages, dict) and stages:
+        lines.append("- Time per stage:")
+        for key in sorted(stages, key=lambda k: (not str(k).isdigit(), int(k) if str(k).isdigit() else 0, str(k))):
+            label = stage_label(int(key)) if str(key).isdigit() else str(key)
+            value = stages[key]
+            lines.append(f"  - {label}: {human_seconds(value) if isinstance(value, (int, float)) else _fmt(value)}")
+    for key in sorted(k for k in d if k not in ("rto_s", "rpo_bytes", "rpo_s", "stage_s")):
+        value = d[key]
+        if isinstance(value, list):
+            lines.append(f"- {key.replace('_', ' ').capitalize()}:")
+            lines += [_item("  - ", _fmt(v)) for v in value]
+        else:
+            lines.append(f"- {key.replace('_', ' ').capitalize()}: {_fmt(value)}")
+    return lines
+
+
+def render_record_from(meta: Mapping[str, str], events: Sequence[Event], samples: Sequence[NodeSample],
+                       now: datetime) -> str:
+    """The whole record as markdown. Pure: the same inputs give the same bytes."""
+    ordered = sorted(events, key=lambda e: (e.at, e.id))
+    facts = _Facts(meta, ordered)
+    parts = [_header(meta, facts, now), _roles(ordered), _timeline(ordered), _decisions(ordered, samples),
+             _commands(ordered), _verification(ordered), _close_out(facts.close)]
+    return "\n\n".join("\n".join(p) for p in parts) + "\n"
+
+
+def render_record(journal: Journal, now: datetime | None = None) -> str:
+    """The record of the journal's incident, with the node states journaled at each decision."""
+    events = journal.events()
+    samples: dict[tuple[str, datetime], NodeSample] = {}
+    for e in events:
+        if e.kind in DECISION_KINDS:
+            for s in journal.samples_at(e.at).values():
+                samples[(s.name, s.observed_at)] = s
+    return render_record_from(journal.meta, events, list(samples.values()), now or utcnow())
+
+
+def write_record(dir: Path, journal: Journal, now: datetime | None = None) -> Path:
+    """Render and write ``dir/record.md`` atomically (temp file in ``dir``, fsync, rename).
+
+    Seats writing at once take turns on ``dir/.record.lock`` and each renders after taking
+    it, so the file on disk never goes back to an older state."""
+    dir = Path(dir)
+    path = dir / RECORD_FILE
+    tmp = None
+    try:
+        with os.fdopen(os.open(dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600), "r+b") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            text = render_record(journal, now)
+            fd, tmp = tempfile.mkstemp(dir=dir, prefix=f".{RECORD_FILE}.", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+            tmp = None
+            dir_fd = os.open(dir, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+    except OSError as exc:
+        raise JournalWriteError(f"record {path} is not writable: {redact(exc.strerror or str(exc))}") from None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    return path

@@ -1,0 +1,103 @@
+"""Stage 2's fence and stage 3's promotion, as actions on an :class:`~checks.operation.Operation`.
+
+Promotion re-checks everything just before it acts: the candidate still in recovery,
+no other node writable or unproven, the data risk no worse than the one decided.
+"""
+
+from __future__ import annotations
+
+from checks.fence import FenceOutcome, fence_sequence
+from checks.operation import GateRefused, Operation
+from checks.promote import PromotionResult, promote
+from checks.risk import DataRisk
+from checks.runbook import attestations
+
+_RISK_RANK = {"zero": 0, "known": 1, "at_least": 2, "unknown": 3}
+
+
+async def fence_old_primary(op: Operation, *, allowed: bool) -> list[FenceOutcome]:
+    """Fence every other node that is writable or unreachable without proof, then check again."""
+    state = op.require(2, "fence")
+    if not allowed:
+        raise op.refuse("fence", "fencing runs the configured fence command: allow it (drill --fence, "
+                        "or confirm in the cockpit)", 2)
+    view = await op.refresh()
+    evidence = op.judge(state, view)
+    targets = [n for n, f in evidence["nodes"].items() if f["writable"] or (f["needs_proof"] and not f["fenced"])]
+    if not targets:
+        raise op.refuse("fence", "no node needs fencing: every other node is read-only or proven down", 2)
+    outcomes = []
+    for name in targets:
+        outcome = await fence_sequence(op.cluster, op.cluster.node(name), op.cluster.node(state.candidate),
+                                       writable=evidence["nodes"][name]["writable"])
+        for step in outcome.steps:
+            if step.name == "fence" and outcome.command is not None:
+                op.log_command(outcome.command, stage=2, step="fence", node=name)
+            else:
+                op.log("action", step.text, stage=2, data={"step": step.name, "node": name,
+                                                           "exit_code": 0 if step.ok else 1, **step.data})
+        if outcome.final_lsn:
+            op.log("evidence", f"{name} final LSN {outcome.final_lsn}; {state.candidate} received "
+                   f"{outcome.candidate_received}", stage=2,
+                   data={"check": "final_lsn", "node": name, "final_lsn": outcome.final_lsn,
+                         "candidate": state.candidate, "candidate_received": outcome.candidate_received,
+                         "paused": list(outcome.paused)})
+        outcomes.append(outcome)
+    await op.check_others()
+    return outcomes
+
+
+def final_lsn_evidence(op: Operation, candidate: str) -> dict | None:
+    found = [e.data for e in op.journal.events(kinds={"evidence"})
+             if e.stage == 2 and e.data.get("check") == "final_lsn" and e.data.get("candidate") == candidate]
+    return found[-1] if found else None
+
+
+def _worse(new: DataRisk, decided: dict) -> bool:
+    if _RISK_RANK[new.kind] > _RISK_RANK.get(decided.get("kind", "unknown"), 3):
+        return True
+    return (new.bytes or 0) > (decided.get("bytes") or 0)
+
+
+async def promote_candidate(op: Operation, confirm: str) -> PromotionResult:
+    state = op.require(3, "promote")
+    candidate = state.candidate
+    if state.stage(3).status == "passed":
+        op.log("note", f"promote pressed again: {candidate} is already promoted; nothing sent", stage=3)
+        return PromotionResult(node=candidate, promoted=True, already=True)
+    if confirm != candidate:
+        raise op.refuse("promote", f"promotion not confirmed: type the candidate's name exactly ({candidate!r})", 3)
+    view = await op.refresh()
+    sample = view.node(candidate).sample
+    if not sample.reachable:
+        raise op.refuse("promote", f"{candidate} is unreachable now ({sample.error}): choose again at stage 1", 3)
+    evidence = op.judge(state, view)
+    for name, fact in sorted(evidence["nodes"].items()):
+        attested = name in attestations(op.cluster, op.journal.events(kinds={"approval"}), state.roles.get("operator"))
+        if fact["writable"]:
+            raise op.refuse("promote", f"promotion refused: {name} is writable again; fence it (stage 2) first", 3)
+        if fact["needs_proof"] and not fact["fenced"] and not attested:
+            raise op.refuse("promote", f"promotion refused: {name} is unreachable but not proven down; "
+                            "fence it or have an approver attest it", 3)
+    if sample.in_recovery:
+        final = final_lsn_evidence(op, candidate)
+        risk = op.risk_for(candidate, view, final_lsn=final["final_lsn"] if final else None)
+        decided = state.data_risk or {}
+        approved = state.stage(1).status == "overridden"
+        if decided.get("pending_fence") and not (risk.within_slo or approved):
+            raise op.refuse("promote", f"promotion refused: the fence sequence did not prove the data risk "
+                            f"({risk.statement}); an approver must approve it at stage 1", 3)
+        if not decided.get("pending_fence") and _worse(risk, decided):
+            raise op.refuse("promote", f"promotion refused: the data risk changed since it was decided "
+                            f"(now: {risk.statement}); decide again at stage 1", 3)
+        op.log("evidence", f"re-check before promotion: {risk.statement}", stage=3,
+               data={"check": "pre_promote", "data_risk": risk.model_dump(mode="json")})
+    result = await promote(op.cluster.node(candidate), op.cluster.sampling)
+    op.log("evidence", result.sentence(), stage=3, data={
+        "check": "promoted", "passed": result.promoted, "node": candidate, "already": result.already,
+        "promote_to_writable_ms": result.promote_to_writable_ms, "error": result.error})
+    await op.refresh()
+    return result
+
+
+__all__ = ["GateRefused", "fence_old_primary", "promote_candidate"]
