@@ -1,0 +1,118 @@
+"""Stage 4: point Odoo's path at the new primary. Poolers first, then the app workers.
+
+For each PgBouncer: PAUSE each database, rewrite its ``[databases]`` entries (the rest
+of the ini as it was), RELOAD, verify with SHOW DATABASES, RESUME. Then ``odoo.conf``
+(``db_host``/``db_port``), the generic commands (``{host}``/``{port}``), and Odoo's
+restart batches in order. Every step is journaled with its exit code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from checks.commands import CommandResult, fill_placeholders, run_command
+from checks.config import Node, PgBouncer
+from checks.inifile import set_keys, write_atomic
+from checks.operation import Operation
+from checks.pgbouncer import PgBouncerError, admin_execute, admin_show, entry_target, rewrite_databases
+
+
+class StepFailed(Exception):
+    pass
+
+
+async def cutover_pgbouncer(pgb: PgBouncer, host: str, port: int) -> list[str]:
+    """The PAUSE/rewrite/RELOAD/verify/RESUME driver; raises StepFailed with one line. Returns step lines."""
+    lines = []
+    for db in pgb.databases:
+        await admin_execute(pgb, f"PAUSE {db}", timeout_s=15)
+        lines.append(f"PAUSE {db}")
+    try:
+        if pgb.ini_path:
+            path = Path(pgb.ini_path)
+            text, done = rewrite_databases(path.read_text(encoding="utf-8"), pgb.databases, host, port)
+            missing = sorted(set(pgb.databases) - set(done))
+            if missing:
+                raise StepFailed(f"{pgb.name}: {path} has no [databases] entry for {', '.join(missing)}")
+            write_atomic(path, text)
+            lines.append(f"rewrote {', '.join(done)} in {path}")
+        await admin_execute(pgb, "RELOAD")
+        lines.append("RELOAD")
+        shown = await admin_show(pgb, "databases")
+        for db in pgb.databases:
+            target = entry_target(shown, db)
+            if target != (host, port):
+                raise StepFailed(f"{pgb.name}: SHOW DATABASES has {db} -> {target[0]}:{target[1]}, not {host}:{port}")
+        lines.append(f"SHOW DATABASES: {', '.join(pgb.databases)} -> {host}:{port}")
+    finally:
+        for db in pgb.databases:
+            try:
+                await admin_execute(pgb, f"RESUME {db}")
+                lines.append(f"RESUME {db}")
+            except PgBouncerError as exc:
+                lines.append(f"RESUME {db} failed: {exc}")
+    return lines
+
+
+def cutover_odoo_conf(path: Path, host: str, port: int) -> str:
+    path = Path(path)
+    write_atomic(path, set_keys(path.read_text(encoding="utf-8"), "options",
+                                {"db_host": host, "db_port": str(port)}))
+    return f"{path}: db_host = {host}, db_port = {port}"
+
+
+def odoo_conf_target(path: Path) -> tuple[str | None, int | None]:
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(path, encoding="utf-8")
+    host = parser.get("options", "db_host", fallback=None)
+    port = parser.get("options", "db_port", fallback=None)
+    return host, int(port) if port and port.isdigit() else None
+
+
+async def cut_over(op: Operation) -> bool:
+    """Run every configured driver for the new primary; journal each step and the final verdict."""
+    state = op.require(4, "cut over")
+    new: Node = op.cluster.node(state.candidate)
+    host, port = new.host, new.port
+    ok = True
+    targets: dict[str, str] = {}
+    for pgb in op.cluster.pgbouncers:
+        target = f"pgbouncer:{pgb.name}"
+        try:
+            lines = await cutover_pgbouncer(pgb, host, port)
+            op.log("action", f"{target}: " + "; ".join(lines), stage=4, data={"target": target, "exit_code": 0, "steps": lines})
+            targets[target] = "ok"
+        except (PgBouncerError, StepFailed, OSError) as exc:
+            ok = False
+            targets[target] = str(exc)
+            op.log("action", f"{target}: FAILED: {exc}", stage=4, data={"target": target, "exit_code": 1})
+    odoo = op.cluster.odoo
+    if ok and odoo and odoo.conf_path:
+        try:
+            line = cutover_odoo_conf(odoo.conf_path, host, port)
+            op.log("action", f"odoo.conf: {line}", stage=4, data={"target": "odoo.conf", "exit_code": 0})
+            targets["odoo.conf"] = "ok"
+        except OSError as exc:
+            ok = False
+            targets["odoo.conf"] = str(exc)
+            op.log("action", f"odoo.conf: FAILED: {exc}", stage=4, data={"target": "odoo.conf", "exit_code": 1})
+    if ok:
+        for command in op.cluster.cutover_commands:
+            argv = fill_placeholders(command.command, {"host": host, "port": str(port)})
+            result = await run_command(command.name, argv, command.timeout_s)
+            op.log_command(result, stage=4, step="cutover", target=f"command:{command.name}")
+            targets[f"command:{command.name}"] = "ok" if result.ok else result.summary()
+            ok = ok and result.ok
+    if ok and odoo:
+        for i, argv in enumerate(odoo.restart_batches, start=1):
+            result: CommandResult = await run_command(f"restart odoo batch {i}", argv, 300)
+            op.log_command(result, stage=4, step="cutover", target=f"restart:batch{i}")
+            targets[f"restart:batch{i}"] = "ok" if result.ok else result.summary()
+            ok = ok and result.ok
+    verdict = (f"every target points at {new.name} ({host}:{port})" if ok else
+               "cutover incomplete: " + "; ".join(f"{t}: {v}" for t, v in targets.items() if v != "ok"))
+    op.log("evidence", verdict, stage=4, data={"check": "targets", "passed": ok, "host": host, "port": port,
+                                              "targets": targets})
+    return ok
