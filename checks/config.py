@@ -94,9 +94,18 @@ class Odoo(_Model):
     url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$")]
     db: Name
     login: Annotated[str, StringConstraints(min_length=1)]
-    password_env: EnvVar
+    password_env: EnvVar | None = None
+    password_file: Path | None = None
     conf_path: Path | None = None
     restart_batches: list[Argv] = []
+    cron_wait_s: float = Field(90.0, ge=0, le=3600)
+    max_failed_jobs: int = Field(10, ge=0)
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> Odoo:
+        if (self.password_env is None) == (self.password_file is None):
+            raise ValueError("give exactly one of password_env or password_file for the probe login")
+        return self
 
 
 class Cluster(_Model):

@@ -44,3 +44,13 @@ PROMOTE_NO_WAIT = "SELECT pg_promote(wait => false)"
 WRITABLE_CHECK = "SELECT pg_is_in_recovery() AS in_recovery, current_setting('transaction_read_only') AS tx_read_only"
 CURRENT_LSN = "SELECT pg_current_wal_lsn()::text"
 RECEIVE_LSN = "SELECT pg_last_wal_receive_lsn()::text"
+
+CRON_LASTCALL = "SELECT max(lastcall) FROM ir_cron WHERE active"
+FAILED_JOBS_SINCE = """
+SELECT CASE WHEN to_regclass('queue_job') IS NULL THEN NULL
+            ELSE (SELECT count(*) FROM queue_job WHERE state = 'failed' AND date_created >= $1) END
+"""
+ODOO_SESSIONS = """
+SELECT count(*) FROM pg_stat_activity
+WHERE pid <> pg_backend_pid() AND (datname = $1 OR application_name ILIKE 'odoo%')
+"""

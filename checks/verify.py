@@ -1,0 +1,125 @@
+"""Stage 5: prove the new primary serves Odoo, and that nothing still talks to the old one.
+
+Checks (each journaled as evidence): the new primary is writable (``in_recovery = f``,
+``transaction_read_only = off``); Odoo login through its XML-RPC API; a business write
+probe (a draft ``sale.order`` created, updated and removed, labelled with the incident
+id); cron progress (``ir_cron.lastcall`` advancing on the new primary, failed
+``queue_job`` rows not spiking); stragglers (``SHOW SERVERS`` on every PgBouncer pointing
+at another node, Odoo sessions on the old primary if it answers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime
+from urllib.parse import urlsplit, urlunsplit
+
+from checks.config import Node
+from checks.connect import NodeUnreachable, node_connection
+from checks.odoo_rpc import OdooClient, OdooError, in_thread, write_probe
+from checks.operation import Operation
+from checks.pgbouncer import PgBouncerError, admin_show
+from checks.queries import CRON_LASTCALL, FAILED_JOBS_SINCE, ODOO_SESSIONS, WRITABLE_CHECK
+from checks.sample import utcnow
+
+
+def _on_database(node: Node, db: str) -> Node:
+    parts = urlsplit(node.dsn)
+    return node.model_copy(update={"dsn": urlunsplit(parts._replace(path="/" + db))})
+
+
+async def check_writable(op: Operation, new: Node) -> tuple[bool, str]:
+    try:
+        async with node_connection(new, op.cluster.sampling, purpose="verify") as conn:
+            row = await conn.fetchrow(WRITABLE_CHECK, timeout=op.cluster.sampling.statement_timeout_s)
+    except NodeUnreachable as exc:
+        return False, str(exc)
+    ok = row["in_recovery"] is False and row["tx_read_only"] == "off"
+    return ok, f"{new.name}: in_recovery = {'t' if row['in_recovery'] else 'f'}, transaction_read_only = {row['tx_read_only']}"
+
+
+async def check_cron(op: Operation, new: Node, since: datetime) -> tuple[bool, str]:
+    odoo = op.cluster.odoo
+    target = _on_database(new, odoo.db)
+    deadline = time.monotonic() + odoo.cron_wait_s
+    try:
+        async with node_connection(target, op.cluster.sampling, purpose="verify") as conn:
+            naive_since = since.replace(tzinfo=None)     # Odoo stores UTC in timestamp without time zone
+            while True:
+                last = await conn.fetchval(CRON_LASTCALL)
+                if last is not None and last >= naive_since:
+                    break
+                if time.monotonic() > deadline:
+                    return False, f"ir_cron.lastcall did not advance past {since:%H:%M:%SZ} within {odoo.cron_wait_s:g}s (last: {last})"
+                await asyncio.sleep(0.5)
+            failed = await conn.fetchval(FAILED_JOBS_SINCE, naive_since)
+    except NodeUnreachable as exc:
+        return False, str(exc)
+    except Exception as exc:  # noqa: BLE001 - e.g. no ir_cron table: a fact to report
+        return False, f"cannot read cron progress on {new.name}/{odoo.db}: {str(exc).splitlines()[0]}"
+    if failed is not None and failed > odoo.max_failed_jobs:
+        return False, f"{failed} queue_job rows failed since promotion (more than {odoo.max_failed_jobs})"
+    jobs = "no queue_job table" if failed is None else f"{failed} failed queue_job since promotion"
+    return True, f"ir_cron.lastcall {last:%H:%M:%S} is after promotion; {jobs}"
+
+
+async def check_stragglers(op: Operation, new: Node) -> tuple[bool, str]:
+    others = [n for n in op.cluster.nodes if n.name != new.name]
+    old_addrs = {(n.host, n.port): n.name for n in others}
+    problems, lines = [], []
+    for pgb in op.cluster.pgbouncers:
+        try:
+            servers = await admin_show(pgb, "servers")
+            clients = await admin_show(pgb, "clients")
+        except PgBouncerError as exc:
+            problems.append(str(exc))
+            continue
+        stale = [s for s in servers if (s.get("addr"), int(s.get("port") or 0)) in old_addrs]
+        if stale:
+            problems.append(f"{pgb.name}: {len(stale)} server connection(s) still to {old_addrs[(stale[0]['addr'], int(stale[0]['port']))]}")
+        lines.append(f"{pgb.name}: {len(servers)} server and {len(clients)} client connection(s), none to an old node"
+                     if not stale else "")
+    db = op.cluster.odoo.db if op.cluster.odoo else None
+    for node in others:
+        try:
+            async with node_connection(node, op.cluster.sampling, purpose="verify") as conn:
+                count = await conn.fetchval(ODOO_SESSIONS, db, timeout=op.cluster.sampling.statement_timeout_s)
+        except NodeUnreachable:
+            lines.append(f"{node.name} unreachable: no sessions can reach it through this path")
+            continue
+        if count:
+            problems.append(f"{count} Odoo session(s) still on {node.name}")
+        else:
+            lines.append(f"{node.name}: no Odoo sessions")
+    return not problems, "; ".join(problems) if problems else "; ".join(line for line in lines if line)
+
+
+async def verify_all(op: Operation) -> bool:
+    state = op.require(5, "verify")
+    new = op.cluster.node(state.candidate)
+    promoted_at = _promoted_at(op)
+    results: dict[str, tuple[bool, str]] = {"new_primary_writable": await check_writable(op, new)}
+    if op.cluster.odoo:
+        label = f"incident {op.journal.incident_id}"
+        try:
+            client = OdooClient(op.cluster.odoo)
+            uid = await in_thread(client.authenticate)
+            results["odoo_login"] = (True, f"common.authenticate as {op.cluster.odoo.login!r}: uid {uid}")
+            started = time.monotonic()
+            line = await in_thread(write_probe, client, label)
+            results["write_probe"] = (True, f"{line} in {(time.monotonic() - started) * 1000:.0f} ms")
+        except OdooError as exc:
+            results.setdefault("odoo_login", (False, str(exc)))
+            results.setdefault("write_probe", (False, str(exc)))
+        results["cron_progress"] = await check_cron(op, new, promoted_at)
+    results["stragglers"] = await check_stragglers(op, new)
+    for check, (passed, text) in results.items():
+        op.log("evidence", f"{check}: {'pass' if passed else 'FAIL'}: {text}", stage=5,
+               data={"check": check, "passed": passed})
+    return all(passed for passed, _ in results.values())
+
+
+def _promoted_at(op: Operation) -> datetime:
+    events = [e for e in op.journal.events(kinds={"evidence"}) if e.stage == 3 and e.data.get("check") == "promoted"]
+    return events[-1].at if events else utcnow()
