@@ -148,7 +148,8 @@ class Journal:
                 rows = {"incident_id": incident_id, "cluster": cluster, "created_at": iso_utc(utcnow())}
                 if config_path is not None:
                     rows["config"] = str(config_path)
-                conn.executemany("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", rows.items())
+                conn.executemany("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                                 [(k, redact(v)) for k, v in rows.items()])
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except sqlite3.Error as exc:

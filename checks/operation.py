@@ -24,6 +24,9 @@ from checks.sample import utcnow
 from checks.sampler import NodeSampler, sample_all
 
 
+GATE_KINDS = frozenset({"role", "action", "evidence", "approval", "decision"})
+
+
 class GateRefused(Exception):
     """An action the gates do not allow; the message is the sentence to show."""
 
@@ -49,7 +52,19 @@ class Operation:
         event = self.journal.append(kind, text, seat=self.seat, author=self.author, stage=stage, data=data)
         if self.on_event:
             self.on_event(event)
+        if kind in GATE_KINDS:
+            self._note_stage_change()
         return event
+
+    def _note_stage_change(self) -> None:
+        """Journal a ``stage`` event when the current stage moves (the record's summary reads it)."""
+        current = self.state().current
+        shown = [e for e in self.journal.events(kinds={"stage"})]
+        if shown and shown[-1].stage == current:
+            return
+        title = STAGES[current][1] if current < len(STAGES) else "Close"
+        self.log("stage", f"stage {current} {title} is open" if current < len(STAGES) else "every stage passed",
+                 stage=current if current < len(STAGES) else None, data={"stage": current, "name": title})
 
     def state(self) -> RunbookState:
         return evaluate(self.cluster, self.journal.events())
@@ -90,8 +105,8 @@ class Operation:
         problem = approval_problem(approver, self.cluster, operator)
         if problem:
             raise self.refuse("set roles", f"roles refused: {problem}", 0)
-        for role, name in (("operator", operator), ("scribe", scribe), ("approver", approver)):
-            self.log("role", f"{role}: {name}", stage=0, data={"role": role, "name": name})
+        self.log("role", f"roles: operator {operator}, scribe {scribe}, approver {approver}", stage=0,
+                 data={"roles": {"operator": operator, "scribe": scribe, "approver": approver}})
 
     async def run_freeze(self) -> list[CommandResult]:
         self.require(0, "freeze")

@@ -62,6 +62,17 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+_UNIT_SUFFIXES = {"_s": "s", "_ms": "ms", "_bytes": "bytes", "_pct": "%"}
+
+
+def _label(key: str) -> str:
+    """``max_replay_delay_s`` -> ``Max replay delay (s)``."""
+    for suffix, unit in _UNIT_SUFFIXES.items():
+        if key.endswith(suffix) and len(key) > len(suffix):
+            return f"{key[:-len(suffix)].replace('_', ' ').capitalize()} ({unit})"
+    return key.replace("_", " ").capitalize()
+
+
 def _parse_time(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value
@@ -231,10 +242,11 @@ def _decisions(events: Sequence[Event], samples: Sequence[NodeSample]) -> list[s
     lines = ["## Decisions"]
     chosen = [e for e in events if e.kind in DECISION_KINDS]
     for e in chosen:
-        proposer = e.data.get("proposed_by") or e.author
+        proposer = e.data.get("proposed_by") or (None if e.kind == APPROVAL else e.author)
         approver = e.data.get("approved_by") or (e.author if e.kind == APPROVAL else None)
         lines += ["", f"### {iso_utc(e.at)} {e.kind}: {_first_line(e.text)}", ""]
-        lines.append(f"- Proposed by: {_fmt(proposer)}")
+        if proposer:
+            lines.append(f"- Proposed by: {_fmt(proposer)}")
         lines.append(f"- Approved by: {_fmt(approver) if approver else 'not approved'}")
         lines.append(f"- Entered by: {e.author} ({e.seat} seat)")
         if e.stage is not None:
@@ -293,7 +305,7 @@ def _close_out(close: Event | None) -> list[str]:
         size = d.get("rpo_bytes")
         size_text = f"{human_bytes(size)} ({size} bytes)" if isinstance(size, int) else "unknown bytes"
         secs = d.get("rpo_s")
-        secs_text = f"{human_seconds(secs)} ({_fmt(float(secs))} s)" if isinstance(secs, (int, float)) else "unknown time"
+        secs_text = human_seconds(secs) if isinstance(secs, (int, float)) else "unknown time"
         lines.append(f"- RPO: {size_text}, {secs_text}")
     stages = d.get("stage_s")
     if isinstance(stages, dict) and stages:
@@ -305,10 +317,10 @@ def _close_out(close: Event | None) -> list[str]:
     for key in sorted(k for k in d if k not in ("rto_s", "rpo_bytes", "rpo_s", "stage_s")):
         value = d[key]
         if isinstance(value, list):
-            lines.append(f"- {key.replace('_', ' ').capitalize()}:")
+            lines.append(f"- {_label(key)}:")
             lines += [_item("  - ", _fmt(v)) for v in value]
         else:
-            lines.append(f"- {key.replace('_', ' ').capitalize()}: {_fmt(value)}")
+            lines.append(f"- {_label(key)}: {_fmt(value)}")
     return lines
 
 

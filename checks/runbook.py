@@ -76,8 +76,8 @@ def _data(event: EventLike) -> dict:
 def roles_of(events: Iterable[EventLike]) -> dict[str, str]:
     roles: dict[str, str] = {}
     for e in events:
-        if e.kind == "role" and _data(e).get("role") in ("operator", "scribe", "approver"):
-            roles[_data(e)["role"]] = _data(e)["name"]
+        if e.kind == "role" and isinstance(_data(e).get("roles"), dict):
+            roles.update({k: v for k, v in _data(e)["roles"].items() if k in ("operator", "scribe", "approver") and v})
     return roles
 
 

@@ -116,6 +116,8 @@ def describe_error(exc: BaseException, sampling: Sampling) -> str:
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         return f"no answer within {sampling.connect_timeout_s:g}s connect / {sampling.statement_timeout_s:g}s statement timeout"
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "connection_lost" in text:
+        text = "connection closed before the server answered (server down behind a proxy or pooler?)"
     return redact(text)
 
 

@@ -25,9 +25,7 @@ class Ev:
 
 
 def roles(operator="olga", scribe="sam", approver="alice"):
-    return [Ev("role", data={"role": "operator", "name": operator}),
-            Ev("role", data={"role": "scribe", "name": scribe}),
-            Ev("role", data={"role": "approver", "name": approver})]
+    return [Ev("role", data={"roles": {"operator": operator, "scribe": scribe, "approver": approver}})]
 
 
 FROZEN = [Ev("action", 0, {"step": "freeze", "name": "stop cron", "exit_code": 0})]

@@ -29,6 +29,15 @@ def build_parser() -> argparse.ArgumentParser:
     _config_args(status)
     status.add_argument("--json", action="store_true", help="print one JSON object")
 
+    drill = sub.add_parser("drill", help="the same runbook, headless; exit 0 when stage 5 verified")
+    _config_args(drill)
+    drill.add_argument("--incident", required=True, metavar="DIR", help="incident directory (created if new)")
+    drill.add_argument("--candidate", metavar="NODE", help="the standby to promote (default: the freshest)")
+    drill.add_argument("--operator", metavar="WHO", help="operator name (default: the login name)")
+    drill.add_argument("--approver", metavar="WHO", help="an approver from the config's list, not the operator")
+    drill.add_argument("--fence", action="store_true", help="allow running fence commands")
+    drill.add_argument("--yes", action="store_true", help="confirm the promotion without typing the node's name")
+
     demo = sub.add_parser("demo", help="bring the local lab up, then run the cockpit on it")
     demo.add_argument("--dir", default=".lab", help="lab folder (default ./.lab)")
     demo.add_argument("--base-port", type=int, default=54320, help="first port of the lab (default 54320)")
@@ -87,6 +96,29 @@ def run_cockpit(name: str, cluster, interval: float | None) -> int:
     return 0
 
 
+def cmd_drill(args: argparse.Namespace) -> int:
+    from checks.incident import login_name
+    from checks.journal import JournalError
+    from checks.seats import SeatError
+    from tui.drill_cmd import run_drill
+
+    try:
+        name, cluster = _load_cluster(args.config, args.cluster)
+    except ConfigError as exc:
+        print_error(str(exc))
+        return UNKNOWN
+    if args.candidate and args.candidate not in {n.name for n in cluster.nodes}:
+        print_error(f"--candidate {args.candidate}: no such node in cluster {name}")
+        return UNKNOWN
+    try:
+        return run_drill(name, cluster, Path(args.incident), candidate=args.candidate,
+                         operator=args.operator or login_name(), approver=args.approver,
+                         fence=args.fence, yes=args.yes)
+    except (JournalError, SeatError) as exc:
+        print_error(str(exc))
+        return 1
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from tui.lab import Lab, LabError
 
@@ -108,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         from tui.lab.cli import run_lab
 
         return run_lab(args)
-    handler = {"status": cmd_status, "run": cmd_run, "demo": cmd_demo}[args.command]
+    handler = {"status": cmd_status, "run": cmd_run, "drill": cmd_drill, "demo": cmd_demo}[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:
