@@ -34,12 +34,22 @@ def scratch_lab():
     the_lab.down()
 
 
-def psql(lab_status: dict, node: str, sql: str) -> str:
+def psql(lab_status: dict, node: str, sql: str, db: str = "postgres") -> str:
     """Run SQL with psql as the postgres user on the node's real port (not the bastion's proxy)."""
     port = next(n["port"] for n in lab_status["nodes"] if n["name"] == node)
     out = subprocess.run(
         ["runuser", "-u", "postgres", "--", "psql", "-X", "-At", "-h", "127.0.0.1", "-p", str(port),
-         "-U", "postgres", "-d", "postgres", "-c", sql],
+         "-U", "postgres", "-d", db, "-c", sql],
         capture_output=True, text=True, timeout=30, check=True,
     )
     return out.stdout.strip()
+
+
+@pytest.fixture
+def fresh_lab():
+    """A new 3-node lab for one test that will fail it over."""
+    from tests.lab_fixture import make_lab
+
+    the_lab = make_lab(LAB_ROOT, replicas=2)
+    yield the_lab
+    the_lab.down()

@@ -96,7 +96,10 @@ def check_traversable(directory: Path) -> None:
     account = service_account()
     groups = set(os.getgrouplist(account.pw_name, account.pw_gid))
     for parent in reversed(directory.parents):
-        st = parent.stat()
+        try:
+            st = parent.stat()
+        except FileNotFoundError:
+            return  # checked again once created
         if st.st_uid == account.pw_uid:
             ok = st.st_mode & stat.S_IXUSR
         elif st.st_gid in groups:
@@ -192,15 +195,22 @@ def wait_gone(pids: Iterable[int], timeout: float) -> bool:
 
 
 def terminate(pids: Sequence[int], timeout: float = 5.0) -> None:
-    """SIGCONT (frozen ones too), SIGTERM, then SIGKILL what is left after timeout."""
+    """SIGCONT (frozen ones too), SIGTERM (SIGQUIT for a postmaster: immediate shutdown),
+    then SIGKILL what is left after timeout, a postmaster's children included."""
     live = [pid for pid in pids if proc_state(pid) is not None]
+    live += [child for pid in live if is_postgres(pid) for child in descendants(pid) if child not in live]
     for pid in live:
         send(pid, signal.SIGCONT)
-        send(pid, signal.SIGTERM)
+        send(pid, signal.SIGQUIT if is_postgres(pid) else signal.SIGTERM)
     if not wait_gone(live, timeout):
         for pid in live:
             send(pid, signal.SIGKILL)
         wait_gone(live, 2.0)
+
+
+def is_postgres(pid: int) -> bool:
+    argv = proc_cmdline(pid)
+    return bool(argv) and os.path.basename(argv[0]) in ("postgres", "postmaster")
 
 
 def lab_processes(marker: str) -> list[int]:

@@ -1,0 +1,44 @@
+"""Running ``failover-cockpit drill`` as a real process, and reading an incident afterwards."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from checks.journal import Journal
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def drill(config: str, incident: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "tui", "drill", config, "--incident", str(incident), *args],
+                          capture_output=True, text=True, cwd=ROOT, timeout=timeout, stdin=subprocess.DEVNULL)
+    assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr + proc.stdout
+    return proc
+
+
+def last_line(proc: subprocess.CompletedProcess) -> str:
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def events(incident: Path, kind: str | None = None):
+    journal = Journal.open(incident)
+    try:
+        return journal.events(kinds={kind} if kind else None)
+    finally:
+        journal.close()
+
+
+def writable_nodes(lab) -> list[str]:
+    from tests.conftest import psql
+
+    st = lab.status()
+    out = []
+    for node in st["nodes"]:
+        try:
+            if psql(st, node["name"], "select pg_is_in_recovery()") == "f":
+                out.append(node["name"])
+        except subprocess.CalledProcessError:
+            pass
+    return out

@@ -1,0 +1,57 @@
+"""Every safety gate, tried against a real lab through ``drill``: each refusal says why, nothing is promoted."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.drill_helpers import drill, events, last_line, writable_nodes
+
+pytestmark = pytest.mark.lab
+
+
+def test_writable_old_primary_refuses_without_fence(lab, tmp_path):
+    proc = drill(lab.status()["config"], tmp_path / "inc", "--yes", "--approver", "alice")
+    assert proc.returncode == 1
+    assert last_line(proc).startswith("blocked at stage 2 Old primary: node1 is writable: fence it")
+    assert writable_nodes(lab) == ["node1"]
+    assert not [e for e in events(tmp_path / "inc", "evidence") if e.data.get("check") == "promoted"]
+
+
+def test_self_approval_refuses(lab, tmp_path):
+    proc = drill(lab.status()["config"], tmp_path / "inc", "--yes", "--operator", "alice", "--approver", "alice")
+    assert proc.returncode == 1
+    assert "the operator can never approve their own action" in last_line(proc)
+    assert writable_nodes(lab) == ["node1"]
+
+
+def test_unlisted_approver_refuses(lab, tmp_path):
+    proc = drill(lab.status()["config"], tmp_path / "inc", "--yes", "--approver", "mallory")
+    assert proc.returncode == 1
+    assert "'mallory' is not an approver of this cluster (approvers: alice, bob)" in last_line(proc)
+
+
+def test_partitioned_but_alive_old_primary_refuses_without_fence_or_attestation(lab, tmp_path):
+    lab.partition("node1")
+    try:
+        # unknown risk (the cockpit never saw node1) is approved, so the run reaches stage 2 ...
+        proc = drill(lab.status()["config"], tmp_path / "inc", "--yes", "--approver", "bob")
+    finally:
+        lab.heal("node1")
+    assert proc.returncode == 1
+    # ... where an unreachable node is not a dead node
+    assert last_line(proc).startswith(
+        "blocked at stage 2 Old primary: node1 is unreachable, which is not dead: fence it or have an approver attest")
+    assert writable_nodes(lab) == ["node1"], "a standby was promoted while the old primary was alive"
+
+
+def test_unknown_risk_refuses_without_an_approver(lab, tmp_path):
+    lab.partition("node1")
+    try:
+        proc = drill(lab.status()["config"], tmp_path / "inc", "--yes", "--fence")
+    finally:
+        lab.heal("node1")
+    assert proc.returncode == 1
+    assert last_line(proc).startswith("blocked at stage 1 Replica freshness: the data risk is above the SLO or unknown")
+    decision = [e for e in events(tmp_path / "inc", "decision") if e.data.get("candidate")][-1]
+    assert decision.data["data_risk"]["kind"] == "unknown"
+    assert writable_nodes(lab) == ["node1"]

@@ -1,0 +1,113 @@
+"""Whole failovers on real labs: crash, the freshest standby, promote twice, kill -9 between stages,
+and a planned switchover under load through PgBouncer."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from checks.config import load_config
+from checks.journal import Journal
+from checks.operation import Operation
+from checks.pgbouncer import admin_show, entry_target
+from checks.stage_actions import promote_candidate
+from tests.conftest import psql
+from tests.drill_helpers import ROOT, drill, events, last_line, writable_nodes
+
+pytestmark = pytest.mark.lab
+
+
+def pgbouncer_target(config: str) -> tuple:
+    _, cluster = load_config(config).cluster(None)
+    return entry_target(asyncio.run(admin_show(cluster.pgbouncers[0], "databases")), "odoo")
+
+
+def test_crash_failover_promotes_the_freshest_standby_and_moves_pgbouncer(fresh_lab, tmp_path):
+    lab, st = fresh_lab, fresh_lab.status()
+    psql(st, "node1", "create table t(x int)")
+    lab.crash("node3")                                   # node3 misses the next writes ...
+    psql(st, "node1", "insert into t select generate_series(1, 5000)")
+    lab.crash("node1")                                   # ... and the primary dies
+    lab.start("node3")
+    incident = tmp_path / "inc"
+    proc = drill(st["config"], incident, "--yes", "--approver", "alice", "--fence")
+    assert proc.returncode == 0, proc.stdout
+    assert last_line(proc).startswith("verified: exactly one writable primary")
+    decision = [e for e in events(incident, "decision") if e.data.get("candidate")][-1]
+    assert decision.data["candidate"] == "node2"
+    assert writable_nodes(lab) == ["node2"]
+    node2_port = next(n["port"] for n in st["nodes"] if n["name"] == "node2")
+    assert pgbouncer_target(st["config"]) == ("127.0.0.1", node2_port)
+    record = (incident / "record.md").read_text()
+    assert "approved by alice" in record.lower() or "alice approves" in record
+    assert "RTO" in record and "node2 promoted: writable" in record
+
+    # pressing promote again is harmless: nothing is sent, the journal says so
+    _, cluster = load_config(st["config"]).cluster(None)
+    journal = Journal.open(incident)
+    op = Operation(journal, "lab", cluster, author="root")
+    result = asyncio.run(promote_candidate(op, "node2"))
+    asyncio.run(op.close())
+    assert result.already and result.promoted
+    assert writable_nodes(lab) == ["node2"]
+    assert any("promote pressed again" in e.text for e in journal.events(kinds={"note"}))
+
+
+def test_kill_9_of_the_operator_between_stages_resumes(fresh_lab, tmp_path):
+    lab, st = fresh_lab, fresh_lab.status()
+    lab.crash("node1")
+    incident = tmp_path / "inc"
+    cmd = [sys.executable, "-m", "tui", "drill", st["config"], "--incident", str(incident),
+           "--approver", "bob", "--fence"]                     # no --yes: it stops at the typed confirmation
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    out = ""
+    deadline = time.monotonic() + 60
+    while "stage 2 Old primary: PASSED" not in out:
+        assert time.monotonic() < deadline and proc.poll() is None, out
+        out += proc.stdout.readline()
+    time.sleep(0.3)
+    os.kill(proc.pid, signal.SIGKILL)                           # between stage 2 and stage 3
+    proc.wait()
+    before = events(incident)
+    assert writable_nodes(lab) == [], "nothing should be promoted yet"
+    resumed = drill(st["config"], incident, "--yes", "--approver", "bob", "--fence")
+    assert resumed.returncode == 0, resumed.stdout
+    after = events(incident)
+    assert [e.id for e in after[: len(before)]] == [e.id for e in before], "journaled events were lost"
+    freezes = [e for e in after if e.kind == "action" and e.data.get("step") == "freeze"]
+    decisions = [e for e in after if e.kind == "decision" and e.data.get("candidate")]
+    assert len(freezes) == 1 and len(decisions) == 1, "the resumed run redid finished stages"
+    assert writable_nodes(lab) == ["node2"]
+
+
+def test_planned_switchover_under_load_loses_no_row_and_fails_no_transaction(fresh_lab, tmp_path):
+    lab, st = fresh_lab, fresh_lab.status()
+    psql(st, "node1", "create table probe_rows(id bigserial primary key, at timestamptz default now())", db="odoo")
+    psql(st, "node1", "grant all on probe_rows, probe_rows_id_seq to public", db="odoo")
+    script = tmp_path / "insert.sql"
+    script.write_text("INSERT INTO probe_rows DEFAULT VALUES;\n")
+    port = st["pgbouncer"]["port"]
+    env = dict(os.environ, PGPASSFILE=str(lab.dir / "pgpass"))
+    bench = subprocess.Popen(
+        ["/usr/lib/postgresql/15/bin/pgbench", "-n", "-c", "4", "-T", "10", "-f", str(script),
+         "-h", "127.0.0.1", "-p", str(port), "-U", "odoo", "odoo"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    time.sleep(3)
+    proc = drill(st["config"], tmp_path / "inc", "--yes", "--fence")
+    out, _ = bench.communicate(timeout=60)
+    assert proc.returncode == 0, proc.stdout
+    risk = [e for e in events(tmp_path / "inc", "evidence") if e.data.get("check") == "pre_promote"][-1]
+    assert risk.data["data_risk"]["kind"] == "zero", risk.text
+    assert bench.returncode == 0, out
+    processed = int(re.search(r"number of transactions actually processed: (\d+)", out).group(1))
+    failed = re.search(r"number of failed transactions: (\d+)", out)
+    assert failed is None or int(failed.group(1)) == 0, out
+    assert writable_nodes(lab) == ["node2"]
+    assert int(psql(st, "node2", "select count(*) from probe_rows", db="odoo")) == processed

@@ -1,0 +1,52 @@
+"""The generated clusters.toml for the lab (schema: docs/config-contract.md)."""
+
+from __future__ import annotations
+
+import sys
+from urllib.parse import quote
+
+import tomli_w
+
+from .layout import LabPaths, LabState
+from .pgbouncer import admin_dsn
+from .processes import LOOPBACK, write_file
+
+CLUSTER = "lab"
+HEADER = ("# GENERATED LAB CONFIG: written by `failover-cockpit lab up` for the local lab in {dir}.\n"
+          "# This is a LAB on 127.0.0.1 with throwaway passwords (in {dir}/pgpass), not production.\n\n")
+
+
+def node_dsn(paths: LabPaths, proxy_port: int) -> str:
+    return f"postgresql://cockpit@{LOOPBACK}:{proxy_port}/postgres?passfile={quote(str(paths.pgpass))}"
+
+
+def lab_command(paths: LabPaths, *verb: str) -> list[str]:
+    return [sys.executable, "-m", "tui", "lab", *verb, "--dir", str(paths.root)]
+
+
+def priority(index: int) -> int:
+    """node1 100, node2 100, node3 90, node4 80 ... (never below 10)."""
+    return 100 if index <= 1 else max(10, 100 - 10 * (index - 1))
+
+
+def config(paths: LabPaths, state: LabState) -> dict:
+    # the cockpit reaches a node through its proxy (dsn); PgBouncer and Odoo reach the real port
+    nodes = [{"name": node.name, "dsn": node_dsn(paths, node.proxy_port), "priority": priority(i),
+              "fence": lab_command(paths, "crash", node.name),
+              "app_host": LOOPBACK, "app_port": node.port}
+             for i, node in enumerate(state.nodes)]
+    cluster = {
+        "approvers": ["alice", "bob"],
+        "sampling": {"interval_s": 1.0, "connect_timeout_s": 2.0, "statement_timeout_s": 1.5},
+        "slo": {"max_replay_delay_s": 30.0, "max_data_risk_bytes": 16777216, "max_data_risk_s": 60.0},
+        "nodes": nodes,
+        "freeze": [{"name": "stop odoo cron (lab)", "command": lab_command(paths, "status"), "timeout_s": 30}],
+        "pgbouncers": [{"name": "pgb1", "admin_dsn": admin_dsn(paths, state), "ini_path": str(paths.pgb_ini),
+                        "databases": ["odoo"]}],
+    }
+    return {"clusters": {CLUSTER: cluster}}
+
+
+def write(paths: LabPaths, state: LabState) -> None:
+    text = HEADER.format(dir=paths.root) + tomli_w.dumps(config(paths, state))
+    write_file(paths.config, text, 0o644)
