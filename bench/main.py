@@ -15,10 +15,13 @@ TARGETS = {
     "sampling_cpu_pct_10_nodes": ("<=", 3.0),
     "hung_node_other_refresh_ms": ("<=", 1500.0),
     "first_frame_s": ("<=", 1.5),
+    "promote_to_writable_ms": ("<=", 60.0),
+    "failover_rto_s": ("<=", 2.0),
 }
 
 
 def measure(quick: bool) -> dict:
+    from bench.failover import failover_rto_s, promotion_figures
     from bench.first_frame import first_frame_s
     from bench.sampling import hung_node_other_refresh_ms, sampling_cpu_pct_10_nodes
     from tests.lab_fixture import make_lab
@@ -40,6 +43,8 @@ def measure(quick: bool) -> dict:
         figures["first_frame_s"] = sorted(runs)[len(runs) // 2]
     finally:
         lab.down()
+    figures.update(promotion_figures(make_lab, root, 5))
+    figures.update(failover_rto_s(make_lab, root))
     return figures
 
 

@@ -7,7 +7,8 @@ import statistics
 import time
 
 from checks.config import Cluster, Node
-from checks.sampler import NodeSampler, sample_forever
+from checks.sampler import NodeSampler
+from checks.ticker import sample_forever
 
 
 def ten_nodes(cluster: Cluster) -> list[Node]:

@@ -89,10 +89,10 @@ class Watch:
         self.last_primary: PrimaryMark | None = None
         self.first_bad_at: datetime | None = None
 
-    def update(self, *samples: NodeSample) -> ClusterView:
+    def update(self, *samples: NodeSample, now: datetime | None = None) -> ClusterView:
         for sample in samples:
             self.samples[sample.name] = sample
-        view = assess(self.cluster_name, self.cluster, self.samples, self.last_primary, self.first_bad_at)
+        view = assess(self.cluster_name, self.cluster, self.samples, self.last_primary, self.first_bad_at, now=now)
         self.last_primary = view.last_primary
         self.first_bad_at = view.first_bad_at
         return view
@@ -165,7 +165,9 @@ def assess(
 
 
 def _track_primary(mark: PrimaryMark | None, writable: list[NodeSample], samples: dict[str, NodeSample]) -> PrimaryMark | None:
-    for sample in writable:
+    """Move the mark only while there is exactly one writer: in a split brain the two nodes'
+    LSNs are on different timelines and "the primary's WAL" has no single meaning."""
+    for sample in writable if len(writable) == 1 else ():
         committed = sample.flush_lsn or sample.current_lsn
         if committed and (mark is None or sample.observed_at >= mark.observed_at):
             peers = sample.replication

@@ -1,0 +1,174 @@
+"""The cockpit application: samples every node on its own worker and shows the cluster live."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from textual import events
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import HorizontalScroll
+from textual.screen import Screen
+from textual.widgets import Footer
+from textual.worker import Worker, WorkerState
+
+from checks.assess import ClusterView, Watch
+from checks.config import Cluster
+from checks.sample import NodeSample, utcnow
+from checks.ticker import sample_forever
+from widgets import STYLESHEET
+from widgets.cockpit_header import CockpitHeader
+from widgets.confirm_modal import ConfirmModal
+from widgets.help_screen import HelpScreen
+from widgets.messages import NodeSampled
+from widgets.node_panel import NodePanel
+from widgets.split_brain_banner import SplitBrainBanner
+
+if TYPE_CHECKING:
+    from checks.sampler import NodeSampler
+
+TREND_WINDOW_S = 300.0
+"""How far back the panels' sparklines reach."""
+PANEL_MIN_WIDTH = 26
+"""Below this many columns per node the panels keep this width and scroll sideways (``-crowded``)."""
+
+
+class CockpitApp(App):
+    """The Odoo Failover Cockpit for one cluster."""
+
+    TITLE = "Odoo Failover Cockpit"
+    CSS_PATH = STYLESHEET
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-medium"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall"), (55, "-huge")]
+    BINDINGS = [
+        Binding("q", "quit", "Quit", tooltip="Quit the cockpit (asks first)"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("r", "sample_now", "Sample now"),
+    ]
+
+    def __init__(
+        self,
+        cluster_name: str,
+        cluster: Cluster,
+        *,
+        samplers: dict[str, NodeSampler] | None = None,
+        fixed_samples: list[NodeSample] | None = None,
+        interval_s: float | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        super().__init__()
+        self.cluster_name = cluster_name
+        self.cluster = cluster
+        self.samplers = dict(samplers or {})
+        self.fixed_samples = list(fixed_samples or [])
+        self.interval_s = interval_s or cluster.sampling.interval_s
+        self.clock = clock or utcnow
+        self.cluster_watch = Watch(cluster_name, cluster)
+        self.cluster_view: ClusterView | None = None
+        self._wake: dict[str, asyncio.Event] = {}
+        self._panels: dict[str, NodePanel] = {}
+
+    # -- layout -------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield CockpitHeader(self.cluster_name, clock=self.clock, title=self.TITLE)
+        yield SplitBrainBanner()
+        history = max(10, int(TREND_WINDOW_S / self.interval_s))
+        with HorizontalScroll(id="nodes"):
+            for node in self.cluster.nodes:
+                panel = NodePanel(node.name, history=history)
+                self._panels[node.name] = panel
+                yield panel
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = self.cluster_name
+        for sample in self.fixed_samples:
+            self.post_message(NodeSampled(sample))
+        for name, sampler in self.samplers.items():
+            self._wake[name] = asyncio.Event()
+            self.run_worker(
+                sample_forever(sampler, self.interval_s, self._emit, self._wake[name]),
+                name=f"sample {name}", group="samplers", exit_on_error=False,
+            )
+
+    def _emit(self, sample: NodeSample) -> None:
+        """Hand a sample from a worker to the message queue; a burst per node coalesces."""
+        self.post_message(NodeSampled(sample))
+
+    def on_resize(self, event: events.Resize) -> None:
+        crowded = len(self.cluster.nodes) * PANEL_MIN_WIDTH > event.size.width
+        self.query_one("#nodes").set_class(crowded, "-crowded")
+
+    async def on_unmount(self) -> None:
+        self.workers.cancel_group(self, "samplers")
+        await asyncio.gather(*(sampler.close() for sampler in self.samplers.values()), return_exceptions=True)
+
+    # -- sampling -----------------------------------------------------------------
+
+    def on_node_sampled(self, message: NodeSampled) -> None:
+        self.show_view(self.cluster_watch.update(message.sample, now=self.clock()))
+
+    def show_view(self, view: ClusterView) -> None:
+        """Render one cluster view on the header, the banner and every panel."""
+        self.cluster_view = view
+        self.query_one(CockpitHeader).update_view(view)
+        self.query_one(SplitBrainBanner).update_view(view)
+        for node_view in view.nodes:
+            panel = self._panels.get(node_view.name)
+            if panel is not None:
+                panel.update_view(node_view, self.cluster.slo)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group == "samplers" and event.state == WorkerState.ERROR:
+            self.notify(f"{worker.name} stopped: {worker.error}", title="sampler failed", severity="error", timeout=30)
+
+    # -- actions ------------------------------------------------------------------
+
+    def action_sample_now(self) -> None:
+        """Sample every node now instead of at the next tick."""
+        if not self._wake:
+            self.notify("fixed samples: there is nothing to sample", severity="warning")
+            return
+        for wake in self._wake.values():
+            wake.set()
+
+    async def action_quit(self) -> None:
+        """Quit, once the operator confirms (the default ctrl+q and the palette's Quit ask too)."""
+        if isinstance(self.screen, ConfirmModal):
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        await self.push_screen(
+            ConfirmModal("Quit the cockpit?", "Sampling stops; the cluster is left as it is."),
+            answered,
+        )
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.help_keys(), self.help_sections(), title=self.TITLE))
+
+    def help_keys(self) -> list[tuple[str, str]]:
+        keys = [(b.key_display or b.key, b.tooltip or b.description) for b in self.BINDINGS if isinstance(b, Binding)]
+        keys.append(("ctrl+p", "command palette: Help, Sample now, Quit, theme, screenshot"))
+        return keys
+
+    @staticmethod
+    def help_sections() -> Iterable[str]:
+        return [w.HELP for w in (CockpitHeader, SplitBrainBanner, NodePanel, ConfirmModal, HelpScreen)]
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield SystemCommand("Help", "Keys and what every part of the screen shows", self.action_help)
+        yield SystemCommand("Sample now", "Sample every node now instead of at the next tick", self.action_sample_now)
+        yield SystemCommand("Quit", "Quit the cockpit (asks first)", self.action_quit)
+        for command in super().get_system_commands(screen):
+            if command.title != "Quit":
+                yield command

@@ -1,0 +1,50 @@
+"""SplitBrainBanner: the one alarm nobody may miss, shown only while two nodes accept writes."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from checks.assess import ClusterView
+
+
+def join_names(names: tuple[str, ...] | list[str]) -> str:
+    """``('a', 'b', 'c')`` -> ``'a, b and c'``."""
+    names = list(names)
+    if len(names) < 2:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+class SplitBrainBanner(Static):
+    """A full-width red banner naming the writable nodes; hidden while there is one writer or none."""
+
+    HELP = """\
+### Split-brain banner
+
+Appears, full width and red, the moment **more than one node accepts writes**
+(reachable and out of recovery). Both nodes are committing transactions the other
+will never see: every second adds divergence. Fence one of them now (stop it or
+cut its clients off), then check again. Stays hidden otherwise: "no writable
+node" and lagging standbys are shown by the verdict in the header.
+"""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__("", id=id, classes=classes)
+        self.writers: tuple[str, ...] = ()
+
+    def update_view(self, view: ClusterView) -> None:
+        """Show or hide the banner for this cluster view."""
+        writers = view.writable if view.split_brain else ()
+        if writers == self.writers:
+            return
+        raised = bool(writers) and not self.writers
+        self.writers = writers
+        self.set_class(bool(writers), "-active")
+        if writers:
+            verb = "both accept" if len(writers) == 2 else "all accept"
+            self.update(
+                f"SPLIT BRAIN: {join_names(writers)} {verb} writes — fence one now\n"
+                "every commit on either side is lost to the other"
+            )
+        if raised:
+            self.app.bell()
