@@ -139,10 +139,11 @@ def assess(
         view = _node_view(sample, cluster, sample.name in foreign, ref_id, last_primary, now)
         views.append(view)
         problems.extend(view.problems)
-    configured = {n.name for n in cluster.nodes}
-    if not ordered:
+    missing = [n.name for n in cluster.nodes if n.name not in samples]
+    if missing:
+        # Judging a partial round would raise false alarms (the first sample alone is "no primary").
         verdict = "unknown"
-        problems.append("no node has been sampled yet")
+        problems.append(f"waiting for the first sample of {', '.join(missing)}")
     elif len(writable) > 1:
         verdict = "critical"
         problems.insert(0, f"SPLIT BRAIN: {len(writable)} writable nodes: {', '.join(s.name for s in writable)}")
@@ -153,9 +154,7 @@ def assess(
         verdict = "warning"
     else:
         verdict = "ok"
-    if ordered and len(ordered) < len(configured):
-        problems.append(f"{len(configured) - len(ordered)} node(s) not sampled yet")
-    if verdict != "ok" and first_bad_at is None and ordered:
+    if verdict not in ("ok", "unknown") and first_bad_at is None:
         first_bad_at = now
     return ClusterView(
         cluster=cluster_name, observed_at=now, verdict=verdict, problems=tuple(problems),

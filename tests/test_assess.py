@@ -130,3 +130,12 @@ def test_status_json_has_exactly_the_contract_keys():
     assert doc["nodes"][2]["reachable"] is False and doc["nodes"][2]["error"] == "connection refused"
     table = status_table(view)
     assert "WARNING" in table and "n3" in table
+
+
+def test_a_partial_first_round_is_unknown_not_a_bad_signal():
+    watch = Watch("c", cluster())
+    first = watch.update(standby("n2"))
+    assert first.verdict == "unknown" and first.first_bad_at is None
+    assert "waiting for the first sample of n1, n3" in first.problems
+    assert watch.update(primary(), standby("n3")).verdict == "ok"
+    assert watch.first_bad_at is None
