@@ -203,8 +203,8 @@ def _node_view(
         return NodeView(sample=sample, role="unknown", problems=(f"{name}: recovery state unknown",))
     problems = []
     risk = age = None
-    if last_primary is not None and sample.receive_lsn is not None:
-        risk = max(0, lsn_diff(last_primary.lsn, sample.receive_lsn) or 0)
+    if last_primary is not None and sample.held_lsn is not None:
+        risk = max(0, lsn_diff(last_primary.lsn, sample.held_lsn) or 0)
         age = max(0.0, (now - last_primary.observed_at).total_seconds())
     delay = sample.replay_delay_s
     over = False

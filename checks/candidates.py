@@ -17,7 +17,7 @@ class Candidate(BaseModel):
     name: str
     eligible: bool
     reason: str = ""            # why it is not a candidate (empty when eligible)
-    receive_lsn: str | None = None
+    receive_lsn: str | None = None     # the WAL it holds (received, or replayed when further)
     bytes_not_replayed: int | None = None
     priority: int = 0
 
@@ -29,7 +29,7 @@ def rank_candidates(view: ClusterView, cluster: Cluster) -> list[Candidate]:
     eligible, others = [], []
     for node in view.nodes:
         s = node.sample
-        base = dict(name=node.name, receive_lsn=s.receive_lsn, bytes_not_replayed=s.bytes_not_replayed,
+        base = dict(name=node.name, receive_lsn=s.held_lsn, bytes_not_replayed=s.bytes_not_replayed,
                     priority=priority.get(node.name, 0))
         reason = _not_a_candidate(node.role, s)
         if reason:

@@ -25,6 +25,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,10 @@ class JournalWriteError(JournalError):
     """The journal could not be written (disk full, read-only, locked): an alarm on every seat."""
 
 
+class _NoSchema(JournalError):
+    """A SQLite file without the incident schema (perhaps another seat is creating it right now)."""
+
+
 def _parse_at(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
@@ -111,7 +116,11 @@ class Journal:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA synchronous = FULL")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.OperationalError as exc:  # cannot open: permissions, a missing directory, locked
+            if create:
+                raise JournalWriteError(f"journal {path} is not writable: {_reason(exc)}") from None
+            raise JournalError(f"journal {path} cannot be opened: {_reason(exc)}") from None
+        except sqlite3.DatabaseError as exc:  # "file is not a database"
             raise JournalError(f"{path} is not an incident journal: {_reason(exc)}") from None
         if version > SCHEMA_VERSION:
             conn.close()
@@ -130,9 +139,11 @@ class Journal:
         if path.exists():
             raise JournalError(f"{dir} already holds an incident journal: open it instead of creating one")
         try:
-            if not dir.exists():
+            try:
                 dir.mkdir(mode=0o700, parents=True)
-                os.chmod(dir, 0o700)
+                os.chmod(dir, 0o700)  # whatever the umask; an existing directory keeps its mode
+            except FileExistsError:
+                pass
             conn = cls._connect(path, create=True)
             os.chmod(path, 0o600)
         except OSError as exc:
@@ -178,7 +189,7 @@ class Journal:
             raise JournalError(f"{path} is not an incident journal: {_reason(exc)}") from None
         if not has_meta:
             conn.close()
-            raise JournalError(f"{path} is not an incident journal: it has no incident schema")
+            raise _NoSchema(f"{path} is not an incident journal: it has no incident schema")
         return cls(dir, conn, recorder)
 
     @classmethod
@@ -193,7 +204,14 @@ class Journal:
             except JournalError:
                 if not (dir / JOURNAL_FILE).exists():
                     raise
-        journal = cls.open(dir, recorder=recorder)
+        for attempt in range(20):
+            try:
+                journal = cls.open(dir, recorder=recorder)
+                break
+            except _NoSchema:
+                if attempt == 19:
+                    raise
+                time.sleep(0.05)  # another seat created the file a moment ago and is writing the schema
         if journal.cluster != cluster:
             journal.close()
             raise JournalError(f"incident {dir} is of cluster {journal.meta.get('cluster')!r}, not {cluster!r}")

@@ -15,7 +15,8 @@ SELECT
   CASE WHEN r.in_recovery THEN pg_last_wal_receive_lsn()::text END AS receive_lsn,
   CASE WHEN r.in_recovery THEN pg_last_wal_replay_lsn()::text END AS replay_lsn,
   CASE WHEN r.in_recovery
-       THEN pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::float8 END AS bytes_not_replayed,
+       THEN greatest(0, pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()))::float8
+       END AS bytes_not_replayed,
   CASE WHEN r.in_recovery
        THEN extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END AS replay_delay_s,
   CASE WHEN r.in_recovery THEN pg_is_wal_replay_paused() END AS replay_paused,

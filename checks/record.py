@@ -16,8 +16,9 @@ The event ``data`` keys the record reads (all optional):
 - ``evidence``: ``stage`` (5 lists it under verification, as does the event's stage 5), ``passed``.
 - any event: ``first_bad_at`` (UTC time of the first bad signal) for the RTO; the first
   ``alarm`` event counts as a bad signal too.
-- ``close``: ``rto_s``, ``rpo_bytes``, ``rpo_s``, ``stage_s`` ({"0": seconds, ...}), and any
-  other figures, listed by key.
+- ``close``: ``rto_s``, ``rpo_bytes``, ``rpo_s``, ``stage_s`` or ``stage_seconds`` ({"0": seconds, ...}),
+  and any other figures (lists such as a hardening checklist too), listed by key.
+- ``data_risk`` may be a sentence or a :class:`checks.risk.DataRisk` dump (its ``statement`` is shown).
 """
 
 from __future__ import annotations
@@ -29,70 +30,21 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from checks.journal import (
     ACTION, ALARM, APPROVAL, CLOSE, DECISION, EVIDENCE, OVERRIDE, ROLE, STAGE, Event, Journal, JournalWriteError,
 )
 from checks.lsn import human_bytes, human_seconds
+from checks.record_text import fence_for, first_line, fmt, key_label, list_item, parse_time, risk_text, short_output
 from checks.redact import redact
+from checks.runbook import STAGES
 from checks.sample import NodeSample, iso_utc, utcnow
 
 RECORD_FILE = "record.md"
 LOCK_FILE = ".record.lock"
-STAGE_NAMES = {0: "Stabilize", 1: "Replica freshness", 2: "Old primary", 3: "Promote", 4: "Cut over", 5: "Verify"}
+STAGE_NAMES = dict(STAGES)
 DECISION_KINDS = (DECISION, APPROVAL, OVERRIDE)
 NAMED_ROLES = ("operator", "scribe", "approver")
-MAX_OUTPUT_LINES = 20
-MAX_OUTPUT_CHARS = 2000
-
-
-def _fmt(value: Any) -> str:
-    """A value as a person writes it: no Python reprs."""
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_fmt(v) for v in value) or "-"
-    if isinstance(value, dict):
-        return ", ".join(f"{k} {_fmt(v)}" for k, v in sorted(value.items())) or "-"
-    return str(value)
-
-
-_UNIT_SUFFIXES = {"_s": "s", "_ms": "ms", "_bytes": "bytes", "_pct": "%"}
-
-
-def _label(key: str) -> str:
-    """``max_replay_delay_s`` -> ``Max replay delay (s)``."""
-    for suffix, unit in _UNIT_SUFFIXES.items():
-        if key.endswith(suffix) and len(key) > len(suffix):
-            return f"{key[:-len(suffix)].replace('_', ' ').capitalize()} ({unit})"
-    return key.replace("_", " ").capitalize()
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        return moment if moment.tzinfo else None
-    return None
-
-
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else ""
-
-
-def _item(prefix: str, text: str) -> str:
-    """A list item whose continuation lines stay inside the item."""
-    lines = text.strip().splitlines() or [""]
-    return "\n".join([f"{prefix}{lines[0]}".rstrip()] + [f"  {line}".rstrip() for line in lines[1:]])
 
 
 def stage_label(stage: int | None) -> str:
@@ -124,26 +76,6 @@ def _states_at(samples: Sequence[NodeSample], moment: datetime) -> list[NodeSamp
     return [latest[name] for name in sorted(latest)]
 
 
-def _fence(text: str) -> str:
-    run = longest = 0
-    for ch in text:
-        run = run + 1 if ch == "`" else 0
-        longest = max(longest, run)
-    return "`" * max(3, longest + 1)
-
-
-def _short_output(output: Any) -> str:
-    text = redact(output if isinstance(output, str) else _fmt(output)).rstrip()
-    lines = text.splitlines()
-    cut = lines[:MAX_OUTPUT_LINES]
-    body = "\n".join(cut)
-    if len(body) > MAX_OUTPUT_CHARS:
-        body = body[:MAX_OUTPUT_CHARS].rstrip()
-    if len(cut) < len(lines) or len(body) < len("\n".join(cut)):
-        body += f"\n[... output cut: {len(lines)} lines, {len(text)} characters in all]"
-    return body
-
-
 class _Facts:
     """What the summary needs, gathered from the events in order."""
 
@@ -160,15 +92,15 @@ class _Facts:
                 self.close = e
             if e.kind == ALARM:
                 signals.append(e.at)
-            if (bad := _parse_time(e.data.get("first_bad_at"))) is not None:
+            if (bad := parse_time(e.data.get("first_bad_at"))) is not None:
                 signals.append(bad)
             if e.kind in (DECISION, EVIDENCE):
                 if e.data.get("candidate"):
-                    self.candidate = _fmt(e.data["candidate"])
+                    self.candidate = fmt(e.data["candidate"])
                 if e.data.get("data_risk"):
-                    self.data_risk = _fmt(e.data["data_risk"])
+                    self.data_risk = risk_text(e.data["data_risk"])
         self.first_signal = min(signals) if signals else None
-        self.opened = _parse_time(meta.get("created_at")) or (events[0].at if events else None)
+        self.opened = parse_time(meta.get("created_at")) or (events[0].at if events else None)
 
 
 def _header(meta: Mapping[str, str], facts: _Facts, now: datetime) -> list[str]:
@@ -184,7 +116,7 @@ def _header(meta: Mapping[str, str], facts: _Facts, now: datetime) -> list[str]:
     lines += ["", "## Summary", ""]
     if facts.stage is not None:
         name = facts.stage.data.get("name")
-        label = stage_label(facts.stage.stage) if facts.stage.stage is not None else _fmt(name or "-")
+        label = stage_label(facts.stage.stage) if facts.stage.stage is not None else fmt(name or "-")
         lines.append(f"- Stage: {label} (since {iso_utc(facts.stage.at)})")
     else:
         lines.append("- Stage: not started")
@@ -205,28 +137,24 @@ def _header(meta: Mapping[str, str], facts: _Facts, now: datetime) -> list[str]:
 
 
 def _roles(events: Sequence[Event]) -> list[str]:
+    """Names from ``roles`` data; seats from where each person first sat (a ``joined`` role
+    event, or the first entry they made from that seat)."""
     names: dict[str, str] = {}
-    joined: dict[tuple[str, str], datetime] = {}
-    observers: list[tuple[str, datetime]] = []
+    seated: dict[tuple[str, str], datetime] = {}
     for e in events:
-        if e.kind != ROLE:
-            continue
-        roles = e.data.get("roles")
+        roles = e.data.get("roles") if e.kind == ROLE else None
         if isinstance(roles, dict):
             names.update({k: str(v) for k, v in roles.items() if k in NAMED_ROLES and v})
-        if e.data.get("joined"):
-            if (e.seat, e.author) not in joined:
-                joined[(e.seat, e.author)] = e.at
-                if e.seat == "observer":
-                    observers.append((e.author, e.at))
+        seated.setdefault((e.seat, e.author), e.at)
     lines = ["## Roles", ""]
     for role in NAMED_ROLES:
-        name = names.get(role) or next((a for (s, a) in joined if s == role), None)
+        name = names.get(role) or next((a for (s, a) in seated if s == role), None)
         if name is None:
             lines.append(f"- {role.capitalize()}: not named yet")
             continue
-        seats = [f"{s} seat since {iso_utc(t)}" for (s, a), t in joined.items() if a == name]
+        seats = [f"{s} seat since {iso_utc(t)}" for (s, a), t in seated.items() if a == name]
         lines.append(f"- {role.capitalize()}: {name} ({'; '.join(seats) if seats else 'not seated'})")
+    observers = [(a, t) for (s, a), t in seated.items() if s == "observer"]
     if observers:
         lines.append("- Observers: " + ", ".join(f"{a} (since {iso_utc(t)})" for a, t in observers))
     return lines
@@ -234,7 +162,7 @@ def _roles(events: Sequence[Event]) -> list[str]:
 
 def _timeline(events: Sequence[Event]) -> list[str]:
     lines = ["## Timeline (UTC)", ""]
-    lines += [_item(f"- {iso_utc(e.at)} [{e.seat} {e.author}] {e.kind}: ", e.text) for e in events]
+    lines += [list_item(f"- {iso_utc(e.at)} [{e.seat} {e.author}] {e.kind}: ", e.text) for e in events]
     return lines if events else lines + ["No events yet."]
 
 
@@ -244,16 +172,17 @@ def _decisions(events: Sequence[Event], samples: Sequence[NodeSample]) -> list[s
     for e in chosen:
         proposer = e.data.get("proposed_by") or (None if e.kind == APPROVAL else e.author)
         approver = e.data.get("approved_by") or (e.author if e.kind == APPROVAL else None)
-        lines += ["", f"### {iso_utc(e.at)} {e.kind}: {_first_line(e.text)}", ""]
+        lines += ["", f"### {iso_utc(e.at)} {e.kind}: {first_line(e.text)}", ""]
         if proposer:
-            lines.append(f"- Proposed by: {_fmt(proposer)}")
-        lines.append(f"- Approved by: {_fmt(approver) if approver else 'not approved'}")
+            lines.append(f"- Proposed by: {fmt(proposer)}")
+        lines.append(f"- Approved by: {fmt(approver) if approver else 'not approved'}")
         lines.append(f"- Entered by: {e.author} ({e.seat} seat)")
         if e.stage is not None:
             lines.append(f"- Stage: {stage_label(e.stage)}")
-        for key in ("candidate", "data_risk"):
-            if e.data.get(key):
-                lines.append(f"- {key.replace('_', ' ').capitalize()}: {_fmt(e.data[key])}")
+        if e.data.get("candidate"):
+            lines.append(f"- Candidate: {fmt(e.data['candidate'])}")
+        if e.data.get("data_risk"):
+            lines.append(f"- Data risk: {risk_text(e.data['data_risk'])}")
         states = _states_at(samples, e.at)
         if states:
             lines.append("- Node states at the decision:")
@@ -268,18 +197,26 @@ def _commands(events: Sequence[Event]) -> list[str]:
     actions = [e for e in events if e.kind == ACTION]
     for e in actions:
         argv = e.data.get("argv")
-        command = shlex.join(str(a) for a in argv) if isinstance(argv, list) else _fmt(argv)
+        command = shlex.join(str(a) for a in argv) if isinstance(argv, list) else fmt(argv)
         code = e.data.get("exit_code")
         ms = e.data.get("duration_ms")
-        took = f" in {_fmt(ms)} ms" if isinstance(ms, (int, float)) else ""
-        result = f"exit code {code}" if code is not None else "no exit code (did not finish)"
+        took = f" in {ms:.0f} ms" if isinstance(ms, (int, float)) else ""
+        error = first_line(redact(fmt(e.data["error"]))) if e.data.get("error") else ""
+        if code is None:
+            result = f"no exit code ({error or 'did not finish'})"
+        else:
+            result = f"exit code {code}" + (f" ({error})" if error else "")
         stage = f", stage {stage_label(e.stage)}" if e.stage is not None else ""
-        lines += ["", f"### {iso_utc(e.at)} {_first_line(e.text)}", "",
-                  f"- Run by {e.author} ({e.seat} seat){stage}: {result}{took}", ""]
-        output = _short_output(e.data.get("output") or "")
-        body = f"$ {command}" + (f"\n{output}" if output else "")
-        fence = _fence(body)
-        lines += [f"{fence}console", body, fence]
+        lines += ["", f"### {iso_utc(e.at)} {first_line(e.text)}", "",
+                  f"- Run by {e.author} ({e.seat} seat){stage}: {result}{took}"]
+        output = short_output(e.data.get("output") or "")
+        if argv:
+            body, lang = f"$ {command}" + (f"\n{output}" if output else ""), "console"
+        else:
+            body, lang = output, "text"
+        if body:
+            fence = fence_for(body)
+            lines += ["", f"{fence}{lang}", body, fence]
     return lines if actions else lines + ["", "None yet."]
 
 
@@ -289,7 +226,8 @@ def _verification(events: Sequence[Event]) -> list[str]:
     for e in checks:
         passed = e.data.get("passed")
         verdict = "pass" if passed is True else "FAIL" if passed is False else "noted"
-        lines.append(_item(f"- {iso_utc(e.at)} {verdict}: ", e.text))
+        check = f" ({fmt(e.data['check'])})" if e.data.get("check") else ""
+        lines.append(list_item(f"- {iso_utc(e.at)} {verdict}{check}: ", e.text))
     return lines if checks else lines + ["None yet."]
 
 
@@ -298,29 +236,31 @@ def _close_out(close: Event | None) -> list[str]:
     if close is None:
         return lines + ["The incident is still open."]
     d = close.data
-    lines.append(f"- Closed at {iso_utc(close.at)} by {close.author} ({close.seat} seat): {_first_line(close.text)}")
+    lines.append(f"- Closed at {iso_utc(close.at)} by {close.author} ({close.seat} seat): {first_line(close.text)}")
     if isinstance(d.get("rto_s"), (int, float)):
-        lines.append(f"- RTO: {human_seconds(d['rto_s'])} ({_fmt(float(d['rto_s']))} s)")
+        lines.append(f"- RTO: {human_seconds(d['rto_s'])} ({fmt(float(d['rto_s']))} s)")
+    elif "rto_s" in d:
+        lines.append("- RTO: unknown (not verified)")
     if "rpo_bytes" in d or "rpo_s" in d:
         size = d.get("rpo_bytes")
         size_text = f"{human_bytes(size)} ({size} bytes)" if isinstance(size, int) else "unknown bytes"
         secs = d.get("rpo_s")
         secs_text = human_seconds(secs) if isinstance(secs, (int, float)) else "unknown time"
         lines.append(f"- RPO: {size_text}, {secs_text}")
-    stages = d.get("stage_s")
+    stages = d.get("stage_s", d.get("stage_seconds"))
     if isinstance(stages, dict) and stages:
         lines.append("- Time per stage:")
         for key in sorted(stages, key=lambda k: (not str(k).isdigit(), int(k) if str(k).isdigit() else 0, str(k))):
             label = stage_label(int(key)) if str(key).isdigit() else str(key)
             value = stages[key]
-            lines.append(f"  - {label}: {human_seconds(value) if isinstance(value, (int, float)) else _fmt(value)}")
-    for key in sorted(k for k in d if k not in ("rto_s", "rpo_bytes", "rpo_s", "stage_s")):
+            lines.append(f"  - {label}: {human_seconds(value) if isinstance(value, (int, float)) else fmt(value)}")
+    for key in sorted(k for k in d if k not in ("rto_s", "rpo_bytes", "rpo_s", "stage_s", "stage_seconds")):
         value = d[key]
         if isinstance(value, list):
-            lines.append(f"- {_label(key)}:")
-            lines += [_item("  - ", _fmt(v)) for v in value]
+            lines.append(f"- {key_label(key)}:")
+            lines += [list_item("  - ", fmt(v)) for v in value]
         else:
-            lines.append(f"- {_label(key)}: {_fmt(value)}")
+            lines.append(f"- {key_label(key)}: {fmt(value)}")
     return lines
 
 

@@ -55,7 +55,7 @@ def data_risk(
     """The risk of promoting ``candidate``. ``final_lsn`` is the old primary's last LSN, read
     after it was verified stopped or read-only (the fence sequence provides it)."""
     name = candidate.name
-    received = candidate.receive_lsn
+    received = candidate.held_lsn
     if received is None:
         return _risk(name, "unknown", "no-receive-lsn", slo,
                      statement=f"promoting {name} loses an unknown amount of committed work: it reports no received WAL")

@@ -6,6 +6,8 @@ from datetime import datetime, timezone
 
 from pydantic import BaseModel, ConfigDict, field_serializer
 
+from checks.lsn import lsn_diff
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -82,9 +84,18 @@ class NodeSample(BaseModel):
         return self.reachable and self.in_recovery is False
 
     @property
+    def held_lsn(self) -> str | None:
+        """The furthest WAL a standby holds: after a restart ``pg_last_wal_receive_lsn()`` starts
+        again at the segment where streaming resumed, which can be behind what was replayed."""
+        if self.receive_lsn is None or self.replay_lsn is None:
+            return self.receive_lsn or self.replay_lsn
+        return self.receive_lsn if (lsn_diff(self.receive_lsn, self.replay_lsn) or 0) >= 0 else self.replay_lsn
+
+    @property
     def caught_up(self) -> bool:
-        """A standby that has replayed everything it received."""
-        return self.in_recovery is True and self.receive_lsn is not None and self.receive_lsn == self.replay_lsn
+        """A standby that has replayed everything it holds."""
+        return (self.in_recovery is True and self.replay_lsn is not None
+                and (lsn_diff(self.held_lsn, self.replay_lsn) or 0) <= 0)
 
     @property
     def replay_delay_s(self) -> float | None:
@@ -101,4 +112,4 @@ class NodeSample(BaseModel):
     @property
     def wal_lsn(self) -> str | None:
         """The furthest WAL this node holds: current on a primary, received on a standby."""
-        return self.current_lsn if self.in_recovery is False else self.receive_lsn
+        return self.current_lsn if self.in_recovery is False else self.held_lsn

@@ -139,3 +139,12 @@ def test_a_partial_first_round_is_unknown_not_a_bad_signal():
     assert "waiting for the first sample of n1, n3" in first.problems
     assert watch.update(primary(), standby("n3")).verdict == "ok"
     assert watch.first_bad_at is None
+
+
+def test_restarted_standby_whose_receive_lsn_is_behind_replay_is_caught_up():
+    # after a standby restart pg_last_wal_receive_lsn() restarts at a segment start, behind replay
+    restarted = standby("n3", receive="0/5000000", replay="0/5000B80")
+    assert restarted.held_lsn == "0/5000B80"
+    assert restarted.caught_up and restarted.replay_delay_s == 0.0
+    view = assess("c", cluster(), samples(primary(lsn="0/5000B80"), standby("n2", receive="0/5000B80"), restarted), now=T0)
+    assert view.node("n3").data_risk_bytes == 0 and view.verdict == "ok"
