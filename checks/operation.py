@@ -93,7 +93,7 @@ class Operation:
     async def refresh(self) -> ClusterView:
         """One sampling round over every node, journaled."""
         for sample in await sample_all(list(self._samplers.values())):
-            self.journal.record_sample(sample, force=True)
+            self.journal.record_sample(sample)
             self._remember(sample)
         return self.view
 

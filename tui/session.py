@@ -1,0 +1,94 @@
+"""One seat's hold on an incident: the journal, the operator lock, the operation and the record.
+
+Every seat journals its own entries and re-renders ``record.md`` after each; only the
+operator seat holds the exclusive lock, journals samples and runs actions.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from checks.config import Cluster
+from checks.journal import Event, Journal, JournalError
+from checks.operation import Operation
+from checks.record import write_record
+from checks.sample import NodeSample
+from checks.seats import OperatorLock
+
+LOW_DISK_BYTES = 2 * 1024 * 1024
+
+
+class Session:
+    def __init__(self, cluster_name: str, cluster: Cluster, incident: Path, *, seat: str, name: str,
+                 config_path: str | None = None) -> None:
+        self.dir = Path(incident)
+        self.seat = seat
+        self.name = name
+        self.cluster = cluster
+        self.lock: OperatorLock | None = None
+        self.alarm: str | None = None
+        self.journal = Journal.open_or_create(self.dir, incident_id=self.dir.name, cluster=cluster_name,
+                                              config_path=config_path)
+        try:
+            if seat == "operator":
+                self.lock = OperatorLock(self.dir)
+                self.lock.acquire(name)
+        except BaseException:
+            self.journal.close()
+            raise
+        self.operation = Operation(self.journal, cluster_name, cluster, author=name, seat=seat,
+                                   on_event=lambda _e: self.write_record())
+        self.note("role", f"{name} joined as {seat}", data={"joined": True})
+
+    @property
+    def is_operator(self) -> bool:
+        return self.lock is not None and self.lock.held
+
+    def note(self, kind: str, text: str, *, stage: int | None = None, data: dict | None = None) -> Event | None:
+        """Journal an entry from this seat; on a write failure set the alarm (the entry stays pending)."""
+        try:
+            event = self.journal.append(kind, text, seat=self.seat, author=self.name, stage=stage, data=data)
+        except JournalError as exc:
+            self.alarm = str(exc)
+            return None
+        self.write_record()
+        return event
+
+    def record_sample(self, sample: NodeSample) -> None:
+        """The operator seat journals samples (changes plus a periodic full one) for replay and the record."""
+        if not self.is_operator:
+            return
+        try:
+            self.journal.record_sample(sample)
+        except JournalError as exc:
+            self.alarm = str(exc)
+
+    def write_record(self) -> None:
+        try:
+            write_record(self.dir, self.journal)
+        except (JournalError, OSError) as exc:
+            self.alarm = f"record {self.dir / 'record.md'} not written: {exc}"
+
+    def health(self) -> str | None:
+        """An alarm line when the journal cannot take writes (read-only or full disk, pending entries)."""
+        try:
+            st = os.statvfs(self.dir)
+        except OSError as exc:
+            return f"incident directory {self.dir} unreadable: {exc.strerror}"
+        if st.f_flag & os.ST_RDONLY:
+            return f"journal {self.journal.path} is on a read-only filesystem: entries are not being saved"
+        if st.f_bavail * st.f_frsize < LOW_DISK_BYTES:
+            return f"journal {self.journal.path}: disk almost full ({st.f_bavail * st.f_frsize // 1024} kB free)"
+        if self.journal.pending:
+            try:
+                self.journal.retry_pending()
+            except JournalError as exc:
+                return f"{exc} ({len(self.journal.pending)} entr{'y' if len(self.journal.pending) == 1 else 'ies'} waiting)"
+            self.write_record()
+        return self.alarm if self.alarm and self.journal.pending else None
+
+    def close(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+        self.journal.close()
