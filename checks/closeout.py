@@ -62,6 +62,8 @@ def closeout(cluster: Cluster, events: list, samples: list, *, started_at: datet
         f"Drill timing: RTO {human_seconds(rto)}, promotion {promote_ms} ms; time per stage "
         + ", ".join(f"{n}: {human_seconds(s)}" for n, s in stage_s.items()) + ".",
         f"Endpoint indirection: {targets} cutover step(s) were needed; fewer targets mean fewer cutover errors.",
+        "PgBouncer: after a primary dies, a pool waits server_login_retry (15 s by default) before it tries "
+        "the new host, even after RELOAD; set it to 1-2 s so Odoo's first login after cutover is not delayed.",
         f"Approvers: {', '.join(cluster.approvers) or 'none configured'}; approvals given by "
         f"{', '.join(a for a in approvals if a) or 'nobody'}.",
     ]

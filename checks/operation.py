@@ -98,7 +98,28 @@ class Operation:
         return self.view
 
     async def close(self) -> None:
+        """Close this operation's connections (it reconnects when used again)."""
         await asyncio.gather(*(s.close() for s in self._samplers.values()))
+
+    def close_incident(self) -> dict:
+        """Journal the close event with the figures (RTO, RPO, time per stage, hardening)."""
+        from checks.closeout import closeout
+
+        events = self.journal.events()
+        figures = closeout(self.cluster, events, self.journal.samples(), started_at=events[0].at,
+                           first_bad_at=self.first_bad_at())
+        verdict = "verified" if figures["verified"] else "closed before verification"
+        self.log("close", f"incident {verdict}: RTO {figures['rto_s']} s; {figures['rpo_statement']}", data=figures)
+        return figures
+
+    def first_bad_at(self):
+        """The first bad signal: journaled by any seat, or seen by this one."""
+        from checks.sample import parse_iso
+
+        journaled = [parse_iso(e.data["first_bad_at"]) for e in self.journal.events(kinds={"status", "alarm"})
+                     if e.data.get("first_bad_at")]
+        seen = [self.view.first_bad_at] if self.view and self.view.first_bad_at else []
+        return min(journaled + seen, default=None)
 
     # -- stage 0 -------------------------------------------------------------------------------
     def set_roles(self, operator: str, scribe: str, approver: str) -> None:

@@ -47,10 +47,9 @@ CURRENT_LSN = "SELECT pg_current_wal_lsn()::text"
 RECEIVE_LSN = "SELECT pg_last_wal_receive_lsn()::text"
 
 CRON_LASTCALL = "SELECT max(lastcall) FROM ir_cron WHERE active"
-FAILED_JOBS_SINCE = """
-SELECT CASE WHEN to_regclass('queue_job') IS NULL THEN NULL
-            ELSE (SELECT count(*) FROM queue_job WHERE state = 'failed' AND date_created >= $1) END
-"""
+# Two statements: a table name inside CASE is still resolved when the query is parsed.
+HAS_QUEUE_JOB = "SELECT to_regclass('queue_job') IS NOT NULL"
+FAILED_JOBS_SINCE = "SELECT count(*) FROM queue_job WHERE state = 'failed' AND date_created >= $1"
 ODOO_SESSIONS = """
 SELECT count(*) FROM pg_stat_activity
 WHERE pid <> pg_backend_pid() AND (datname = $1 OR application_name ILIKE 'odoo%')

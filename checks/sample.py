@@ -18,6 +18,11 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def parse_iso(text: str) -> datetime:
+    """The inverse of :func:`iso_utc`."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 class ReplicationPeer(BaseModel):
     """One row of the primary's pg_stat_replication."""
 

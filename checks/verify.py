@@ -20,7 +20,7 @@ from checks.connect import NodeUnreachable, node_connection
 from checks.odoo_rpc import OdooClient, OdooError, in_thread, write_probe
 from checks.operation import Operation
 from checks.pgbouncer import PgBouncerError, admin_show
-from checks.queries import CRON_LASTCALL, FAILED_JOBS_SINCE, ODOO_SESSIONS, WRITABLE_CHECK
+from checks.queries import CRON_LASTCALL, FAILED_JOBS_SINCE, HAS_QUEUE_JOB, ODOO_SESSIONS, WRITABLE_CHECK
 from checks.sample import utcnow
 
 
@@ -53,7 +53,7 @@ async def check_cron(op: Operation, new: Node, since: datetime) -> tuple[bool, s
                 if time.monotonic() > deadline:
                     return False, f"ir_cron.lastcall did not advance past {since:%H:%M:%SZ} within {odoo.cron_wait_s:g}s (last: {last})"
                 await asyncio.sleep(0.5)
-            failed = await conn.fetchval(FAILED_JOBS_SINCE, naive_since)
+            failed = await conn.fetchval(FAILED_JOBS_SINCE, naive_since) if await conn.fetchval(HAS_QUEUE_JOB) else None
     except NodeUnreachable as exc:
         return False, str(exc)
     except Exception as exc:  # noqa: BLE001 - e.g. no ir_cron table: a fact to report
@@ -104,8 +104,9 @@ async def verify_all(op: Operation) -> bool:
         label = f"incident {op.journal.incident_id}"
         try:
             client = OdooClient(op.cluster.odoo)
-            uid = await in_thread(client.authenticate)
-            results["odoo_login"] = (True, f"common.authenticate as {op.cluster.odoo.login!r}: uid {uid}")
+            uid, tries, waited = await login_with_retry(client)
+            results["odoo_login"] = (True, f"common.authenticate as {op.cluster.odoo.login!r}: uid {uid}"
+                                           + (f" after {tries} tries in {waited:.1f}s" if tries > 1 else ""))
             started = time.monotonic()
             line = await in_thread(write_probe, client, label)
             results["write_probe"] = (True, f"{line} in {(time.monotonic() - started) * 1000:.0f} ms")
@@ -118,6 +119,25 @@ async def verify_all(op: Operation) -> bool:
         op.log("evidence", f"{check}: {'pass' if passed else 'FAIL'}: {text}", stage=5,
                data={"check": check, "passed": passed})
     return all(passed for passed, _ in results.values())
+
+
+async def login_with_retry(client: OdooClient) -> tuple[int, int, float]:
+    """Odoo's first login after a cutover can wait on PgBouncer's ``server_login_retry`` (15 s by
+    default) when its pool last failed against the dead primary: retry, bounded, then give up."""
+    started = time.monotonic()
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            return await in_thread(client.authenticate), tries, time.monotonic() - started
+        except OdooError as exc:
+            if "Access Denied" in str(exc) or "refused on database" in str(exc) or \
+                    time.monotonic() - started > LOGIN_RETRY_S:
+                raise
+            await asyncio.sleep(0.5)
+
+
+LOGIN_RETRY_S = 20.0
 
 
 def _promoted_at(op: Operation) -> datetime:

@@ -109,5 +109,6 @@ def test_planned_switchover_under_load_loses_no_row_and_fails_no_transaction(fre
     processed = int(re.search(r"number of transactions actually processed: (\d+)", out).group(1))
     failed = re.search(r"number of failed transactions: (\d+)", out)
     assert failed is None or int(failed.group(1)) == 0, out
-    assert writable_nodes(lab) == ["node2"]
-    assert int(psql(st, "node2", "select count(*) from probe_rows", db="odoo")) == processed
+    chosen = [e for e in events(tmp_path / "inc", "decision") if e.data.get("candidate")][-1].data["candidate"]
+    assert writable_nodes(lab) == [chosen]
+    assert int(psql(st, chosen, "select count(*) from probe_rows", db="odoo")) == processed

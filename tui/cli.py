@@ -24,6 +24,18 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="the live cockpit")
     _config_args(run)
     run.add_argument("--interval", type=_positive_float, metavar="S", help="sampling interval in seconds")
+    run.add_argument("--incident", metavar="DIR",
+                     help="incident directory (default for the operator: a new incidents/<UTC date>-<cluster>-<n>/)")
+    run.add_argument("--seat", choices=("operator", "scribe", "approver", "observer"), default="operator",
+                     help="your seat (default operator; only the operator runs actions)")
+    run.add_argument("--name", metavar="WHO", help="your name in the journal (default: the login name)")
+
+    tmux = sub.add_parser("tmux", help="a tmux session with an operator window and a scribe window")
+    _config_args(tmux)
+    tmux.add_argument("--incident", required=True, metavar="DIR", help="incident directory")
+    tmux.add_argument("--operator", metavar="WHO", help="the operator's name (default: the login name)")
+    tmux.add_argument("--scribe", metavar="WHO", default="scribe", help="the scribe's name (default: scribe)")
+    tmux.add_argument("--no-attach", action="store_true", help="create the session but do not attach")
 
     status = sub.add_parser("status", help="one sampling round; exit 0 ok, 1 warning, 2 critical, 3 unknown")
     _config_args(status)
@@ -84,16 +96,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print_error(str(exc))
         return UNKNOWN
-    return run_cockpit(name, cluster, args.interval)
+    from tui.run_cmd import run_cockpit
+
+    return run_cockpit(name, cluster, config=args.config, incident=args.incident, seat=args.seat,
+                       who=args.name, interval=args.interval)
 
 
-def run_cockpit(name: str, cluster, interval: float | None) -> int:
-    from checks.sampler import NodeSampler
-    from tui.app import CockpitApp
+def cmd_tmux(args: argparse.Namespace) -> int:
+    from checks.incident import login_name
+    from tui.tmux_cmd import run_tmux
 
-    samplers = {node.name: NodeSampler(node, cluster.sampling) for node in cluster.nodes}
-    CockpitApp(name, cluster, samplers=samplers, interval_s=interval).run()
-    return 0
+    try:
+        _load_cluster(args.config, args.cluster)
+    except ConfigError as exc:
+        print_error(str(exc))
+        return UNKNOWN
+    return run_tmux(Path(args.config), args.cluster, Path(args.incident), operator=args.operator or login_name(),
+                    scribe=args.scribe, attach=not args.no_attach)
 
 
 def cmd_drill(args: argparse.Namespace) -> int:
@@ -131,6 +150,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     config = lab.status()["config"]
     print(f"failover-cockpit: LAB is up in {lab.dir}; cockpit on {config} (stop it with: failover-cockpit lab down --dir {args.dir})")
     args.config, args.cluster, args.interval = config, None, None
+    args.incident, args.seat, args.name = None, "operator", None
     return cmd_run(args)
 
 
@@ -140,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         from tui.lab.cli import run_lab
 
         return run_lab(args)
-    handler = {"status": cmd_status, "run": cmd_run, "drill": cmd_drill, "demo": cmd_demo}[args.command]
+    handler = {"status": cmd_status, "run": cmd_run, "drill": cmd_drill, "demo": cmd_demo,
+               "tmux": cmd_tmux}[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:

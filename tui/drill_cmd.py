@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from checks.closeout import closeout
 from checks.config import Cluster
 from checks.cutover import cut_over
 from checks.journal import Journal
@@ -116,13 +115,8 @@ def run_drill(cluster_name: str, cluster: Cluster, incident: Path, *, candidate:
 async def _drive_and_close(op: Operation, **kw) -> None:
     try:
         await drive(op, **kw)
-        events = op.journal.events()
-        view = op.view
-        figures = closeout(op.cluster, events, op.journal.samples(), started_at=events[0].at,
-                           first_bad_at=view.first_bad_at if view else None)
-        op.log("close", f"incident verified: RTO {figures['rto_s']} s; {figures['rpo_statement']}", data=figures)
+        figures = op.close_incident()
         say(f"RTO {figures['rto_s']} s ({figures['rto_from']}); RPO: {figures['rpo_statement']}")
         say("time per stage: " + ", ".join(f"{k}: {v} s" for k, v in figures["stage_seconds"].items()))
     finally:
         await op.close()
-

@@ -12,6 +12,7 @@ from typing import Any
 
 from .errors import LabError
 from .lab import Lab
+from .load import MAX_LOAD_SECONDS, MAX_LOAD_WORKERS, run_load
 
 PROG = "failover-cockpit lab"
 DEFAULT_DIR = Path("./.lab")
@@ -25,11 +26,16 @@ NODE_VERBS = {
     "pause-replay": ("pause_replay", "pg_wal_replay_pause() on a standby"),
     "resume-replay": ("resume_replay", "pg_wal_replay_resume() on a standby"),
 }
+ODOO_VERBS = {
+    "odoo-stop": ("odoo_stop", "stop the Odoo stand-in (its XML-RPC port refuses connections)"),
+    "odoo-start": ("odoo_start", "start the Odoo stand-in and wait until common.version answers"),
+    "odoo-restart": ("odoo_restart", "restart the Odoo stand-in (what the lab's Odoo restart batch runs)"),
+}
 
 
 def add_lab_parser(subparsers: Any) -> None:
     """Add the `lab` subcommand and its verbs to an argparse subparsers object."""
-    lab = subparsers.add_parser("lab", help="a local LAB cluster (PostgreSQL, PgBouncer, proxies)",
+    lab = subparsers.add_parser("lab", help="a local LAB cluster (PostgreSQL, PgBouncer, proxies, Odoo stand-in)",
                                 description="Run a local LAB cluster on 127.0.0.1 for demos, training, "
                                             "drills and tests. It is a lab, never production.")
     verbs = lab.add_subparsers(dest="lab_verb", metavar="VERB", required=True)
@@ -41,13 +47,20 @@ def add_lab_parser(subparsers: Any) -> None:
 
     up = verb("up", "build the lab, or start whatever of it is not running")
     up.add_argument("--base-port", type=int, default=54320,
-                    help="node i on BASE+i, its proxy on BASE+100+i, PgBouncer on BASE+200 (default 54320)")
+                    help="node i on BASE+i, its proxy on BASE+100+i, PgBouncer on BASE+200, "
+                         "the Odoo stand-in on BASE+201 (default 54320)")
     up.add_argument("--replicas", type=int, default=2, help="number of standbys (default 2)")
     verb("down", "stop every process of the lab (files stay)")
     status = verb("status", "show the lab's nodes, roles and ports")
     status.add_argument("--json", action="store_true", help="print one JSON object")
     for name, (_, help_text) in NODE_VERBS.items():
         verb(name, help_text).add_argument("node", help="node name, e.g. node1")
+    for name, (_, help_text) in ODOO_VERBS.items():
+        verb(name, help_text)
+    load = verb("load", "play Odoo workers writing sale orders through PgBouncer; print one JSON line")
+    load.add_argument("--seconds", type=float, default=30.0,
+                      help=f"how long (default 30, at most {MAX_LOAD_SECONDS:g})")
+    load.add_argument("--workers", type=int, default=4, help=f"writers (default 4, at most {MAX_LOAD_WORKERS})")
 
 
 def run_lab(args: argparse.Namespace) -> int:
@@ -94,6 +107,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         status = lab.status()
         print(json.dumps(status, indent=2) if args.json else format_status(status))
         return 0
+    if verb == "load":
+        print(json.dumps(run_load(lab.dir, args.seconds, args.workers)), flush=True)
+        return 0
+    if verb in ODOO_VERBS:
+        method, _ = ODOO_VERBS[verb]
+        getattr(lab, method)()
+        print(f"LAB {verb}: done ({lab.status()['odoo']['url']})")
+        return 0
     method, _ = NODE_VERBS[verb]
     getattr(lab, method)(args.node)
     print(f"LAB {verb} {args.node}: done")
@@ -112,5 +133,5 @@ def format_status(status: dict[str, Any], header: bool = True) -> str:
         lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])) + "  " + row[-1])
     lines.append("")
     lines.append(f"pgbouncer  port {status['pgbouncer']['port']}  admin {status['pgbouncer']['admin_dsn']}")
-    lines.append(f"odoo       {status['odoo']['url'] or 'not running (stand-in not built yet)'}")
+    lines.append(f"odoo       {status['odoo']['url'] or 'none (stand-in not built yet)'}  (LAB stand-in)")
     return "\n".join(lines)

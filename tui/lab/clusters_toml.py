@@ -8,12 +8,16 @@ from urllib.parse import quote
 import tomli_w
 
 from .layout import LabPaths, LabState
+from .odoo import url as odoo_url
+from .odoo_schema import PROBE_LOGIN
 from .pgbouncer import admin_dsn
 from .processes import LOOPBACK, write_file
 
 CLUSTER = "lab"
 HEADER = ("# GENERATED LAB CONFIG: written by `failover-cockpit lab up` for the local lab in {dir}.\n"
-          "# This is a LAB on 127.0.0.1 with throwaway passwords (in {dir}/pgpass), not production.\n\n")
+          "# This is a LAB on 127.0.0.1 with throwaway passwords (in {dir}/pgpass), not production.\n"
+          "# The Odoo stand-in reaches PostgreSQL through PgBouncer, so [clusters.lab.odoo] has no\n"
+          "# conf_path: the PgBouncer cutover is what moves Odoo.\n\n")
 
 
 def node_dsn(paths: LabPaths, proxy_port: int) -> str:
@@ -43,6 +47,14 @@ def config(paths: LabPaths, state: LabState) -> dict:
         "freeze": [{"name": "stop odoo cron (lab)", "command": lab_command(paths, "status"), "timeout_s": 30}],
         "pgbouncers": [{"name": "pgb1", "admin_dsn": admin_dsn(paths, state), "ini_path": str(paths.pgb_ini),
                         "databases": ["odoo"]}],
+        # No conf_path on purpose: the lab's odoo.conf points db_host/db_port at PgBouncer, as a real
+        # Odoo behind a pooler does, so the PgBouncer cutover is what moves Odoo. With conf_path the
+        # cockpit would rewrite odoo.conf to the new primary's real port and route Odoo around
+        # PgBouncer. The stand-in still re-reads odoo.conf (for deployments without a pooler), and
+        # the restart batch restarts it as a real Odoo would need.
+        "odoo": {"url": odoo_url(state), "db": "odoo", "login": PROBE_LOGIN,
+                 "password_file": str(paths.odoo_probe_password),
+                 "restart_batches": [lab_command(paths, "odoo-restart")], "cron_wait_s": 10},
     }
     return {"clusters": {CLUSTER: cluster}}
 

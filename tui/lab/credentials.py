@@ -1,4 +1,5 @@
-"""The lab's throwaway passwords: made once, kept only in pgpass and PgBouncer's userlist."""
+"""The lab's throwaway passwords: made once, kept only in pgpass, PgBouncer's userlist,
+the stand-in's odoo.conf and the Odoo probe's password file (all 0600)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,11 @@ ODOO = "odoo"
 
 def new_passwords() -> dict[str, str]:
     return {COCKPIT: secrets.token_urlsafe(24), ODOO: secrets.token_urlsafe(24)}
+
+
+def new_probe_password() -> str:
+    """The Odoo probe login's password (kept in DIR/odoo/probe-password, 0600)."""
+    return secrets.token_urlsafe(24)
 
 
 def escape(field: str) -> str:

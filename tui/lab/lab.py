@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
-from . import clusters_toml, credentials, pgbouncer, postgres, proxies
+from . import clusters_toml, credentials, odoo, pgbouncer, postgres, proxies
 from .errors import LabError
 from .layout import LabPaths, LabState, NodeSpec
 from .processes import check_traversable, give_away, lab_processes, require_free, send, terminate
@@ -28,7 +28,7 @@ def parallel(jobs: list[Callable[[], Any]]) -> list[Any]:
 
 
 class Lab:
-    """A local lab in one folder: PostgreSQL primary + standbys, PgBouncer, proxies."""
+    """A local lab in one folder: PostgreSQL primary + standbys, PgBouncer, proxies, Odoo stand-in."""
 
     def __init__(self, dir: Path) -> None:
         self.dir = Path(dir).expanduser().absolute()
@@ -68,7 +68,7 @@ class Lab:
 
     def _build(self, state: LabState) -> None:
         paths = self.paths
-        for directory in (paths.run, paths.proxy_dir, paths.pgb_dir):
+        for directory in (paths.run, paths.proxy_dir, paths.pgb_dir, paths.odoo_dir):
             directory.mkdir(mode=0o755, exist_ok=True)
         paths.run.chmod(0o755)
         give_away(self.dir, recursive=True)
@@ -85,7 +85,11 @@ class Lab:
         jobs: list[Callable[[], Any]] = [lambda n=n: self._make_standby(n, primary) for n in standbys]
         jobs.append(lambda: pgbouncer.start(paths, state))
         parallel(jobs)
+        odoo.set_up(paths, state)  # needs PgBouncer
+        odoo_proc = odoo.launch(paths, state)
         state.proxies = {node.name: proxies.wait_ready(paths, node, proc) for node, proc in proxy_procs}
+        paths.save(state)
+        state.odoo_pid = odoo.wait_ready(paths, state, odoo_proc)
         paths.save(state)
         if standbys:
             postgres.wait_streaming(primary, {n.name for n in standbys})
@@ -108,7 +112,7 @@ class Lab:
         self._stop_everything(state)
         for name in state.node_names():
             shutil.rmtree(self.paths.node_dir(name), ignore_errors=True)
-        for directory in (self.paths.run, self.paths.proxy_dir, self.paths.pgb_dir):
+        for directory in (self.paths.run, self.paths.proxy_dir, self.paths.pgb_dir, self.paths.odoo_dir):
             shutil.rmtree(directory, ignore_errors=True)
         for path in (self.paths.config, self.paths.pgpass, self.paths.lab_json):
             path.unlink(missing_ok=True)
@@ -138,6 +142,10 @@ class Lab:
         else:
             require_free(state.pgbouncer_port, "PgBouncer")
             pgbouncer.start(paths, state)
+        if not odoo.files_ready(paths):  # a lab made before the Odoo stand-in existed
+            odoo.set_up(paths, state)
+            clusters_toml.write(paths, state)
+        self._odoo_ensure(state)
         if not paths.config.exists():
             clusters_toml.write(paths, state)
 
@@ -157,6 +165,7 @@ class Lab:
         return str(self.dir) + os.sep
 
     def _stop_everything(self, state: LabState) -> None:
+        odoo.stop(self.paths, state.odoo_pid)
         for node in state.nodes:
             proxies.stop(self.paths, node, state.proxies.get(node.name))
         pgbouncer.stop(self.paths)
@@ -181,7 +190,40 @@ class Lab:
         return {"dir": str(self.dir), "config": str(self.paths.config), "nodes": nodes,
                 "pgbouncer": {"port": state.pgbouncer_port,
                               "admin_dsn": pgbouncer.admin_dsn(self.paths, state)},
-                "odoo": {"url": None}}
+                "odoo": {"url": odoo.url(state) if self.paths.odoo_conf.exists() else None}}
+
+    # ---- the Odoo stand-in -------------------------------------------------
+
+    def _odoo_ensure(self, state: LabState) -> None:
+        """Start the stand-in unless it runs (a stopped one gets SIGCONT)."""
+        if odoo.is_running(self.paths, state.odoo_pid):
+            assert state.odoo_pid is not None
+            send(state.odoo_pid, signal.SIGCONT)
+            return
+        if not odoo.files_ready(self.paths):
+            raise LabError(f"the lab in {self.dir} has no Odoo files yet (no {self.paths.odoo_conf}); "
+                           f"run `lab up --dir {self.dir}`")
+        require_free(state.odoo_port, "the Odoo stand-in")
+        proc = odoo.launch(self.paths, state)
+        state.odoo_pid = odoo.wait_ready(self.paths, state, proc)
+        self.paths.save(state)
+
+    def odoo_start(self) -> None:
+        """Start the Odoo stand-in (a running one is left as is); returns once common.version answers."""
+        self._odoo_ensure(self.paths.require())
+
+    def odoo_stop(self) -> None:
+        """Stop the Odoo stand-in (SIGTERM): its port refuses connections until `odoo_start`."""
+        state = self.paths.require()
+        odoo.stop(self.paths, state.odoo_pid)
+        if state.odoo_pid is not None:
+            state.odoo_pid = None
+            self.paths.save(state)
+
+    def odoo_restart(self) -> None:
+        """Stop then start the stand-in, as an Odoo restart batch would (it re-reads odoo.conf)."""
+        self.odoo_stop()
+        self.odoo_start()
 
     # ---- faults ------------------------------------------------------------
 

@@ -37,6 +37,7 @@ class LabState:
     odoo_port: int
     status: str = "building"  # "building" until `up` has finished once
     proxies: dict[str, int] = field(default_factory=dict)
+    odoo_pid: int | None = None  # the Odoo stand-in
 
     @classmethod
     def plan(cls, base_port: int, replicas: int) -> "LabState":
@@ -69,7 +70,8 @@ class LabState:
             nodes = [NodeSpec(str(n["name"]), int(n["port"]), int(n["proxy_port"])) for n in raw["nodes"]]
             return cls(int(raw["base_port"]), int(raw["replicas"]), nodes, int(raw["pgbouncer_port"]),
                        int(raw["odoo_port"]), str(raw.get("status", "building")),
-                       {str(k): int(v) for k, v in raw.get("proxies", {}).items()})
+                       {str(k): int(v) for k, v in raw.get("proxies", {}).items()},
+                       int(raw["odoo_pid"]) if raw.get("odoo_pid") else None)
         except (ValueError, KeyError, TypeError) as exc:
             raise LabError(f"{source} is not a lab record ({exc.__class__.__name__}: {exc})") from None
 
@@ -89,6 +91,10 @@ class LabPaths:
         self.pgb_userlist = self.pgb_dir / "userlist.txt"
         self.pgb_log = self.pgb_dir / "pgbouncer.log"
         self.pgb_pid = self.pgb_dir / "pgbouncer.pid"
+        self.odoo_dir = root / "odoo"
+        self.odoo_conf = self.odoo_dir / "odoo.conf"
+        self.odoo_probe_password = self.odoo_dir / "probe-password"
+        self.odoo_log = self.odoo_dir / "standin.log"
 
     def node_dir(self, name: str) -> Path:
         return self.root / name

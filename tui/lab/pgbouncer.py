@@ -40,6 +40,10 @@ pool_mode = transaction
 max_client_conn = 200
 default_pool_size = 20
 ignore_startup_parameters = extra_float_digits
+;; after a failed server login PgBouncer waits server_login_retry (default 15 s) before it tries
+;; again, even once RELOAD points it at a new primary: clients (Odoo) wait or fail meanwhile.
+;; A PgBouncer that a failover moves wants it short.
+server_login_retry = 1
 logfile = {paths.pgb_log}
 pidfile = {paths.pgb_pid}
 """

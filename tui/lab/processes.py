@@ -214,7 +214,7 @@ def is_postgres(pid: int) -> bool:
 
 
 def lab_processes(marker: str) -> list[int]:
-    """postgres / pgbouncer / proxy processes whose command line mentions marker."""
+    """postgres / pgbouncer / proxy / Odoo stand-in processes whose command line mentions marker."""
     mine = {os.getpid()}
     parent = os.getppid()
     while parent > 1:
@@ -228,7 +228,8 @@ def lab_processes(marker: str) -> list[int]:
         if not argv or not any(marker in arg for arg in argv):
             continue
         program = os.path.basename(argv[0])
-        if program in ("postgres", "postmaster", "pgbouncer") or "tui.lab.proxy" in argv:
+        if program in ("postgres", "postmaster", "pgbouncer") or "tui.lab.proxy" in argv \
+                or "tui.lab.odoo_standin" in argv:
             found.append(pid)
     return found
 

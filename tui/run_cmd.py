@@ -1,0 +1,59 @@
+"""``failover-cockpit run``: open (or join) the incident in a seat, then run the cockpit."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from checks.config import Cluster
+from checks.incident import login_name, new_incident_dir
+from checks.journal import JournalError
+from checks.seats import SeatError, SeatTaken
+from tui.status_cmd import print_error
+
+
+def _ask(question: str) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    try:
+        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
+
+
+def run_cockpit(cluster_name: str, cluster: Cluster, *, config: str, incident: str | None, seat: str,
+                who: str | None, interval: float | None) -> int:
+    from checks.sampler import NodeSampler
+    from tui.app import CockpitApp
+    from tui.session import Session
+
+    who = who or login_name()
+    if incident is None:
+        if seat != "operator":
+            print_error(f"a {seat} joins an existing incident: pass --incident DIR (the operator's)")
+            return 2
+        directory = new_incident_dir(cluster_name)
+    else:
+        directory = Path(incident)
+        if seat != "operator" and not (directory / "journal.sqlite3").exists():
+            print_error(f"{directory} is not an incident directory (no journal.sqlite3): "
+                        "the operator opens it first")
+            return 2
+    try:
+        session = Session(cluster_name, cluster, directory, seat=seat, name=who, config_path=str(Path(config).resolve()))
+    except SeatTaken as exc:
+        print_error(str(exc))
+        if not _ask("Join as observer instead?"):
+            return 1
+        seat = "observer"
+        session = Session(cluster_name, cluster, directory, seat=seat, name=who, config_path=str(Path(config).resolve()))
+    except (JournalError, SeatError) as exc:
+        print_error(str(exc))
+        return 1
+    samplers = {node.name: NodeSampler(node, cluster.sampling) for node in cluster.nodes}
+    try:
+        CockpitApp(cluster_name, cluster, samplers=samplers, interval_s=interval, session=session).run()
+    finally:
+        session.close()
+    print(f"incident record: {directory / 'record.md'}")
+    return 0

@@ -1,0 +1,120 @@
+"""Running runbook actions off the UI thread, one at a time, and telling the screen how they ended.
+
+Every action is a checks/ function on the seat's Operation; it journals its evidence
+before it returns, and a refusal is a :class:`~checks.operation.GateRefused` sentence.
+Journal writes fsync, so actions run in a thread worker with an event loop of their own;
+the Operation's connections are closed at the end of each action.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from textual.message import Message
+
+from checks.cutover import cut_over
+from checks.operation import GateRefused, Operation
+from checks.stage_actions import fence_old_primary, promote_candidate
+from checks.verify import verify_all
+
+
+class ActionDone(Message):
+    def __init__(self, label: str, ok: bool, text: str, refused: bool = False) -> None:
+        super().__init__()
+        self.label, self.ok, self.text, self.refused = label, ok, text, refused
+
+
+Act = Callable[[Operation], Awaitable[object] | object]
+
+
+class RunbookActions:
+    def __init__(self, app, operation: Operation) -> None:
+        self.app = app
+        self.op = operation
+        self.busy: str | None = None
+
+    def start(self, label: str, act: Act) -> bool:
+        if self.busy:
+            self.app.notify(f"wait: {self.busy} is still running", severity="warning")
+            return False
+        self.busy = label
+        self.app.run_worker(lambda: self._run(label, act), thread=True, group="action", exit_on_error=False,
+                            name=label)
+        return True
+
+    def _run(self, label: str, act: Act) -> None:
+        async def go():
+            try:
+                result = act(self.op)
+                return await result if asyncio.iscoroutine(result) else result
+            finally:
+                await self.op.close()
+
+        try:
+            result = asyncio.run(go())
+            done = ActionDone(label, True, _describe(label, result))
+        except GateRefused as exc:
+            done = ActionDone(label, False, str(exc), refused=True)
+        except Exception as exc:  # noqa: BLE001 - shown and journaled, never a crash of the cockpit
+            text = f"{label} failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            try:
+                self.op.log("system", text, data={"error": True, "action": label})
+            except Exception:  # noqa: BLE001 - the journal alarm shows that separately
+                pass
+            done = ActionDone(label, False, text)
+        self.busy = None
+        self.app.post_message(done)
+
+    # -- the runbook's actions, by stage --------------------------------------------------------
+    def set_roles(self, operator: str, scribe: str, approver: str) -> None:
+        self.start("set roles", lambda op: op.set_roles(operator, scribe, approver))
+
+    def freeze(self) -> None:
+        self.start("freeze", lambda op: op.run_freeze())
+
+    def skip_freeze(self, reason: str) -> None:
+        self.start("skip freeze", lambda op: op.skip_freeze(reason))
+
+    def choose(self, candidate: str | None) -> None:
+        self.start("choose candidate", lambda op: op.choose(candidate))
+
+    def approve(self, approver: str) -> None:
+        self.start("approve", lambda op: op.approve(approver))
+
+    def check_old_primary(self) -> None:
+        self.start("check old primary", lambda op: op.check_others())
+
+    def fence(self) -> None:
+        self.start("fence", lambda op: fence_old_primary(op, allowed=True))
+
+    def attest(self, node: str, approver: str, statement: str) -> None:
+        self.start("attest", lambda op: op.attest(node, approver, statement))
+
+    def promote(self, typed: str) -> None:
+        self.start("promote", lambda op: promote_candidate(op, typed))
+
+    def cut_over(self) -> None:
+        self.start("cut over", cut_over)
+
+    def verify(self) -> None:
+        self.start("verify", verify_all)
+
+    def close_incident(self) -> None:
+        self.start("close", lambda op: f"closed: RTO {op.close_incident()['rto_s']} s")
+
+
+def _describe(label: str, result: object) -> str:
+    if result is None:
+        return f"{label}: done"
+    sentence = getattr(result, "sentence", None)
+    if callable(sentence):
+        return sentence()
+    statement = getattr(result, "statement", None)
+    if statement:
+        return statement
+    if isinstance(result, list):
+        return f"{label}: " + "; ".join(getattr(r, "summary", lambda: str(r))() for r in result)
+    if isinstance(result, bool):
+        return f"{label}: {'passed' if result else 'did not pass'}"
+    return f"{label}: {result}"
