@@ -27,7 +27,7 @@ def closeout(cluster: Cluster, events: list, samples: list, *, started_at: datet
     """The close event's data: figures in numbers and the hardening checklist in words."""
     passed = stage_passed_at(cluster, events)
     state = evaluate(cluster, events)
-    origin = min(t for t in (started_at, first_bad_at) if t is not None)
+    origin = first_bad_at or started_at          # the first bad signal, or the incident start
     probe = [e for e in events if e.kind == "evidence" and e.stage == 5 and e.data.get("check") == "write_probe"
              and e.data.get("passed")]
     verified = [e for e in events if e.kind == "evidence" and e.stage == 5]
@@ -69,7 +69,8 @@ def closeout(cluster: Cluster, events: list, samples: list, *, started_at: datet
     ]
     return {
         "rto_s": rto,
-        "rto_from": "first bad signal" if first_bad_at and first_bad_at <= started_at else "incident start",
+        "rto_from": "first bad signal" if first_bad_at else "incident start",
+        "rto_to": "the Odoo write probe passing" if probe else "verification",
         "rpo_bytes": measured.get("bytes"),
         "rpo_s": measured.get("seconds"),
         "rpo_statement": measured.get("statement") or risk.get("statement"),

@@ -51,6 +51,12 @@ def judge_others(cluster: Cluster, candidate: str, samples: dict[str, NodeSample
             "nodes": nodes, "lines": lines}
 
 
+def needs_fencing(evidence: dict) -> list[str]:
+    """From ``others_not_writable`` evidence: the nodes to fence (writable, or unreachable without proof)."""
+    nodes = evidence.get("nodes") or {}
+    return sorted(n for n, f in nodes.items() if f.get("writable") or (f.get("needs_proof") and not f.get("fenced")))
+
+
 class FenceStep(BaseModel):
     model_config = ConfigDict(frozen=True)
 

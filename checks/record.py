@@ -129,7 +129,7 @@ def _header(meta: Mapping[str, str], facts: _Facts, now: datetime) -> list[str]:
     elif facts.close is not None:
         rto = facts.close.data.get("rto_s")
         seconds = float(rto) if isinstance(rto, (int, float)) else (facts.close.at - start).total_seconds()
-        lines.append(f"- RTO: {human_seconds(seconds)} (from {origin} at {iso_utc(start)} to the close)")
+        lines.append(f"- RTO: {human_seconds(seconds)} (from {origin} at {iso_utc(start)} to {facts.close.data.get('rto_to', 'the close')})")
     else:
         seconds = max(0.0, (now - start).total_seconds())
         lines.append(f"- RTO so far: {human_seconds(seconds)} (from {origin} at {iso_utc(start)})")

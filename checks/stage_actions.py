@@ -6,7 +6,7 @@ no other node writable or unproven, the data risk no worse than the one decided.
 
 from __future__ import annotations
 
-from checks.fence import FenceOutcome, fence_sequence
+from checks.fence import FenceOutcome, fence_sequence, needs_fencing
 from checks.operation import GateRefused, Operation
 from checks.promote import PromotionResult, promote
 from checks.risk import DataRisk
@@ -23,7 +23,7 @@ async def fence_old_primary(op: Operation, *, allowed: bool) -> list[FenceOutcom
                         "or confirm in the cockpit)", 2)
     view = await op.refresh()
     evidence = op.judge(state, view)
-    targets = [n for n, f in evidence["nodes"].items() if f["writable"] or (f["needs_proof"] and not f["fenced"])]
+    targets = needs_fencing(evidence)
     if not targets:
         raise op.refuse("fence", "no node needs fencing: every other node is read-only or proven down", 2)
     outcomes = []

@@ -17,8 +17,11 @@ from textual.worker import Worker, WorkerState
 
 from checks.assess import ClusterView, Watch
 from checks.config import Cluster
-from checks.sample import NodeSample, utcnow
+from checks.sample import NodeSample, iso_utc, utcnow
 from checks.ticker import sample_forever
+from tui.incident_panes import IncidentPanes
+from tui.runbook_actions import RunbookActions
+from tui.runbook_keys import RUNBOOK_BINDINGS, RunbookKeys
 from widgets import STYLESHEET
 from widgets.cockpit_header import CockpitHeader
 from widgets.confirm_modal import ConfirmModal
@@ -29,6 +32,7 @@ from widgets.split_brain_banner import SplitBrainBanner
 
 if TYPE_CHECKING:
     from checks.sampler import NodeSampler
+    from tui.session import Session
 
 TREND_WINDOW_S = 300.0
 """How far back the panels' sparklines reach."""
@@ -36,8 +40,8 @@ PANEL_MIN_WIDTH = 26
 """Below this many columns per node the panels keep this width and scroll sideways (``-crowded``)."""
 
 
-class CockpitApp(App):
-    """The Odoo Failover Cockpit for one cluster."""
+class CockpitApp(RunbookKeys, App):
+    """The Odoo Failover Cockpit for one cluster; with a session, also the incident's runbook and log."""
 
     TITLE = "Odoo Failover Cockpit"
     CSS_PATH = STYLESHEET
@@ -47,6 +51,7 @@ class CockpitApp(App):
         Binding("q", "quit", "Quit", tooltip="Quit the cockpit (asks first)"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("r", "sample_now", "Sample now"),
+        *RUNBOOK_BINDINGS,
     ]
 
     def __init__(
@@ -58,8 +63,11 @@ class CockpitApp(App):
         fixed_samples: list[NodeSample] | None = None,
         interval_s: float | None = None,
         clock: Callable[[], datetime] | None = None,
+        session: Session | None = None,
     ) -> None:
         super().__init__()
+        self.session = session
+        self._alarmed: set[str] = set()
         self.cluster_name = cluster_name
         self.cluster = cluster
         self.samplers = dict(samplers or {})
@@ -82,10 +90,19 @@ class CockpitApp(App):
                 panel = NodePanel(node.name, history=history)
                 self._panels[node.name] = panel
                 yield panel
+        if self.session is not None:
+            yield IncidentPanes(self.session, actions_for_seat=self.actions_for_seat)
         yield Footer()
+
+    @property
+    def panes(self) -> IncidentPanes:
+        return self.query_one(IncidentPanes)
 
     def on_mount(self) -> None:
         self.sub_title = self.cluster_name
+        if self.session is not None:
+            self.actions = RunbookActions(self.panes, self.session.operation)
+            self.set_class(True, "-incident")
         for sample in self.fixed_samples:
             self.post_message(NodeSampled(sample))
         for name, sampler in self.samplers.items():
@@ -110,7 +127,24 @@ class CockpitApp(App):
     # -- sampling -----------------------------------------------------------------
 
     def on_node_sampled(self, message: NodeSampled) -> None:
-        self.show_view(self.cluster_watch.update(message.sample, now=self.clock()))
+        view = self.cluster_watch.update(message.sample, now=self.clock())
+        self.show_view(view)
+        if self.session is not None and self.session.is_operator:
+            self.session.record_sample(message.sample)
+            self._journal_signals(view)
+
+    def _journal_signals(self, view: ClusterView) -> None:
+        """The operator seat journals the first bad signal (RTO starts there) and every split brain."""
+        if view.first_bad_at and "first_bad" not in self._alarmed:
+            self._alarmed.add("first_bad")
+            self.session.note("status", f"first bad signal: {view.problems[0] if view.problems else view.verdict}",
+                              data={"first_bad_at": iso_utc(view.first_bad_at)})
+        if view.split_brain and "split" not in self._alarmed:
+            self._alarmed.add("split")
+            self.session.note("alarm", view.problems[0], data={"writable": list(view.writable),
+                                                               "first_bad_at": iso_utc(view.observed_at)})
+        elif not view.split_brain:
+            self._alarmed.discard("split")
 
     def show_view(self, view: ClusterView) -> None:
         """Render one cluster view on the header, the banner and every panel."""
@@ -163,7 +197,12 @@ class CockpitApp(App):
 
     @staticmethod
     def help_sections() -> Iterable[str]:
-        return [w.HELP for w in (CockpitHeader, SplitBrainBanner, NodePanel, ConfirmModal, HelpScreen)]
+        from widgets.checklist import Checklist
+        from widgets.scribe_log import ScribeLog
+        from widgets.typed_confirm import TypedConfirmModal
+
+        return [w.HELP for w in (CockpitHeader, SplitBrainBanner, NodePanel, Checklist, ScribeLog,
+                                 TypedConfirmModal, ConfirmModal, HelpScreen)]
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield SystemCommand("Help", "Keys and what every part of the screen shows", self.action_help)

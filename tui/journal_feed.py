@@ -33,7 +33,7 @@ class JournalHealth(Message):
         self.alarm = alarm
 
 
-def follow_journal(app, session, worker) -> None:
+def follow_journal(target, session, worker) -> None:
     """Runs in a thread worker until cancelled."""
     last_id = 0
     last_alarm: str | None = None
@@ -46,8 +46,8 @@ def follow_journal(app, session, worker) -> None:
             alarm = session.health()
         if events:
             last_id = events[-1].id
-            app.post_message(JournalEvents(events))
+            target.post_message(JournalEvents(events))
         if alarm != last_alarm:
             last_alarm = alarm
-            app.post_message(JournalHealth(alarm))
+            target.post_message(JournalHealth(alarm))
         time.sleep(POLL_S)

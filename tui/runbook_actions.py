@@ -13,10 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from textual.message import Message
 
-from checks.cutover import cut_over
 from checks.operation import GateRefused, Operation
-from checks.stage_actions import fence_old_primary, promote_candidate
-from checks.verify import verify_all
 
 
 class ActionDone(Message):
@@ -29,17 +26,18 @@ Act = Callable[[Operation], Awaitable[object] | object]
 
 
 class RunbookActions:
-    def __init__(self, app, operation: Operation) -> None:
-        self.app = app
+    def __init__(self, host, operation: Operation) -> None:
+        """``host``: the widget that runs the workers and receives :class:`ActionDone`."""
+        self.host = host
         self.op = operation
         self.busy: str | None = None
 
     def start(self, label: str, act: Act) -> bool:
         if self.busy:
-            self.app.notify(f"wait: {self.busy} is still running", severity="warning")
+            self.host.notify(f"wait: {self.busy} is still running", severity="warning")
             return False
         self.busy = label
-        self.app.run_worker(lambda: self._run(label, act), thread=True, group="action", exit_on_error=False,
+        self.host.run_worker(lambda: self._run(label, act), thread=True, group="action", exit_on_error=False,
                             name=label)
         return True
 
@@ -64,44 +62,7 @@ class RunbookActions:
                 pass
             done = ActionDone(label, False, text)
         self.busy = None
-        self.app.post_message(done)
-
-    # -- the runbook's actions, by stage --------------------------------------------------------
-    def set_roles(self, operator: str, scribe: str, approver: str) -> None:
-        self.start("set roles", lambda op: op.set_roles(operator, scribe, approver))
-
-    def freeze(self) -> None:
-        self.start("freeze", lambda op: op.run_freeze())
-
-    def skip_freeze(self, reason: str) -> None:
-        self.start("skip freeze", lambda op: op.skip_freeze(reason))
-
-    def choose(self, candidate: str | None) -> None:
-        self.start("choose candidate", lambda op: op.choose(candidate))
-
-    def approve(self, approver: str) -> None:
-        self.start("approve", lambda op: op.approve(approver))
-
-    def check_old_primary(self) -> None:
-        self.start("check old primary", lambda op: op.check_others())
-
-    def fence(self) -> None:
-        self.start("fence", lambda op: fence_old_primary(op, allowed=True))
-
-    def attest(self, node: str, approver: str, statement: str) -> None:
-        self.start("attest", lambda op: op.attest(node, approver, statement))
-
-    def promote(self, typed: str) -> None:
-        self.start("promote", lambda op: promote_candidate(op, typed))
-
-    def cut_over(self) -> None:
-        self.start("cut over", cut_over)
-
-    def verify(self) -> None:
-        self.start("verify", verify_all)
-
-    def close_incident(self) -> None:
-        self.start("close", lambda op: f"closed: RTO {op.close_incident()['rto_s']} s")
+        self.host.post_message(done)
 
 
 def _describe(label: str, result: object) -> str:

@@ -1,0 +1,81 @@
+"""The incident half of the screen: the runbook checklist beside the scribe log, fed by the journal."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+
+from checks.journal import Event
+from checks.runbook import RunbookState, evaluate
+from tui.journal_feed import JournalEvents, JournalHealth, follow_journal
+from tui.runbook_actions import ActionDone
+from widgets.checklist import Checklist
+from widgets.scribe_log import ScribeLog
+
+NOTE_KINDS = {"note", "decision", "status", "todo"}
+
+
+class IncidentPanes(Horizontal):
+    """Checklist (left) and scribe log (right); every seat sees the same journal within a second."""
+
+    def __init__(self, session, *, actions_for_seat) -> None:
+        super().__init__(id="incident")
+        self.session = session
+        self.actions_for_seat = actions_for_seat
+        self.events: list[Event] = []
+        self.state: RunbookState = evaluate(session.cluster, [])
+
+    def compose(self) -> ComposeResult:
+        yield Checklist()
+        yield ScribeLog()
+
+    def on_mount(self) -> None:
+        log = self.query_one(ScribeLog)
+        if self.session.seat == "scribe":
+            log.open_input()
+            log.focus_input()
+        self.query_one(Checklist).update_state(self.state, actions=self.actions_for_seat(self.state))
+        self.follow()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="journal")
+    def follow(self) -> None:
+        from textual.worker import get_current_worker
+
+        follow_journal(self, self.session, get_current_worker())
+
+    def on_journal_events(self, message: JournalEvents) -> None:
+        self.events.extend(message.events)
+        self.query_one(ScribeLog).add_events(message.events)
+        self.state = evaluate(self.session.cluster, self.events)
+        self.query_one(Checklist).update_state(self.state, actions=self.actions_for_seat(self.state))
+
+    def on_journal_health(self, message: JournalHealth) -> None:
+        self.query_one(ScribeLog).set_alarm(message.alarm)
+        if message.alarm:
+            self.app.notify(message.alarm, title="JOURNAL", severity="error", timeout=30)
+
+    def on_scribe_log_note_submitted(self, message: ScribeLog.NoteSubmitted) -> None:
+        kind = message.kind if message.kind in NOTE_KINDS else "note"
+        data = {"proposed_by": self.session.name} if kind == "decision" else None
+        self.run_note(kind, message.text, data)
+
+    @work(thread=True, exit_on_error=False, group="notes")
+    def run_note(self, kind: str, text: str, data: dict | None) -> None:
+        if self.session.note(kind, text, data=data) is None:
+            self.app.call_from_thread(self.query_one(ScribeLog).set_alarm, self.session.alarm)
+
+    def on_action_done(self, message: ActionDone) -> None:
+        checklist = self.query_one(Checklist)
+        checklist.set_busy(None)
+        checklist.set_refusal(message.text if message.refused else None)
+        severity = "information" if message.ok else ("warning" if message.refused else "error")
+        self.app.notify(message.text, title=message.label, severity=severity, timeout=12 if message.ok else 20)
+
+    def set_busy(self, text: str | None) -> None:
+        self.query_one(Checklist).set_busy(text)
+
+    def open_note(self) -> None:
+        log = self.query_one(ScribeLog)
+        log.open_input()
+        log.focus_input()

@@ -1,0 +1,179 @@
+"""The runbook's keys, by seat: the operator acts, the approver approves and attests, every seat notes.
+
+Each key asks first (a yes/no modal, or typing the node's name for fence and promote),
+then hands the action to :class:`~tui.runbook_actions.RunbookActions`. What a seat may
+not do is hidden from its footer and refused with a sentence if pressed anyway.
+"""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+from checks.candidates import rank_candidates
+from checks.fence import needs_fencing
+from checks.runbook import RunbookState
+from widgets.confirm_modal import ConfirmModal
+from widgets.prompt_modal import PromptModal
+from widgets.typed_confirm import TypedConfirmModal
+
+OPERATOR_KEYS = {  # stage -> [(key, label)], shown in the checklist
+    0: [("s", "set roles"), ("f", "run freeze"), ("k", "skip freeze")],
+    1: [("c", "choose candidate")],
+    2: [("o", "check old primary"), ("x", "fence")],
+    3: [("p", "promote")],
+    4: [("u", "cut over")],
+    5: [("v", "verify")],
+}
+APPROVER_KEYS = {1: [("a", "approve data risk")], 2: [("t", "attest node down")]}
+OPERATOR_ACTIONS = {"roles", "freeze", "skip_freeze", "choose", "check_old", "fence", "promote", "cut_over",
+                    "verify", "close_incident"}
+APPROVER_ACTIONS = {"approve", "attest"}
+
+RUNBOOK_BINDINGS = [
+    Binding("n", "note", "Note"),
+    Binding("s", "roles", "Roles", show=False), Binding("f", "freeze", "Freeze", show=False),
+    Binding("k", "skip_freeze", "Skip freeze", show=False), Binding("c", "choose", "Candidate", show=False),
+    Binding("o", "check_old", "Old primary", show=False), Binding("x", "fence", "Fence", show=False),
+    Binding("p", "promote", "Promote", show=False), Binding("u", "cut_over", "Cut over", show=False),
+    Binding("v", "verify", "Verify", show=False), Binding("z", "close_incident", "Close", show=False),
+    Binding("a", "approve", "Approve", show=False), Binding("t", "attest", "Attest", show=False),
+]
+
+
+def fence_targets(events) -> list[str]:
+    """The nodes stage 2's latest check says need fencing."""
+    checks = [e for e in events if e.kind == "evidence" and e.stage == 2 and e.data.get("check") == "others_not_writable"]
+    return needs_fencing(checks[-1].data) if checks else []
+
+
+class RunbookKeys:
+    """Mixed into the App: needs ``self.session``, ``self.actions`` and ``self.cluster_view``."""
+
+    def actions_for_seat(self, state: RunbookState) -> dict[int, tuple[str, str]]:
+        table = OPERATOR_KEYS if self.session.is_operator else APPROVER_KEYS if self.session.seat == "approver" else {}
+        shown = {}
+        for stage, keys in table.items():
+            shown[stage] = (" ".join(k for k, _ in keys), " / ".join(label for _, label in keys))
+        if self.session.is_operator and state.current == 6:
+            shown[5] = ("z", "close the incident")
+        return shown
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if getattr(self, "session", None) is None:
+            return False if action in OPERATOR_ACTIONS | APPROVER_ACTIONS | {"note"} else True
+        if action in OPERATOR_ACTIONS:
+            return True if self.session.is_operator else None
+        if action in APPROVER_ACTIONS:
+            return True if self.session.seat == "approver" else None
+        return True
+
+    def _state(self) -> RunbookState:
+        return self.panes.state
+
+    def _go(self, label: str, start) -> None:
+        self.panes.set_busy(f"running: {label}…")
+        if not start():
+            self.panes.set_busy(None)
+
+    # -- every seat ------------------------------------------------------------------------------
+    def action_note(self) -> None:
+        self.panes.open_note()
+
+    # -- operator --------------------------------------------------------------------------------
+    def action_roles(self) -> None:
+        joined = [e.author for e in self.panes.events if e.kind == "role" and e.seat == "scribe"]
+        approvers = [a for a in self.cluster.approvers if a != self.session.name]
+
+        def got_scribe(scribe: str | None) -> None:
+            if scribe:
+                self.push_screen(PromptModal("Approver on call (from the config, never the operator)",
+                                             f"approvers: {', '.join(self.cluster.approvers) or 'none configured'}",
+                                             default=approvers[0] if approvers else ""),
+                                 lambda approver: approver and self._go("set roles", lambda: self.actions.start(
+                                     "set roles", lambda op: op.set_roles(self.session.name, scribe, approver))))
+
+        self.push_screen(PromptModal("Scribe's name", default=joined[-1] if joined else self.session.name), got_scribe)
+
+    def action_freeze(self) -> None:
+        names = ", ".join(c.name for c in self.cluster.freeze) or "none configured"
+        self._confirm("Run the freeze commands?", names, "freeze", lambda op: op.run_freeze())
+
+    def action_skip_freeze(self) -> None:
+        self.push_screen(PromptModal("Skip the freeze: why?"),
+                         lambda reason: reason and self._go("skip freeze", lambda: self.actions.start(
+                             "skip freeze", lambda op: op.skip_freeze(reason))))
+
+    def action_choose(self) -> None:
+        view = self.cluster_view
+        ranked = rank_candidates(view, self.cluster) if view else []
+        best = next((c.name for c in ranked if c.eligible), "")
+        lines = "\n".join(f"{c.name}: {'eligible' if c.eligible else c.reason}" for c in ranked)
+        self.push_screen(PromptModal("Candidate to promote (the freshest is proposed)", lines, default=best),
+                         lambda name: name and self._go("choose", lambda: self.actions.start(
+                             "choose candidate", lambda op: op.choose(name))))
+
+    def action_check_old(self) -> None:
+        self._go("check old primary", lambda: self.actions.start("check old primary", lambda op: op.check_others()))
+
+    def action_fence(self) -> None:
+        from checks.stage_actions import fence_old_primary
+
+        targets = fence_targets(self.panes.events)
+        if not targets:
+            self._go("fence", lambda: self.actions.start("fence", lambda op: fence_old_primary(op, allowed=True)))
+            return
+        old = ", ".join(targets)
+        self.push_screen(TypedConfirmModal(f"Fence {old}", old, effects=(
+                             "runs the configured fence command;", "a writable primary is first paused in PgBouncer "
+                             "and drained to the candidate"), data_risk=self._risk_text()),
+                         lambda ok: ok and self._go("fence", lambda: self.actions.start(
+                             "fence", lambda op: fence_old_primary(op, allowed=True))))
+
+    def action_promote(self) -> None:
+        from checks.stage_actions import promote_candidate
+
+        name = self._state().candidate or ""
+        self.push_screen(TypedConfirmModal(f"Promote {name} to primary", name, effects=(
+                             "re-checks every gate first, then pg_promote(wait => false)",),
+                             data_risk=self._risk_text()),
+                         lambda ok: ok and self._go("promote", lambda: self.actions.start(
+                             "promote", lambda op: promote_candidate(op, name))))
+
+    def action_cut_over(self) -> None:
+        from checks.cutover import cut_over
+
+        self._confirm("Cut Odoo over to the new primary?", "PgBouncer first, then odoo.conf, commands and restarts",
+                      "cut over", cut_over)
+
+    def action_verify(self) -> None:
+        from checks.verify import verify_all
+
+        self._go("verify", lambda: self.actions.start("verify", verify_all))
+
+    def action_close_incident(self) -> None:
+        self._confirm("Close the incident?", "journals RTO, RPO, time per stage and the hardening checklist",
+                      "close", lambda op: f"closed: RTO {op.close_incident()['rto_s']} s")
+
+    # -- approver --------------------------------------------------------------------------------
+    def action_approve(self) -> None:
+        self._confirm(f"Approve promoting {self._state().candidate}?", self._risk_text(), "approve",
+                      lambda op: op.approve(self.session.name))
+
+    def action_attest(self) -> None:
+        node = self._state().old_primary or ""
+
+        def got(statement: str | None) -> None:
+            if statement:
+                self._go("attest", lambda: self.actions.start(
+                    "attest", lambda op: op.attest(node, self.session.name, statement)))
+
+        self.push_screen(PromptModal(f"Attest that {node} is down", "e.g. host powered off, confirmed by the "
+                                     "hosting provider's console"), got)
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _risk_text(self) -> str:
+        return (self._state().data_risk or {}).get("statement", "data risk not stated yet")
+
+    def _confirm(self, question: str, detail: str, label: str, act) -> None:
+        self.push_screen(ConfirmModal(question, detail),
+                         lambda yes: yes and self._go(label, lambda: self.actions.start(label, act)))

@@ -1,0 +1,268 @@
+"""Checklist: the runbook's stages, what the current one still needs, and the key that does it."""
+
+from __future__ import annotations
+
+from rich.cells import cell_len
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import Static
+
+from checks.runbook import STAGES, RunbookState, StageState
+
+STATUS_MARKS = {
+    "locked": ("🔒", "locked"),
+    "open": ("▶", "open"),
+    "passed": ("✓", "passed"),
+    "overridden": ("⚑", "override"),
+    "failed": ("✗", "failed"),
+}
+"""Glyph and word per stage status: the word is the signal, the glyph and colour repeat it."""
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+SHORT_BELOW = 16
+"""Content height (rows) under which detail lines are cut to one line each (80x24 screens)."""
+
+
+def status_text(status: str) -> str:
+    """``'✓ passed  '``: glyph and word in a field of 11 cells (the glyph takes two)."""
+    glyph, word = STATUS_MARKS.get(status, ("?", status))
+    return f"{glyph}{' ' * (2 - cell_len(glyph))} {word:<8}"
+
+
+class Checklist(Widget, can_focus=True):
+    """One row per runbook stage with its status; under the current stage its gate and next action."""
+
+    HELP = """\
+### Runbook checklist
+
+One row per stage, 0 Stabilize to 5 Verify, each with its status in a glyph and a word:
+`🔒 locked` (the stage before has not passed), `▶ open`, `✓ passed`, `⚑ override`
+(passed by an approver's decision, journaled as such), `✗ failed` (its last check failed:
+the line under it says why). **▸** marks the current stage: the first one not passed.
+
+- **needs**: what the current stage's gate still needs, or how it was met.
+- **next**: its next action, with the key that runs it in this seat (`[p] promote node2`).
+- the candidate and the data-risk statement, once a candidate is chosen.
+- **running:** an action in progress; **⚠** the last action the runbook refused, and what unlocks it.
+- **up**/**down** select a stage (its gate shows under it); **e** shows or hides the
+  evidence journaled for the selected stage.
+"""
+
+    BINDINGS = [
+        Binding("up", "select(-1)", "Previous stage", show=False),
+        Binding("down", "select(1)", "Next stage", show=False),
+        Binding("e", "toggle_evidence", "Evidence", tooltip="Show or hide the selected stage's evidence"),
+    ]
+
+    COMPONENT_CLASSES = {
+        "checklist--label", "checklist--key", "checklist--muted", "checklist--bad", "checklist--warn",
+        "checklist--ok", "checklist--candidate",
+    }
+
+    show_evidence: reactive[bool] = reactive(False, init=False)
+    selected: reactive[int | None] = reactive(None, init=False)
+    """The stage the arrows selected; None follows the current stage."""
+
+    def __init__(self, *, title: str = "Runbook", id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.title = title
+        self.state: RunbookState | None = None
+        self.actions: dict[int, tuple[str, str]] = {}
+        self.busy: str | None = None
+        self.refusal: str | None = None
+        self._frame = 0
+        self._spinner: Timer | None = None
+        self.border_title = title
+        self.border_subtitle = "↑↓ stage · e evidence"
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="checklist-busy")
+        yield Static("", id="checklist-refusal")
+        for number, title in STAGES:
+            yield Static(f"  {status_text('locked')} {number} {title}", id=f"stage-{number}", classes="stage-row -locked")
+            yield Static("", id=f"stage-{number}-more", classes="stage-more")
+        yield Static("runbook not evaluated yet", id="checklist-context")
+
+    def on_mount(self) -> None:
+        self._show()
+
+    # -- public API ---------------------------------------------------------------
+
+    @property
+    def current(self) -> int | None:
+        """The current stage (6 once every stage passed), None before the first state."""
+        return None if self.state is None else self.state.current
+
+    @property
+    def selected_stage(self) -> int:
+        """The selected stage, or the current one while the arrows have not moved."""
+        if self.selected is not None:
+            return self.selected
+        current = self.current
+        return min(current, len(STAGES) - 1) if current is not None else 0
+
+    def update_state(
+        self, state: RunbookState, *, actions: dict[int, tuple[str, str]] | None = None,
+        busy: str | None = None, refusal: str | None = None,
+    ) -> None:
+        """Show a new runbook state; ``actions`` maps a stage to its (key, label) in this seat,
+        ``busy`` names an action in progress, ``refusal`` is the last refusal, in one sentence."""
+        self.state = state
+        self.actions = dict(actions or {})
+        self.busy = busy
+        self.refusal = refusal
+        self._show()
+
+    def set_busy(self, busy: str | None) -> None:
+        """Show (or, with None, clear) the action in progress; everything else stays."""
+        self.busy = busy
+        self._show()
+
+    def set_refusal(self, refusal: str | None) -> None:
+        """Show (or, with None, clear) the last refusal; everything else stays."""
+        self.refusal = refusal
+        self._show()
+
+    # -- actions ------------------------------------------------------------------
+
+    def action_select(self, step: int) -> None:
+        self.selected = max(0, min(len(STAGES) - 1, self.selected_stage + step))
+        self.call_after_refresh(self._scroll_to_selected)
+
+    def action_toggle_evidence(self) -> None:
+        self.show_evidence = not self.show_evidence
+
+    # -- reactive plumbing --------------------------------------------------------
+
+    def watch_show_evidence(self) -> None:
+        self._show()
+        self.call_after_refresh(self._scroll_to_selected)
+
+    def watch_selected(self) -> None:
+        self._show()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(self.content_size.height < SHORT_BELOW, "-short")
+
+    def on_focus(self) -> None:
+        self._show()
+
+    def on_blur(self) -> None:
+        self._show()
+
+    # -- rendering ----------------------------------------------------------------
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"checklist--{name}", partial=True)
+
+    def _scroll_to_selected(self) -> None:
+        more = self.query_one(f"#stage-{self.selected_stage}-more", Static)
+        row = self.query_one(f"#stage-{self.selected_stage}", Static)
+        self.scroll_to_widget(more if more.display else row, animate=False)
+
+    def _show(self) -> None:
+        if not self.is_mounted:
+            return
+        self._show_busy()
+        refusal = self.query_one("#checklist-refusal", Static)
+        refusal.update(f"⚠ {self.refusal}" if self.refusal else "")
+        refusal.set_class(bool(self.refusal), "-active")
+        state = self.state
+        if state is None:
+            return
+        current, selected = state.current, self.selected_stage
+        for stage in state.stages:
+            self._show_stage(stage, current=stage.number == current, selected=stage.number == selected)
+        self.query_one("#checklist-context", Static).update(self._context_text(state))
+        if current >= len(STAGES):
+            self.border_title = f"{self.title} · {'closed' if state.closed else 'every stage passed'}"
+        else:
+            self.border_title = f"{self.title} · stage {current} {state.stages[current].title}"
+
+    def _show_stage(self, stage: StageState, *, current: bool, selected: bool) -> None:
+        row = self.query_one(f"#stage-{stage.number}", Static)
+        mark = "▸" if current else " "
+        cursor = "›" if selected and self.has_focus and not current else " "
+        row.update(f"{mark}{cursor}{status_text(stage.status)} {stage.number} {stage.title}")
+        for status in STATUS_MARKS:
+            row.set_class(stage.status == status, f"-{status}")
+        row.set_class(current, "-current")
+        row.set_class(selected and self.has_focus, "-selected")
+
+        lines: list[Text] = []
+        if current:
+            bad = stage.status == "failed"
+            lines.append(self._line("✗ " if bad else "needs ", stage.gate, "bad" if bad else ""))
+            lines.append(self._next_line(stage))
+        elif selected:
+            word = "met " if stage.status in ("passed", "overridden") else "gate "
+            lines.append(self._line(word, stage.gate, "muted"))
+        expanded = selected and self.show_evidence
+        if expanded:
+            if stage.evidence:
+                lines += [self._line("· ", line, "") for line in stage.evidence]
+            else:
+                lines.append(self._line("· ", "no evidence yet", "muted"))
+        more = self.query_one(f"#stage-{stage.number}-more", Static)
+        more.update(Text("\n").join(lines))
+        more.display = bool(lines)
+        more.set_class(expanded, "-expanded")
+        more.set_class(current, "-current")
+
+    def _line(self, label: str, text: str, style: str) -> Text:
+        return Text.assemble((label, self._style("label")), (text, self._style(style) if style else Style()))
+
+    def _next_line(self, stage: StageState) -> Text:
+        action = self.actions.get(stage.number)
+        line = Text("next  ", style=self._style("label"))
+        if action is not None:
+            key, label = action
+            line.append(f" {key} ", style=self._style("key"))
+            line.append(f" {label}")
+        elif stage.next_action:
+            line.append(stage.next_action)
+        else:
+            line.append("nothing to do here: wait for the check", style=self._style("muted"))
+        return line
+
+    def _context_text(self, state: RunbookState) -> Text:
+        lines: list[Text] = []
+        if state.current >= len(STAGES):
+            lines.append(Text("✓ every stage passed" + ("; incident closed" if state.closed else ": close the incident"),
+                              style=self._style("ok")))
+        if state.candidate:
+            line = Text.assemble(("candidate ", self._style("label")), (state.candidate, self._style("candidate")))
+            statement = (state.data_risk or {}).get("statement")
+            if statement:
+                within = (state.data_risk or {}).get("within_slo")
+                line.append(" · ")
+                line.append(statement, style=self._style("ok" if within else "warn"))
+            lines.append(line)
+        else:
+            lines.append(Text("candidate not chosen yet", style=self._style("muted")))
+        return Text("\n").join(lines)
+
+    def _show_busy(self) -> None:
+        busy = self.query_one("#checklist-busy", Static)
+        busy.set_class(bool(self.busy), "-active")
+        animate = bool(self.busy) and self.app.animation_level != "none"
+        if animate and self._spinner is None:
+            self._spinner = self.set_interval(0.1, self._spin)
+        elif not animate and self._spinner is not None:
+            self._spinner.stop()
+            self._spinner = None
+        if self.busy:
+            label = self.busy if self.busy.endswith("…") else f"{self.busy}…"
+            busy.update(f"{SPINNER[self._frame % len(SPINNER)]} running: {label}")
+        else:
+            busy.update("")
+
+    def _spin(self) -> None:
+        self._frame += 1
+        self._show_busy()
