@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from checks.config_errors import ConfigError, describe_validation_error
+from checks.config_secrets import remember_config_secrets
 from checks.redact import dsn_password
 
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$")]
@@ -179,6 +180,7 @@ def load_config(path: str | Path) -> LoadedConfig:
         model = ConfigFile.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(path, text, exc)) from None
+    remember_config_secrets(model)
     return LoadedConfig(path, model, _warnings(path, model))
 
 
