@@ -89,7 +89,7 @@ def test_a_planted_password_appears_nowhere(lab, tmp_path, tmux, where):
     time.sleep(0.3)
     tmux.keys("op", f"pasted by mistake: {password}", literal=True)
     tmux.keys("op", "Enter")
-    tmux.wait_for("op", "pasted by mistake")
+    tmux.wait_for("op", "pasted by mistake: *****")        # journaled and shown masked; the input is cleared
     screen = tmux.screen("op")
     status = subprocess.run([sys.executable, "-m", "tui", "status", str(config), "--json"],
                             capture_output=True, text=True, cwd=ROOT, timeout=30)
