@@ -4,6 +4,7 @@ is refused, kill -9 of the operator loses nothing, and a planted password appear
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import subprocess
@@ -30,16 +31,15 @@ def test_operator_and_scribe_share_the_incident_and_a_second_operator_is_refused
     tmux.start("op", cockpit(config, "--incident", str(incident), "--seat", "operator", "--name", "olga"))
     tmux.wait_for("op", "Runbook")
     tmux.start("scribe", cockpit(config, "--incident", str(incident), "--seat", "scribe", "--name", "sam"))
-    tmux.wait_for("scribe", "Timeline")
-    time.sleep(0.5)
+    tmux.wait_for("scribe", "/d decision")                 # the note input is open and focused
     tmux.keys("scribe", "node1 answers pings but Odoo times out", literal=True)
     tmux.keys("scribe", "Enter")
     shown_after = tmux.wait_for("op", "node1 answers pings")
-    assert shown_after < 1.5, f"the scribe's note took {shown_after:.2f}s to reach the operator"
+    # the journal is polled every 0.3 s: typically ~0.4 s here; the bound only catches a broken feed
+    assert shown_after < 3, f"the scribe's note took {shown_after:.2f}s to reach the operator"
     record = (incident / "record.md").read_text()
     line = next(line for line in record.splitlines() if "node1 answers pings" in line)
-    assert "[scribe sam] note:" in line and line.startswith("- 2026-") or line.startswith("- 20")
-    assert "Z [scribe sam]" in line
+    assert re.match(r"- \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z \[scribe sam\] note: ", line), line
 
     second = subprocess.run([sys.executable, "-m", "tui", "run", config, "--incident", str(incident),
                              "--seat", "operator", "--name", "eve"],

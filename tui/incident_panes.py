@@ -34,7 +34,8 @@ class IncidentPanes(Horizontal):
         log = self.query_one(ScribeLog)
         if self.session.seat == "scribe":
             log.open_input()
-            log.focus_input()
+            # after the first refresh: the screen's auto-focus would otherwise take it back
+            self.call_after_refresh(log.focus_input)
         self.query_one(Checklist).update_state(self.state, actions=self.actions_for_seat(self.state))
         self.follow()
 
