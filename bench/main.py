@@ -17,12 +17,14 @@ TARGETS = {
     "first_frame_s": ("<=", 1.5),
     "promote_to_writable_ms": ("<=", 60.0),
     "failover_rto_s": ("<=", 2.0),
+    "journal_bytes_per_node_hour": ("<=", 5 * 1024 * 1024),
 }
 
 
 def measure(quick: bool) -> dict:
     from bench.failover import failover_rto_s, promotion_figures
     from bench.first_frame import first_frame_s
+    from bench.journal_bench import journal_bytes_per_node_hour
     from bench.sampling import hung_node_other_refresh_ms, sampling_cpu_pct_10_nodes
     from tests.lab_fixture import make_lab
 
@@ -45,6 +47,7 @@ def measure(quick: bool) -> dict:
         lab.down()
     figures.update(promotion_figures(make_lab, root, 5))
     figures.update(failover_rto_s(make_lab, root))
+    figures["journal_bytes_per_node_hour"] = journal_bytes_per_node_hour(10 if quick else 60)
     return figures
 
 

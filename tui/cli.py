@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     drill.add_argument("--fence", action="store_true", help="allow running fence commands")
     drill.add_argument("--yes", action="store_true", help="confirm the promotion without typing the node's name")
 
+    record = sub.add_parser("record", help="print an incident's markdown record")
+    record.add_argument("incident", metavar="DIR", help="incident directory")
+
     demo = sub.add_parser("demo", help="bring the local lab up, then run the cockpit on it")
     demo.add_argument("--dir", default=".lab", help="lab folder (default ./.lab)")
     demo.add_argument("--base-port", type=int, default=54320, help="first port of the lab (default 54320)")
@@ -138,6 +141,22 @@ def cmd_drill(args: argparse.Namespace) -> int:
         return 1
 
 
+def cmd_record(args: argparse.Namespace) -> int:
+    from checks.journal import Journal, JournalError
+    from checks.record import render_record
+
+    try:
+        journal = Journal.open(Path(args.incident))
+    except JournalError as exc:
+        print_error(str(exc))
+        return 1
+    try:
+        print(render_record(journal), end="")
+    finally:
+        journal.close()
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from tui.lab import Lab, LabError
 
@@ -161,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_lab(args)
     handler = {"status": cmd_status, "run": cmd_run, "drill": cmd_drill, "demo": cmd_demo,
-               "tmux": cmd_tmux}[args.command]
+               "tmux": cmd_tmux, "record": cmd_record}[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:

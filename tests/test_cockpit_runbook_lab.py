@@ -1,0 +1,129 @@
+"""The runbook driven through the real cockpit: an operator and an approver in their own tmux panes
+on a fresh lab whose primary crashed, an unsafe promotion refused on the way, verified at the end."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from checks.config import load_config
+from checks.journal import Journal
+from checks.operation import GateRefused, Operation
+from checks.stage_actions import promote_candidate
+from tests.conftest import psql
+from tests.drill_helpers import events, writable_nodes
+from tests.tmux_helpers import Tmux, cockpit
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.fixture
+def tmux():
+    t = Tmux()
+    yield t
+    t.kill()
+
+
+def _evaluate(incident):
+    journal = Journal.open(incident)
+    try:
+        return journal.events()
+    finally:
+        journal.close()
+
+
+def wait_journal(incident, predicate, what: str, timeout: float = 30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (incident / "journal.sqlite3").exists():
+            found = [e for e in _evaluate(incident) if predicate(e)]
+            if found:
+                return found[-1]
+        time.sleep(0.1)
+    raise AssertionError(f"never journaled: {what}")
+
+
+def test_crash_failover_through_the_cockpit_with_an_approver_seat(fresh_lab, tmp_path, tmux):
+    lab, incident = fresh_lab, tmp_path / "inc"
+    config = lab.status()["config"]
+    lab.crash("node1")
+    tmux.start("op", cockpit(config, "--incident", str(incident), "--name", "olga"), size=(120, 40))
+    tmux.wait_for("op", "Runbook")
+    tmux.start("appr", cockpit(config, "--incident", str(incident), "--seat", "approver", "--name", "alice"))
+    tmux.wait_for("appr", "Runbook")
+
+    def op(*keys, literal=False, pause=0.6):
+        tmux.keys("op", *keys, literal=literal)
+        time.sleep(pause)
+
+    op("s"); op("Enter"); op("Enter")                                   # scribe and approver names
+    wait_journal(incident, lambda e: e.kind == "role" and "roles" in e.data, "roles")
+    op("f"); op("y")
+    wait_journal(incident, lambda e: e.kind == "action" and e.data.get("step") == "freeze", "freeze")
+    op("c"); op("Enter")
+    wait_journal(incident, lambda e: e.kind == "decision" and e.data.get("candidate"), "candidate")
+    op("p"); op("node2", literal=True); op("Enter")                     # unsafe: stage 3 is locked
+    refusal = wait_journal(incident, lambda e: e.data.get("refused"), "a refusal")
+    assert "stage 3 Promote is locked" in refusal.text
+    tmux.wait_for("op", "promote refused")
+    assert writable_nodes(lab) == []
+
+    tmux.keys("appr", "a"); time.sleep(0.6); tmux.keys("appr", "y")     # from the approver's own seat
+    wait_journal(incident, lambda e: e.kind == "approval" and e.data.get("approved_by") == "alice", "approval")
+    op("o")
+    wait_journal(incident, lambda e: e.kind == "evidence" and e.stage == 2, "old primary check")
+    op("x"); op("node1", literal=True); op("Enter")
+    wait_journal(incident, lambda e: e.kind == "action" and e.data.get("step") == "fence", "fence")
+    time.sleep(1)
+    op("p"); op("node2", literal=True); op("Enter")
+    wait_journal(incident, lambda e: e.data.get("check") == "promoted" and e.data.get("passed"), "promotion")
+    op("u"); op("y")
+    wait_journal(incident, lambda e: e.data.get("check") == "targets", "cutover")
+    op("v")
+    wait_journal(incident, lambda e: e.data.get("check") == "stragglers", "verification", timeout=60)
+    time.sleep(0.5)
+    op("z"); op("y")
+    close = wait_journal(incident, lambda e: e.kind == "close", "close")
+    assert close.data["verified"] is True
+    assert writable_nodes(lab) == ["node2"]
+    record = (incident / "record.md").read_text()
+    assert "alice" in record and "write_probe: pass" in record and "## Close-out" in record
+
+
+def test_risk_above_the_slo_refuses_promotion_without_an_approval(fresh_lab, tmp_path):
+    """The cockpit saw node1's last LSN; node3 missed WAL while down; node1 dies: node3's risk is known
+    to be at least the WAL it lacks, above a zero-byte SLO, so promotion needs an approver."""
+    lab = fresh_lab
+    st = lab.status()
+    name, cluster = load_config(st["config"]).cluster(None)
+    cluster = cluster.model_copy(update={"slo": cluster.slo.model_copy(update={"max_data_risk_bytes": 0})})
+    journal = Journal.create(tmp_path / "inc", incident_id="inc", cluster=name)
+    op = Operation(journal, name, cluster, author="olga")
+
+    async def scenario():
+        op.set_roles("olga", "sam", "alice")
+        op.skip_freeze("lab: nothing to freeze")
+        lab.crash("node3")          # (a hung standby would still get the WAL later from its socket buffers)
+        psql(st, "node1", "create table lost(x int); insert into lost select generate_series(1, 20000)")
+        await op.refresh()                                 # node1's LSN, seen; node3 unreachable
+        lab.crash("node1")
+        lab.start("node3")
+        await asyncio.sleep(1.5)
+        await op.refresh()
+        risk = await op.choose("node3")
+        try:
+            await promote_candidate(op, "node3")
+        except GateRefused as exc:
+            return risk, str(exc)
+        finally:
+            await op.close()
+        return risk, None
+
+    risk, refusal = asyncio.run(scenario())
+    assert risk.kind == "at_least" and risk.bytes > 0 and risk.needs_approval, risk.statement
+    assert refusal and "stage 3 Promote is locked because stage 1 Replica freshness has not passed" in refusal
+    assert "approver" in refusal
+    assert writable_nodes(lab) == []
+    journal.close()
