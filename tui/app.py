@@ -82,7 +82,8 @@ class CockpitApp(RunbookKeys, App):
     # -- layout -------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield CockpitHeader(self.cluster_name, clock=self.clock, title=self.TITLE)
+        where = self.cluster_name if self.session is None else f"{self.cluster_name} · {self.session.dir.name} · {self.session.seat}"
+        yield CockpitHeader(where, clock=self.clock, title=self.TITLE)
         yield SplitBrainBanner()
         history = max(10, int(TREND_WINDOW_S / self.interval_s))
         with HorizontalScroll(id="nodes"):
