@@ -19,6 +19,19 @@ from tests.tmux_helpers import ROOT, Tmux, cockpit
 pytestmark = pytest.mark.lab
 
 
+def _wait_until_input_has_focus(tmux, pane: str, timeout: float = 10.0) -> None:
+    """Type a probe key until the note input echoes it, then erase it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        tmux.keys(pane, "#", literal=True)
+        time.sleep(0.3)
+        if "note ›  #" in tmux.screen(pane):
+            tmux.keys(pane, "C-u")
+            time.sleep(0.2)
+            return
+    raise AssertionError(f"the note input of {pane} never took the focus:\n{tmux.screen(pane)}")
+
+
 @pytest.fixture
 def tmux():
     t = Tmux()
@@ -31,7 +44,8 @@ def test_operator_and_scribe_share_the_incident_and_a_second_operator_is_refused
     tmux.start("op", cockpit(config, "--incident", str(incident), "--seat", "operator", "--name", "olga"))
     tmux.wait_for("op", "Runbook")
     tmux.start("scribe", cockpit(config, "--incident", str(incident), "--seat", "scribe", "--name", "sam"))
-    tmux.wait_for("scribe", "/d decision")                 # the note input is open and focused
+    tmux.wait_for("scribe", "/d decision")                 # the note input is open ...
+    _wait_until_input_has_focus(tmux, "scribe")             # ... and has the focus
     tmux.keys("scribe", "node1 answers pings but Odoo times out", literal=True)
     tmux.keys("scribe", "Enter")
     shown_after = tmux.wait_for("op", "node1 answers pings")
