@@ -70,10 +70,12 @@ class ClusterView(BaseModel):
     system_identifier: str | None = None
     last_primary: PrimaryMark | None = None
     first_bad_at: datetime | None = None
+    stale_writers: tuple[str, ...] = ()   # writable on an older timeline than another member
 
     @property
     def split_brain(self) -> bool:
-        return len(self.writable) > 1
+        """Two writers, or one writer on an older timeline (an old primary back after a failover)."""
+        return len(self.writable) > 1 or bool(self.stale_writers)
 
     def node(self, name: str) -> NodeView:
         return next(n for n in self.nodes if n.name == name)
@@ -134,6 +136,7 @@ def assess(
     writable = [s for s in ordered if s.writable and s.name not in foreign]
     last_primary = _track_primary(last_primary, writable, samples)
 
+    stale, stale_names = _stale_writers(ordered, foreign, writable)
     views, problems = [], []
     for sample in ordered:
         view = _node_view(sample, cluster, sample.name in foreign, ref_id, last_primary, now)
@@ -147,6 +150,9 @@ def assess(
     elif len(writable) > 1:
         verdict = "critical"
         problems.insert(0, f"SPLIT BRAIN: {len(writable)} writable nodes: {', '.join(s.name for s in writable)}")
+    elif stale:
+        verdict = "critical"
+        problems.insert(0, stale[0])
     elif not writable:
         verdict = "critical"
         problems.insert(0, "no writable node: the cluster has no primary")
@@ -159,8 +165,22 @@ def assess(
     return ClusterView(
         cluster=cluster_name, observed_at=now, verdict=verdict, problems=tuple(problems),
         writable=tuple(s.name for s in writable), nodes=tuple(views), system_identifier=ref_id,
-        last_primary=last_primary, first_bad_at=first_bad_at,
+        last_primary=last_primary, first_bad_at=first_bad_at, stale_writers=stale_names,
     )
+
+
+def _stale_writers(ordered: list[NodeSample], foreign: set[str], writable: list[NodeSample]) -> tuple[list[str], tuple[str, ...]]:
+    """Writers on a timeline older than another member's: after a failover the old primary came back
+    and takes writes that the new timeline will never see."""
+    timelines = {s.name: s.timeline for s in ordered if s.reachable and s.name not in foreign and s.timeline}
+    if not timelines:
+        return [], ()
+    newest_name = max(timelines, key=lambda n: timelines[n])
+    newest = timelines[newest_name]
+    stale = [s for s in writable if s.timeline is not None and s.timeline < newest]
+    lines = [f"SPLIT BRAIN: {s.name} is writable on timeline {s.timeline}, older than {newest_name}'s timeline "
+             f"{newest}: an old primary is back and taking writes" for s in stale]
+    return lines, tuple(s.name for s in stale)
 
 
 def _track_primary(mark: PrimaryMark | None, writable: list[NodeSample], samples: dict[str, NodeSample]) -> PrimaryMark | None:

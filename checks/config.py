@@ -53,6 +53,15 @@ class Slo(_Model):
     max_data_risk_s: NonNegFloat = 60.0
 
 
+class Reprotect(_Model):
+    """Bringing a node back as a standby of the new primary. ``{primary_host}``/``{primary_port}``
+    are filled per argument; the dry run is ``rewind`` with ``--dry-run`` appended."""
+
+    rewind: Argv
+    start_as_standby: Argv
+    timeout_s: float = Field(300.0, gt=0, le=7200)
+
+
 class Node(_Model):
     name: Name
     dsn: str
@@ -61,6 +70,7 @@ class Node(_Model):
     fence: Argv | None = None
     app_host: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]+$")] | None = None
     app_port: int | None = Field(None, gt=0, lt=65536)
+    reprotect: Reprotect | None = None
 
     _check = field_validator("dsn")(lambda cls, v: _check_dsn(v))
 

@@ -148,3 +148,12 @@ def test_restarted_standby_whose_receive_lsn_is_behind_replay_is_caught_up():
     assert restarted.caught_up and restarted.replay_delay_s == 0.0
     view = assess("c", cluster(), samples(primary(lsn="0/5000B80"), standby("n2", receive="0/5000B80"), restarted), now=T0)
     assert view.node("n3").data_risk_bytes == 0 and view.verdict == "ok"
+
+
+def test_a_writer_on_an_older_timeline_is_split_brain_even_alone():
+    old = primary("n1")                                   # timeline 1, back after a failover
+    new_side = standby("n3").model_copy(update={"timeline": 2})   # follows the new primary (n2, unreachable)
+    view = assess("c", cluster(), samples(old, down("n2"), new_side), now=T0)
+    assert view.verdict == "critical" and view.split_brain
+    assert view.stale_writers == ("n1",)
+    assert view.problems[0].startswith("SPLIT BRAIN: n1 is writable on timeline 1, older than n3's timeline 2")

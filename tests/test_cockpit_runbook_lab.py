@@ -60,7 +60,7 @@ def test_crash_failover_through_the_cockpit_with_an_approver_seat(fresh_lab, tmp
 
     op("s"); op("Enter"); op("Enter")                                   # scribe and approver names
     wait_journal(incident, lambda e: e.kind == "role" and "roles" in e.data, "roles")
-    op("f"); op("y")
+    op("w"); op("y")
     wait_journal(incident, lambda e: e.kind == "action" and e.data.get("step") == "freeze", "freeze")
     op("c"); op("Enter")
     wait_journal(incident, lambda e: e.kind == "decision" and e.data.get("candidate"), "candidate")

@@ -192,7 +192,8 @@ class CockpitApp(RunbookKeys, App):
         self.push_screen(HelpScreen(self.help_keys(), self.help_sections(), title=self.TITLE))
 
     def help_keys(self) -> list[tuple[str, str]]:
-        keys = [(b.key_display or b.key, b.tooltip or b.description) for b in self.BINDINGS if isinstance(b, Binding)]
+        keys = [(b.key_display or b.key, b.tooltip or b.description) for b in self.BINDINGS
+                if isinstance(b, Binding) and self.check_action(b.action, ()) is True]
         keys.append(("ctrl+p", "command palette: Help, Sample now, Quit, theme, screenshot"))
         return keys
 

@@ -28,7 +28,7 @@ class IncidentPanes(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Checklist()
-        yield ScribeLog()
+        yield ScribeLog(pin_input=self.session.seat == "scribe")
 
     def on_mount(self) -> None:
         log = self.query_one(ScribeLog)

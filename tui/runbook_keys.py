@@ -17,7 +17,7 @@ from widgets.prompt_modal import PromptModal
 from widgets.typed_confirm import TypedConfirmModal
 
 OPERATOR_KEYS = {  # stage -> [(key, label)], shown in the checklist
-    0: [("s", "set roles"), ("f", "run freeze"), ("k", "skip freeze")],
+    0: [("s", "set roles"), ("w", "freeze writers"), ("k", "skip freeze")],
     1: [("c", "choose candidate")],
     2: [("o", "check old primary"), ("x", "fence")],
     3: [("p", "promote")],
@@ -31,7 +31,7 @@ APPROVER_ACTIONS = {"approve", "attest"}
 
 RUNBOOK_BINDINGS = [
     Binding("n", "note", "Note"),
-    Binding("s", "roles", "Roles", show=False), Binding("f", "freeze", "Freeze", show=False),
+    Binding("s", "roles", "Roles", show=False), Binding("w", "freeze", "Freeze writers", show=False),
     Binding("k", "skip_freeze", "Skip freeze", show=False), Binding("c", "choose", "Candidate", show=False),
     Binding("o", "check_old", "Old primary", show=False), Binding("x", "fence", "Fence", show=False),
     Binding("p", "promote", "Promote", show=False), Binding("u", "cut_over", "Cut over", show=False),

@@ -29,6 +29,16 @@ SHORT_BELOW = 16
 """Content height (rows) under which detail lines are cut to one line each (80x24 screens)."""
 
 
+def component_style(widget: Widget, name: str) -> Style:
+    """A component class's colour (alpha blended, as the screen shows it) and text style; its
+    background only when the component sets one, so it never paints over a highlighted row."""
+    full = widget.get_component_rich_style(name)
+    style = Style.from_color(full.color) + widget.get_component_rich_style(name, partial=True).without_color
+    if widget.get_component_styles(name).has_rule("background"):
+        style += Style.from_color(bgcolor=full.bgcolor)
+    return style
+
+
 def status_text(status: str) -> str:
     """``'✓ passed  '``: glyph and word in a field of 11 cells (the glyph takes two)."""
     glyph, word = STATUS_MARKS.get(status, ("?", status))
@@ -44,14 +54,17 @@ class Checklist(Widget, can_focus=True):
 One row per stage, 0 Stabilize to 5 Verify, each with its status in a glyph and a word:
 `🔒 locked` (the stage before has not passed), `▶ open`, `✓ passed`, `⚑ override`
 (passed by an approver's decision, journaled as such), `✗ failed` (its last check failed:
-the line under it says why). **▸** marks the current stage: the first one not passed.
+the line under it says why). The current stage, the first one not passed, is in bold with
+its gate and next action under it.
 
-- **needs**: what the current stage's gate still needs, or how it was met.
+- **needs**: what the current stage's gate still needs; **met**: how a passed stage's gate was met.
 - **next**: its next action, with the key that runs it in this seat (`[p] promote node2`).
 - the candidate and the data-risk statement, once a candidate is chosen.
 - **running:** an action in progress; **⚠** the last action the runbook refused, and what unlocks it.
-- **up**/**down** select a stage (its gate shows under it); **e** shows or hides the
+- **up**/**down** select a stage (**›**; its gate shows under it); **e** shows or hides the
   evidence journaled for the selected stage.
+- on a short pane, stages passed in a row share one line (`✓ passed 0–2 ...`), as do the
+  locked ones; selecting one shows it on its own.
 """
 
     BINDINGS = [
@@ -78,6 +91,7 @@ the line under it says why). **▸** marks the current stage: the first one not 
         self.refusal: str | None = None
         self._frame = 0
         self._spinner: Timer | None = None
+        self._ready = False
         self.border_title = title
         self.border_subtitle = "↑↓ stage · e evidence"
 
@@ -85,11 +99,14 @@ the line under it says why). **▸** marks the current stage: the first one not 
         yield Static("", id="checklist-busy")
         yield Static("", id="checklist-refusal")
         for number, title in STAGES:
-            yield Static(f"  {status_text('locked')} {number} {title}", id=f"stage-{number}", classes="stage-row -locked")
-            yield Static("", id=f"stage-{number}-more", classes="stage-more")
+            yield Static(f" {status_text('locked')} {number} {title}", id=f"stage-{number}", classes="stage-row -locked")
+            more = Static("", id=f"stage-{number}-more", classes="stage-more")
+            more.display = False
+            yield more
         yield Static("runbook not evaluated yet", id="checklist-context")
 
     def on_mount(self) -> None:
+        self._ready = True  # is_mounted turns true only after this handler
         self._show()
 
     # -- public API ---------------------------------------------------------------
@@ -120,7 +137,8 @@ the line under it says why). **▸** marks the current stage: the first one not 
         self._show()
 
     def set_busy(self, busy: str | None) -> None:
-        """Show (or, with None, clear) the action in progress; everything else stays."""
+        """Show (or, with None, clear) the action in progress (``'fence node1'``: shown as
+        ``running: fence node1…``); everything else stays."""
         self.busy = busy
         self._show()
 
@@ -148,7 +166,10 @@ the line under it says why). **▸** marks the current stage: the first one not 
         self._show()
 
     def on_resize(self, event: events.Resize) -> None:
-        self.set_class(self.content_size.height < SHORT_BELOW, "-short")
+        short = self.content_size.height < SHORT_BELOW
+        if short != self.has_class("-short"):
+            self.set_class(short, "-short")
+        self.call_after_refresh(self._show)  # once the resize settled: children updated during it kept a stale layout
 
     def on_focus(self) -> None:
         self._show()
@@ -159,7 +180,7 @@ the line under it says why). **▸** marks the current stage: the first one not 
     # -- rendering ----------------------------------------------------------------
 
     def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(f"checklist--{name}", partial=True)
+        return component_style(self, f"checklist--{name}")
 
     def _scroll_to_selected(self) -> None:
         more = self.query_one(f"#stage-{self.selected_stage}-more", Static)
@@ -167,49 +188,92 @@ the line under it says why). **▸** marks the current stage: the first one not 
         self.scroll_to_widget(more if more.display else row, animate=False)
 
     def _show(self) -> None:
-        if not self.is_mounted:
+        if not self._ready:
             return
         self._show_busy()
+        short = self.has_class("-short")
         refusal = self.query_one("#checklist-refusal", Static)
-        refusal.update(f"⚠ {self.refusal}" if self.refusal else "")
+        refusal.update(self._clamp(f"⚠ {self.refusal}", 3) if self.refusal and short else
+                       Text(f"⚠ {self.refusal}" if self.refusal else ""))
         refusal.set_class(bool(self.refusal), "-active")
         state = self.state
         if state is None:
             return
         current, selected = state.current, self.selected_stage
+        groups = self._groups(state, current, selected) if short else {}
+        hidden = {stage.number for run in groups.values() for stage in run[1:]}
         for stage in state.stages:
-            self._show_stage(stage, current=stage.number == current, selected=stage.number == selected)
+            self._show_stage(stage, current=stage.number == current, selected=stage.number == selected,
+                             short=short, group=groups.get(stage.number), hidden=stage.number in hidden)
         self.query_one("#checklist-context", Static).update(self._context_text(state))
         if current >= len(STAGES):
             self.border_title = f"{self.title} · {'closed' if state.closed else 'every stage passed'}"
         else:
             self.border_title = f"{self.title} · stage {current} {state.stages[current].title}"
 
-    def _show_stage(self, stage: StageState, *, current: bool, selected: bool) -> None:
+    @staticmethod
+    def _groups(state: RunbookState, current: int, selected: int) -> dict[int, list[StageState]]:
+        """On a short pane: runs of passed or of locked stages (neither current nor selected)
+        share one row, keyed by the run's first stage."""
+        groups: dict[int, list[StageState]] = {}
+        run: list[StageState] = []
+        for stage in (*state.stages, None):
+            joins = (stage is not None and stage.status in ("passed", "locked")
+                     and stage.number not in (current, selected))
+            if joins and run and run[-1].status == stage.status:
+                run.append(stage)
+                continue
+            if len(run) > 1:
+                groups[run[0].number] = run
+            run = [stage] if joins else []
+        return groups
+
+    def _clamp(self, text: str, lines: int) -> Text:
+        """``text`` wrapped to the pane's width, cut to ``lines`` lines with an ellipsis."""
+        width = max(8, self.scrollable_content_region.width)
+        wrapped = Text(text).wrap(self.app.console, width)
+        if len(wrapped) <= lines:
+            return Text(text)
+        kept = list(wrapped)[:lines]
+        last = kept[-1]
+        last.rstrip()
+        last.truncate(width - 1)
+        last.append("…")
+        return Text("\n").join(kept)
+
+    def _show_stage(self, stage: StageState, *, current: bool, selected: bool, short: bool,
+                    group: list[StageState] | None, hidden: bool) -> None:
         row = self.query_one(f"#stage-{stage.number}", Static)
-        mark = "▸" if current else " "
-        cursor = "›" if selected and self.has_focus and not current else " "
-        row.update(f"{mark}{cursor}{status_text(stage.status)} {stage.number} {stage.title}")
+        more = self.query_one(f"#stage-{stage.number}-more", Static)
+        row.display = not hidden
+        if hidden:
+            more.display = False
+            return
+        marker = "›" if selected and not current else " "
+        if group:
+            label = f"{group[0].number}–{group[-1].number} {', '.join(s.title for s in group)}"
+        else:
+            label = f"{stage.number} {stage.title}"
+        row.update(Text(f"{marker}{status_text(stage.status)} {label}"))
         for status in STATUS_MARKS:
             row.set_class(stage.status == status, f"-{status}")
         row.set_class(current, "-current")
-        row.set_class(selected and self.has_focus, "-selected")
+        row.set_class(selected and not current and self.has_focus, "-selected")
 
         lines: list[Text] = []
+        met = stage.status in ("passed", "overridden")
         if current:
             bad = stage.status == "failed"
             lines.append(self._line("✗ " if bad else "needs ", stage.gate, "bad" if bad else ""))
             lines.append(self._next_line(stage))
-        elif selected:
-            word = "met " if stage.status in ("passed", "overridden") else "gate "
-            lines.append(self._line(word, stage.gate, "muted"))
+        elif selected or (met and not short and not group):
+            lines.append(self._line("met " if met else "gate ", stage.gate, "muted"))
         expanded = selected and self.show_evidence
         if expanded:
             if stage.evidence:
                 lines += [self._line("· ", line, "") for line in stage.evidence]
             else:
                 lines.append(self._line("· ", "no evidence yet", "muted"))
-        more = self.query_one(f"#stage-{stage.number}-more", Static)
         more.update(Text("\n").join(lines))
         more.display = bool(lines)
         more.set_class(expanded, "-expanded")
@@ -220,7 +284,7 @@ the line under it says why). **▸** marks the current stage: the first one not 
 
     def _next_line(self, stage: StageState) -> Text:
         action = self.actions.get(stage.number)
-        line = Text("next  ", style=self._style("label"))
+        line = Text.assemble(("next  ", self._style("label")))
         if action is not None:
             key, label = action
             line.append(f" {key} ", style=self._style("key"))
@@ -258,8 +322,8 @@ the line under it says why). **▸** marks the current stage: the first one not 
             self._spinner.stop()
             self._spinner = None
         if self.busy:
-            label = self.busy if self.busy.endswith("…") else f"{self.busy}…"
-            busy.update(f"{SPINNER[self._frame % len(SPINNER)]} running: {label}")
+            label = self.busy.removeprefix("running: ").removesuffix("…").removesuffix("...") + "…"
+            busy.update(Text(f"{SPINNER[self._frame % len(SPINNER)]} running: {label}"))
         else:
             busy.update("")
 

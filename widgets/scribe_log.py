@@ -1,8 +1,12 @@
-"""ScribeLog: the incident timeline (journal events, newest in view) and the scribe's note input."""
+"""ScribeLog: the incident timeline (journal events, newest in view) and the scribe's note input.
+
+The timeline is a line-API view (:class:`TimelineView`): it renders only the rows on screen,
+from a cache of strips, so thousands of events append, filter and resize in milliseconds.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -11,15 +15,20 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.containers import Horizontal
+from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 from textual.widget import Widget
-from textual.widgets import DataTable, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from checks.journal_events import (
     ACTION, ALARM, APPROVAL, CLOSE, DECISION, EVIDENCE, NOTE, OVERRIDE, ROLE, STAGE, STATUS, SYSTEM, TODO, Event,
 )
+from widgets.checklist import component_style
 
 KIND_LABELS = {
     NOTE: "note", DECISION: "DECISION", STATUS: "status", TODO: "TODO", ACTION: "action", EVIDENCE: "evidence",
@@ -49,9 +58,9 @@ NOTE_PREFIXES = {"/d": DECISION, "/s": STATUS, "/t": TODO, "/n": NOTE}
 PLACEHOLDER = "note… (/d decision, /s status, /t todo)"
 
 FULL_KINDS_FROM = 48
-"""Usable width (columns) from which kinds are spelled out in full."""
+"""Width of the rows (columns) from which kinds are spelled out in full."""
 SEPARATE_COLUMNS_FROM = 64
-"""Usable width from which seat and author get columns of their own (and a header)."""
+"""Width of the rows from which seat and author get columns of their own (and a header)."""
 TIME_WIDTH = 11
 SEAT_WIDTH = 8
 AUTHOR_WIDTH = 12
@@ -96,32 +105,216 @@ class RowLayout:
 
     full_kinds: bool
     separate: bool
-    text_width: int
+    width: int
 
     @classmethod
-    def for_width(cls, usable: int) -> RowLayout:
-        separate = usable >= SEPARATE_COLUMNS_FROM
-        full = usable >= FULL_KINDS_FROM
-        kind = 1 + (8 if full else 5)
-        fixed = TIME_WIDTH + kind + ((1 + SEAT_WIDTH) + (1 + AUTHOR_WIDTH) if separate else 0)
-        return cls(full_kinds=full, separate=separate, text_width=max(8, usable - fixed))
+    def for_width(cls, width: int) -> RowLayout:
+        return cls(full_kinds=width >= FULL_KINDS_FROM, separate=width >= SEPARATE_COLUMNS_FROM, width=max(1, width))
 
-    def columns(self) -> list[tuple[str, str, int]]:
-        """(key, header, width) per column; widths include the one-space gap before a column."""
-        kind = (1 + 8) if self.full_kinds else (1 + 5)
-        if self.separate:
-            return [("time", "time (UTC)", TIME_WIDTH), ("seat", " seat", 1 + SEAT_WIDTH),
-                    ("author", " author", 1 + AUTHOR_WIDTH), ("kind", " kind", kind), ("text", " text", self.text_width)]
-        return [("time", "time", TIME_WIDTH), ("kind", " kind", kind), ("text", " who · text", self.text_width)]
+    @property
+    def kind_width(self) -> int:
+        """Including the gap before it."""
+        return 1 + (8 if self.full_kinds else 5)
+
+    @property
+    def text_width(self) -> int:
+        fixed = TIME_WIDTH + self.kind_width + ((1 + SEAT_WIDTH) + (1 + AUTHOR_WIDTH) if self.separate else 0)
+        return max(0, self.width - fixed)
+
+    def header(self) -> str:
+        """The column names, for a pane wide enough to have seat and author columns."""
+        if not self.separate:
+            return ""
+        cells = [("time (UTC)", TIME_WIDTH), (" seat", 1 + SEAT_WIDTH), (" author", 1 + AUTHOR_WIDTH),
+                 (" kind", self.kind_width), (" text", self.text_width)]
+        return "".join(f"{name:<{width}}"[:width] for name, width in cells)
 
 
-class TimelineTable(DataTable):
-    """The timeline's rows: a DataTable whose home/end go to the first/newest row (end follows again)."""
+def fit(text: Text, width: int) -> Text:
+    """``text`` cut (with an ellipsis) or padded to exactly ``width`` cells."""
+    text = text.copy()
+    text.no_wrap = True
+    text.truncate(width, overflow="ellipsis", pad=True)
+    return text
+
+
+class TimelineView(ScrollView, can_focus=True):
+    """Rows of events with a row cursor, rendered line by line (only what is on screen).
+
+    ``render_row(event, width)`` turns an event into one line of text; strips are cached by
+    event, width, cursor and focus. It follows the newest row while the cursor is on the
+    last row and that row is in view."""
 
     BINDINGS = [
-        Binding("home", "scroll_top", "First", show=False),
-        Binding("end", "scroll_bottom", "Newest", show=False),
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "first", "First", show=False),
+        Binding("end", "newest", "Newest", show=False),
+        Binding("enter", "select", "Full text", show=False),
     ]
+    COMPONENT_CLASSES = {"timeline-view--cursor"}
+
+    class Highlighted(Message):
+        """The row cursor moved to ``event``."""
+
+        def __init__(self, view: TimelineView, event: Event) -> None:
+            super().__init__()
+            self.view = view
+            self.event = event
+
+    class Selected(Message):
+        """Enter (or a click) on the cursor's row."""
+
+        def __init__(self, view: TimelineView, event: Event) -> None:
+            super().__init__()
+            self.view = view
+            self.event = event
+
+    def __init__(self, render_row: Callable[[Event, int], Text], *, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.render_row = render_row
+        self.rows: list[Event] = []
+        self.cursor = -1
+        self._strips: LRUCache[tuple[int, int, bool, bool], Strip] = LRUCache(2048)
+
+    # -- rows ---------------------------------------------------------------------
+
+    @property
+    def cursor_event(self) -> Event | None:
+        return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
+
+    @property
+    def following(self) -> bool:
+        """True while new rows should move the cursor and the view to the newest."""
+        if not self.rows:
+            return True
+        if self.cursor != len(self.rows) - 1:
+            return False
+        height = self.scrollable_content_region.height
+        return height == 0 or self.scroll_offset.y <= self.cursor < self.scroll_offset.y + height
+
+    def set_rows(self, rows: Iterable[Event], *, keep: int | None = None) -> None:
+        """Replace the rows; the cursor goes to the event with id ``keep`` if shown, else to the newest."""
+        self.rows = list(rows)
+        self._resize_virtual()
+        index = next((i for i, e in enumerate(self.rows) if e.id == keep), len(self.rows) - 1)
+        self.move_cursor(index, announce=False)
+        self.refresh()
+
+    def append_rows(self, rows: list[Event]) -> None:
+        """Add rows at the end; follows them if the newest row was in view under the cursor."""
+        if not rows:
+            return
+        follow = self.following
+        self.rows.extend(rows)
+        self._resize_virtual()
+        if follow:
+            self.move_cursor(len(self.rows) - 1, announce=False)
+        self.refresh()
+
+    def row_text(self, index: int) -> str:
+        """Row ``index`` as plain text, as it shows at the current width."""
+        return self.render_row(self.rows[index], self._width()).plain
+
+    def move_cursor(self, index: int, *, announce: bool = True) -> None:
+        """Put the cursor on row ``index`` (clamped) and scroll it into view."""
+        index = max(0, min(index, len(self.rows) - 1)) if self.rows else -1
+        moved = index != self.cursor
+        self.cursor = index
+        self._scroll_to_cursor()
+        self.refresh()
+        if moved and announce and self.cursor_event is not None:
+            self.post_message(self.Highlighted(self, self.cursor_event))
+
+    def clear_cache(self) -> None:
+        self._strips.clear()
+        self.refresh()
+
+    # -- actions ------------------------------------------------------------------
+
+    def action_cursor(self, step: int) -> None:
+        self.move_cursor(self.cursor + step)
+
+    def action_page(self, direction: int) -> None:
+        self.move_cursor(self.cursor + direction * max(1, self.scrollable_content_region.height - 1))
+
+    def action_first(self) -> None:
+        self.move_cursor(0)
+
+    def action_newest(self) -> None:
+        self.move_cursor(len(self.rows) - 1)
+
+    def action_select(self) -> None:
+        if self.cursor_event is not None:
+            self.post_message(self.Selected(self, self.cursor_event))
+
+    # -- plumbing -----------------------------------------------------------------
+
+    def _width(self) -> int:
+        return self.scrollable_content_region.width
+
+    def _resize_virtual(self) -> None:
+        self.virtual_size = Size(self._width(), len(self.rows))
+
+    def _scroll_to_cursor(self) -> None:
+        height = self.scrollable_content_region.height
+        if self.cursor < 0:
+            return
+        if height == 0:
+            self.call_after_refresh(self._scroll_to_cursor)
+            return
+        top = self.scroll_offset.y
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._resize_virtual()
+        self._scroll_to_cursor()
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        index = self.scroll_offset.y + offset.y
+        if index >= len(self.rows):
+            return
+        if index == self.cursor:
+            self.action_select()
+        else:
+            self.move_cursor(index)
+
+    def render_line(self, y: int) -> Strip:
+        width = self._width()
+        base = self.rich_style
+        index = self.scroll_offset.y + y
+        if not 0 <= index < len(self.rows):
+            return Strip.blank(width, base)
+        event = self.rows[index]
+        is_cursor = index == self.cursor
+        key = (event.id, width, is_cursor, self.has_focus)
+        strip = self._strips.get(key)
+        if strip is None:
+            text = self.render_row(event, width)
+            style = base + self.get_component_rich_style("timeline-view--cursor") if is_cursor else base
+            strip = Strip(text.render(self.app.console), text.cell_len).adjust_cell_length(width, style)
+            strip = strip.apply_style(style)
+            self._strips[key] = strip
+        return strip
 
 
 class ScribeLog(Widget):
@@ -137,10 +330,11 @@ Each row: UTC time `HH:MM:SS.fZ`, seat, author, kind and text.
 - kinds: `note`, `status`, **`DECISION`**, **`TODO`** (a follow-up), `action` (a command
   run), `evidence` (a check result), **`APPROVAL`**, **`OVERRIDE`**, **`ALARM`** (red), `stage`,
   `role`, `system`, **`CLOSE`**. In a narrow pane they read `DECIS`, `stat`, `act`, `evid`,
-  `APPRV`, `OVRD`, `sys`.
+  `APPRV`, `OVRD`, `sys`, and the seat column is left out.
 - **f** cycles the filter: all → notes & decisions → actions & evidence → alarms → all;
   the pane's title names it.
-- **enter** on a row shows its full text (time to the microsecond, seat, stage); **escape** hides it.
+- **enter** (or a click) on a row shows its full text (time to the microsecond, seat,
+  stage); **escape** hides it; **up**/**down**, **page up**/**page down**, **home**/**end** move.
 - the input journals a **note**; start it with `/d ` for a **decision**, `/s ` for a
   **status** update, `/t ` for a **TODO**. **enter** sends it; the label left of it
   says what it will be journaled as. The scribe seat keeps it open; elsewhere **n**
@@ -180,22 +374,23 @@ Each row: UTC time `HH:MM:SS.fZ`, seat, author, kind and text.
         self, *, show_input: bool = False, pin_input: bool = False, title: str = "Timeline",
         id: str | None = None, classes: str | None = None,
     ) -> None:
-        """``pin_input``: the input stays open and escape does not hide it (the scribe seat)."""
+        """``pin_input``: the input is always shown and escape does not hide it (the scribe seat)."""
         super().__init__(id=id, classes=classes)
         self.pin_input = pin_input
         self.title = title
         self._events: dict[int, Event] = {}
         self._order: list[int] = []
-        self._layout: RowLayout | None = None
-        self._following = True
+        self._visible = 0
         self._detail_id: int | None = None
+        self._styles: dict[str, Style] = {}
+        self._focus_before: Widget | None = None
         self.alarm: str | None = None
         self.set_reactive(ScribeLog.show_input, show_input or pin_input)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="scribe-alarm")
-        table = TimelineTable(id="scribe-table", cursor_type="row", cell_padding=0, show_header=False)
-        yield table
+        yield Static("", id="scribe-header")
+        yield TimelineView(self._row_text, id="scribe-timeline")
         yield Static("", id="scribe-detail")
         with Horizontal(id="scribe-input-row"):
             yield Label(self._kind_label(NOTE), id="scribe-kind")
@@ -203,7 +398,8 @@ Each row: UTC time `HH:MM:SS.fZ`, seat, author, kind and text.
 
     def on_mount(self) -> None:
         self.query_one("#scribe-input-row").display = self.show_input
-        self._show_title()
+        self._show_alarm()
+        self._rebuild()
 
     # -- public API ---------------------------------------------------------------
 
@@ -211,50 +407,46 @@ Each row: UTC time `HH:MM:SS.fZ`, seat, author, kind and text.
     def filter_name(self) -> str:
         return FILTERS[self.filter_index][0]
 
+    @property
+    def timeline(self) -> TimelineView:
+        return self.query_one(TimelineView)
+
     def all_events(self) -> list[Event]:
         """Every event received, in id order."""
         return [self._events[i] for i in self._order]
 
     def visible_events(self) -> list[Event]:
         """The events the current filter shows, in id order."""
-        kinds = FILTERS[self.filter_index][1]
-        return [e for e in self.all_events() if kinds is None or e.kind in kinds]
+        return [e for e in self.all_events() if self._shown(e)]
 
     def add_events(self, events: Iterable[Event]) -> None:
-        """Add journal events; one already shown (same id) is ignored. Follows the newest unless scrolled up."""
-        new = [e for e in events if e.id not in self._events]
+        """Add journal events; one already received (same id) is ignored. The newest stays
+        in view unless the user scrolled up or moved the cursor off the last row."""
+        new = {e.id: e for e in events if e.id not in self._events}
         if not new:
             return
-        in_order = not self._order or min(e.id for e in new) > self._order[-1]
-        for event in new:
-            self._events[event.id] = event
+        batch = sorted(new.values(), key=lambda e: e.id)
+        in_order = not self._order or batch[0].id > self._order[-1]
+        self._events.update(new)
         if in_order:
-            new.sort(key=lambda e: e.id)
-            self._order.extend(e.id for e in new)
+            self._order.extend(e.id for e in batch)
         else:
             self._order = sorted(self._events)
-        if self._layout is None:
+        if not self.is_mounted:
+            return
+        if in_order:
+            rows = [e for e in batch if self._shown(e)]
+            self._visible += len(rows)
+            self.timeline.append_rows(rows)
             self._show_title()
-            return
-        if not in_order:
-            self._rebuild()
-            return
-        table = self.query_one(DataTable)
-        follow = self._follows(table)
-        kinds = FILTERS[self.filter_index][1]
-        rows = [e for e in new if kinds is None or e.kind in kinds]
-        for event in rows:
-            table.add_row(*self._cells(event), key=str(event.id))
-        if rows and follow:
-            self._follow(table)
-        self._show_title()
+        else:
+            self._rebuild(keep_cursor=True)
 
     def set_alarm(self, text: str | None) -> None:
         """Show ``text`` as a red line at the top of the pane; None clears it."""
         self.alarm = text
-        alarm = self.query_one("#scribe-alarm", Static)
-        alarm.update(f"⚠ {text}" if text else "")
-        alarm.set_class(bool(text), "-active")
+        if self.is_mounted:
+            self._show_alarm()
 
     def open_input(self) -> None:
         """Show the note input and put the cursor in it."""
@@ -263,18 +455,25 @@ Each row: UTC time `HH:MM:SS.fZ`, seat, author, kind and text.
 
     def focus_input(self) -> None:
         """Put the cursor in the note input (showing it first if it is hidden)."""
-        if not self.show_input:
-            self.show_input = True
         note = self.query_one("#scribe-input", Input)
-        self.call_after_refresh(note.focus)
+        focused = self.screen.focused if self.is_attached else None
+        if focused is not None and focused is not note:
+            self._focus_before = focused
+        self.show_input = True
+        note.focus()
 
     def close_input(self) -> None:
-        """Hide the note input (not when pinned); what was typed stays for next time."""
+        """Hide the note input (not when pinned); the focus goes back where it was before the
+        input took it (so the app's keys work again), and what was typed stays for next time."""
         if self.pin_input:
             return
-        note = self.query_one("#scribe-input", Input)
-        if note.has_focus:
-            self.query_one(DataTable).focus()
+        if self.query_one("#scribe-input", Input).has_focus:
+            before = self._focus_before
+            if before is not None and before.is_attached and before.focusable:
+                before.focus()
+            else:
+                self.timeline.focus()
+        self._focus_before = None
         self.show_input = False
 
     # -- actions ------------------------------------------------------------------
@@ -296,14 +495,16 @@ Each row: UTC time `HH:MM:SS.fZ`, seat, author, kind and text.
         self.query_one("#scribe-input-row").display = shown
 
     def watch_filter_index(self) -> None:
-        self._following = True
         self._rebuild()
 
     def on_resize(self, event: events.Resize) -> None:
-        layout = RowLayout.for_width(max(1, self.content_size.width - 1))  # one column for the scrollbar
-        if layout != self._layout:
-            self._layout = layout
-            self._rebuild()
+        self.call_after_refresh(self._show_header)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
+        if self.is_mounted:
+            self.timeline.clear_cache()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id != "scribe-input":
@@ -325,100 +526,83 @@ Each row: UTC time `HH:MM:SS.fZ`, seat, author, kind and text.
         event.input.value = ""
         self.post_message(self.NoteSubmitted(self, kind, text))
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        event.stop()
-        table = event.data_table
-        if event.cursor_row == table.cursor_row:  # not a stale message of an earlier move
-            self._following = table.row_count == 0 or table.cursor_row >= table.row_count - 1
-        if self._detail_id is not None and event.row_key.value is not None:
-            self._show_detail(int(event.row_key.value))
+    def on_timeline_view_highlighted(self, message: TimelineView.Highlighted) -> None:
+        message.stop()
+        if self._detail_id is not None:
+            self._show_detail(message.event.id)
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        if event.row_key.value is None:
-            return
-        chosen = int(event.row_key.value)
-        self._show_detail(None if self._detail_id == chosen else chosen)
-
-    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
-        self._following = False
-
-    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
-        self.call_after_refresh(self._check_scrolled_to_end)
+    def on_timeline_view_selected(self, message: TimelineView.Selected) -> None:
+        message.stop()
+        self._show_detail(None if self._detail_id == message.event.id else message.event.id)
 
     # -- rendering ----------------------------------------------------------------
 
-    def _check_scrolled_to_end(self) -> None:
-        table = self.query_one(DataTable)
-        if table.is_vertical_scroll_end and table.cursor_row >= table.row_count - 1:
-            self._following = True
-
-    def _follows(self, table: DataTable) -> bool:
-        return self._following or table.row_count == 0
-
-    def _follow(self, table: DataTable) -> None:
-        self._following = True
-        table.move_cursor(row=table.row_count - 1, animate=False)
+    def _shown(self, event: Event) -> bool:
+        kinds = FILTERS[self.filter_index][1]
+        return kinds is None or event.kind in kinds
 
     def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(f"scribe-log--{name}", partial=True)
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = component_style(self, f"scribe-log--{name}")
+        return style
 
     def _kind_label(self, kind: str) -> Text:
         style = self._style(kind) if self.is_mounted else Style()
         return Text(f"{KIND_LABELS.get(kind, kind)} ›", style=style)
 
+    def _rebuild(self, *, keep_cursor: bool = False) -> None:
+        """Show the rows of the current filter (the newest under the cursor, or the same event as before)."""
+        visible = self.visible_events()
+        self._visible = len(visible)
+        timeline = self.timeline
+        keep = None
+        if keep_cursor and not timeline.following and timeline.cursor_event is not None:
+            keep = timeline.cursor_event.id
+        timeline.set_rows(visible, keep=keep)
+        if self._detail_id is not None and not any(e.id == self._detail_id for e in visible):
+            self._show_detail(None)
+        self._show_title()
+        self._show_header()
+
+    def _show_alarm(self) -> None:
+        alarm = self.query_one("#scribe-alarm", Static)
+        alarm.update(Text(f"⚠ {self.alarm}" if self.alarm else ""))
+        alarm.set_class(bool(self.alarm), "-active")
+
     def _show_title(self) -> None:
-        shown, total = len(self.visible_events()), len(self._order)
-        count = f"{total}" if self.filter_index == 0 else f"{shown}/{total}"
+        total = len(self._order)
+        count = f"{total}" if self.filter_index == 0 else f"{self._visible}/{total}"
         self.border_title = f"{self.title} · {self.filter_name} ({count})"
         self.border_subtitle = "f filter · enter full text"
 
-    def _cells(self, event: Event) -> list[Text]:
-        layout = self._layout
-        assert layout is not None
+    def _show_header(self) -> None:
+        layout = RowLayout.for_width(self.content_size.width - 1)  # the timeline's scrollbar is always there
+        header = self.query_one("#scribe-header", Static)
+        header.update(Text(layout.header()))
+        header.display = layout.separate
+
+    def _row_text(self, event: Event, width: int) -> Text:
+        """One event as one line of exactly ``width`` cells, in the columns the width allows."""
+        layout = RowLayout.for_width(width)
         kind_style = self._style(event.kind)
         labels = KIND_LABELS if layout.full_kinds else SHORT_KIND_LABELS
-        kind = Text(f" {labels.get(event.kind, event.kind)}", style=kind_style)
-        kind_width = 1 + (8 if layout.full_kinds else 5)
+        kind = fit(Text(f" {labels.get(event.kind, event.kind)}", style=kind_style), layout.kind_width)
         text_style = kind_style if event.kind == ALARM else Style()
-        cells = [Text(time_text(event.at), style=self._style("time"))]
+        line = Text.assemble((time_text(event.at), self._style("time")))
         if layout.separate:
-            cells.append(_fit(Text(f" {event.seat}", style=self._style("seat")), 1 + SEAT_WIDTH))
-            cells.append(_fit(Text(f" {event.author}", style=self._style("author")), 1 + AUTHOR_WIDTH))
-            cells.append(_fit(kind, kind_width))
-            cells.append(_fit(Text(f" {one_line(event.text)}", style=text_style), layout.text_width))
+            line.append_text(fit(Text(f" {event.seat}", style=self._style("seat")), 1 + SEAT_WIDTH))
+            line.append_text(fit(Text(f" {event.author}", style=self._style("author")), 1 + AUTHOR_WIDTH))
+            line.append_text(kind)
+            line.append_text(fit(Text(f" {one_line(event.text)}", style=text_style), layout.text_width))
         else:
-            author = event.author if len(event.author) <= COMPACT_AUTHOR_WIDTH else event.author[: COMPACT_AUTHOR_WIDTH - 1] + "…"
-            cells.append(_fit(kind, kind_width))
-            line = Text.assemble(" ", (author, self._style("author")), " ", (one_line(event.text), text_style))
-            cells.append(_fit(line, layout.text_width))
-        return cells
-
-    def _rebuild(self) -> None:
-        """Re-render every visible row (after a resize, a filter change or an event out of order)."""
-        self._show_title()
-        if self._layout is None or not self.is_mounted:
-            return
-        table = self.query_one(DataTable)
-        follow = self._follows(table)
-        keep: str | None = None
-        if not follow and table.row_count:
-            keep = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        table.clear(columns=True)
-        for key, label, width in self._layout.columns():
-            table.add_column(label, width=width, key=key)
-        table.show_header = self._layout.separate
-        visible = self.visible_events()
-        for event in visible:
-            table.add_row(*self._cells(event), key=str(event.id))
-        if not visible:
-            return
-        if follow or keep is None or keep not in table.rows:
-            self._follow(table)
-        else:
-            table.move_cursor(row=table.get_row_index(keep), animate=False)
-        if self._detail_id is not None and self._detail_id not in {e.id for e in visible}:
-            self._show_detail(None)
+            author = event.author
+            if len(author) > COMPACT_AUTHOR_WIDTH:
+                author = author[: COMPACT_AUTHOR_WIDTH - 1] + "…"
+            line.append_text(kind)
+            who = Text.assemble(" ", (author, self._style("author")), " ", (one_line(event.text), text_style))
+            line.append_text(fit(who, layout.text_width))
+        return fit(line, width)
 
     def _show_detail(self, event_id: int | None) -> None:
         detail = self.query_one("#scribe-detail", Static)
@@ -436,14 +620,3 @@ Each row: UTC time `HH:MM:SS.fZ`, seat, author, kind and text.
         )
         detail.update(Text("\n").join([head, Text(event.text)]))
         detail.set_class(True, "-active")
-
-
-def _fit(text: Text, width: int) -> Text:
-    """``text`` cut (with an ellipsis) or padded to exactly ``width`` cells.
-
-    Every cell of a column then measures the same, which keeps DataTable from re-measuring
-    the whole column whenever a shorter cell arrives (fast with thousands of rows)."""
-    text = text.copy()
-    text.no_wrap = True
-    text.truncate(width, overflow="ellipsis", pad=True)
-    return text

@@ -1,4 +1,4 @@
-"""SplitBrainBanner: the one alarm nobody may miss, shown only while two nodes accept writes."""
+"""SplitBrainBanner: the one alarm nobody may miss: two nodes accept writes, or an old primary does."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ class SplitBrainBanner(Static):
 ### Split-brain banner
 
 Appears, full width and red, the moment **more than one node accepts writes**
-(reachable and out of recovery). Both nodes are committing transactions the other
+(reachable and out of recovery), or a node accepts writes on an **older timeline**
+than another node (an old primary came back after a failover). Both nodes are committing transactions the other
 will never see: every second adds divergence. Fence one of them now (stop it or
 cut its clients off), then check again. Stays hidden otherwise: "no writable
 node" and lagging standbys are shown by the verdict in the header.
@@ -40,7 +41,12 @@ node" and lagging standbys are shown by the verdict in the header.
         raised = bool(writers) and not self.writers
         self.writers = writers
         self.set_class(bool(writers), "-active")
-        if writers:
+        if writers and len(writers) == 1:
+            self.update(
+                f"SPLIT BRAIN: {writers[0]} accepts writes on an old timeline — fence it now\n"
+                "an old primary is back: its commits are lost to the new timeline"
+            )
+        elif writers:
             verb = "both accept" if len(writers) == 2 else "all accept"
             self.update(
                 f"SPLIT BRAIN: {join_names(writers)} {verb} writes — fence one now\n"

@@ -38,16 +38,15 @@ waits. **escape** cancels: nothing is run.
         self.node = node
         self.effects = [effects] if isinstance(effects, str) else list(effects)
         self.data_risk = data_risk
-        self.attempts = 0
 
     def compose(self) -> ComposeResult:
         with Vertical(id="typed-dialog") as dialog:
             dialog.border_title = "dangerous action"
-            yield Static(self.action_text, id="typed-action")
+            yield Static(Text(self.action_text), id="typed-action")
             if self.effects:
-                yield Static("\n".join(f"• {line}" for line in self.effects if line), id="typed-effects")
+                yield Static(Text("\n".join(f"• {line}" for line in self.effects if line)), id="typed-effects")
             if self.data_risk:
-                yield Static(f"data risk: {self.data_risk}", id="typed-risk")
+                yield Static(Text(f"data risk: {self.data_risk}"), id="typed-risk")
             yield Static(Text.assemble("Type ", (self.node, "bold"), " to confirm:"), id="typed-prompt")
             yield Input(placeholder=self.node, id="typed-input")
             yield Static("", id="typed-hint")
@@ -55,12 +54,11 @@ waits. **escape** cancels: nothing is run.
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if event.value == self.node:
+        if self.node and event.value == self.node:
             self.dismiss(True)
             return
-        self.attempts += 1
         hint = self.query_one("#typed-hint", Static)
-        hint.update(f"type {self.node} exactly")
+        hint.update(Text(f"type {self.node} exactly" if self.node else "no node named: nothing to confirm"))
         hint.set_class(True, "-active")
 
     def on_input_changed(self, event: Input.Changed) -> None:
