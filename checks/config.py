@@ -196,6 +196,10 @@ def load_config(path: str | Path) -> LoadedConfig:
 
 def _warnings(path: Path, model: ConfigFile) -> list[str]:
     found = []
+    readable = path.stat().st_mode & 0o044
+    if readable and any(dsn_password(d) for c in model.clusters.values()
+                        for d in [*(n.dsn for n in c.nodes), *(p.admin_dsn for p in c.pgbouncers)]):
+        found.append(f"{path}: holds a password and is readable by other users: chmod 600 {path}")
     for cname, cluster in model.clusters.items():
         dsns = [(f"nodes.{n.name}.dsn", n.dsn) for n in cluster.nodes]
         dsns += [(f"pgbouncers.{p.name}.admin_dsn", p.admin_dsn) for p in cluster.pgbouncers]
