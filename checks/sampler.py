@@ -70,6 +70,8 @@ class NodeSampler:
         return sample_from_row(self.node.name, row, latency_ms)
 
     async def close(self) -> None:
+        if self._conn is not None and getattr(self._conn, "_loop", None) is not asyncio.get_running_loop():
+            self._drop()
         conn, self._conn = self._conn, None
         if conn is not None and not conn.is_closed():
             try:
@@ -78,6 +80,8 @@ class NodeSampler:
                 conn.terminate()
 
     async def _connection(self) -> asyncpg.Connection:
+        if self._conn is not None and getattr(self._conn, "_loop", None) is not asyncio.get_running_loop():
+            self._drop()                 # opened by an earlier event loop (one action, one loop)
         if self._conn is not None and not self._conn.is_closed():
             return self._conn
         now = time.monotonic()
@@ -97,10 +101,16 @@ class NodeSampler:
         )
         return self._conn
 
-    def _failed(self, exc: BaseException) -> NodeSample:
+    def _drop(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            conn.terminate()
+            try:
+                conn.terminate()
+            except RuntimeError:         # its event loop is already closed: the socket went with it
+                pass
+
+    def _failed(self, exc: BaseException) -> NodeSample:
+        self._drop()
         if not isinstance(exc, SamplerError):
             self._backoff_s = min(BACKOFF_MAX_S, max(BACKOFF_FIRST_S, self._backoff_s * 2))
             self._next_attempt = time.monotonic() + self._backoff_s

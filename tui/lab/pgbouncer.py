@@ -76,6 +76,8 @@ def pid(paths: LabPaths) -> int | None:
 
 def start(paths: LabPaths, state: LabState) -> None:
     """Start PgBouncer daemonized as the service user and wait until it answers."""
+    if pid(paths) is None:
+        paths.pgb_pid.unlink(missing_ok=True)     # left by a PgBouncer that was killed: it blocks a start
     argv = as_service_user([binary(), "-d", str(paths.pgb_ini)])
     proc = subprocess.run(argv, cwd=paths.root, env=child_env(), stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=20)

@@ -1,0 +1,212 @@
+"""The fault matrix (docs/fault-matrix.md): each fault we can reproduce on a real lab, with its outcome.
+
+Every scenario asserts the same four things: never a second writer, the data risk stated,
+the record complete, and a clear one-sentence message instead of a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from checks.config import load_config
+from checks.cutover import cut_over
+from checks.journal import Journal
+from checks.operation import Operation
+from checks.record import write_record
+from checks.stage_actions import fence_old_primary, promote_candidate
+from checks.verify import verify_all
+from tui.lab import pgbouncer
+from tests.drill_helpers import ROOT, drill, events, last_line, writable_nodes
+
+pytestmark = pytest.mark.lab
+
+
+def operation(lab, incident: Path) -> Operation:
+    name, cluster = load_config(lab.status()["config"]).cluster(None)
+    journal = Journal.open_or_create(incident, incident_id=incident.name, cluster=name)
+    return Operation(journal, name, cluster, author="olga", on_event=lambda _e: write_record(incident, journal))
+
+
+async def through_stage_2(op: Operation, lab) -> None:
+    """Crash failover up to an approved candidate and a fenced old primary."""
+    op.set_roles("olga", "sam", "alice")
+    op.skip_freeze("fault matrix: nothing to freeze")
+    await op.choose("node2")
+    op.approve("alice")
+    await op.check_others()
+    await fence_old_primary(op, allowed=True)
+    assert op.state().current == 3, op.state().stage(2).gate
+
+
+def assert_record_complete(incident: Path) -> str:
+    record = (incident / "record.md").read_text()
+    for heading in ("## Summary", "## Roles", "## Timeline (UTC)", "## Decisions", "## Commands run"):
+        assert heading in record
+    assert "Data risk: promoting" in record
+    return record
+
+
+def test_candidate_hangs_during_promotion(fresh_lab, tmp_path, monkeypatch):
+    lab, incident = fresh_lab, tmp_path / "inc"
+    lab.crash("node1")
+    op = operation(lab, incident)
+    import checks.stage_actions as stage_actions
+
+    real_promote = stage_actions.promote
+
+    async def promote_then_freeze(node, sampling):
+        task = asyncio.create_task(real_promote(node, sampling))
+        await asyncio.sleep(0.03)                 # pg_promote is on its way: freeze the candidate now
+        lab.hang(node.name)
+        try:
+            return await task
+        finally:
+            lab.resume(node.name)
+
+    monkeypatch.setattr(stage_actions, "promote", promote_then_freeze)
+
+    async def scenario():
+        await through_stage_2(op, lab)
+        result = await promote_candidate(op, "node2")
+        await op.close()
+        return result
+
+    result = asyncio.run(scenario())
+    assert result.promoted or "stopped answering" in (result.error or ""), result
+    assert writable_nodes(lab) in (["node2"], []), "a second writer appeared"
+    monkeypatch.setattr(stage_actions, "promote", real_promote)
+    deadline = time.monotonic() + 20
+    while True:                                   # the operator presses promote again once it answers
+        try:
+            again = asyncio.run(_press(op))
+            break
+        except stage_actions.GateRefused as exc:
+            assert "unreachable now" in str(exc) and time.monotonic() < deadline, exc
+            time.sleep(0.5)
+    assert again.promoted and writable_nodes(lab) == ["node2"]
+    assert_record_complete(incident)
+
+
+async def _press(op):
+    try:
+        return await promote_candidate(op, "node2")
+    finally:
+        await op.close()
+
+
+def test_pgbouncer_down_during_cutover(fresh_lab, tmp_path):
+    lab, incident = fresh_lab, tmp_path / "inc"
+    lab.crash("node1")
+    op = operation(lab, incident)
+    pid_file = lab.dir / "pgbouncer" / "pgbouncer.pid"
+
+    async def scenario():
+        await through_stage_2(op, lab)
+        await promote_candidate(op, "node2")
+        os.kill(int(pid_file.read_text()), signal.SIGKILL)
+        first = await cut_over(op)
+        pgbouncer.start(lab.paths, lab.paths.load())   # PgBouncer only: `lab up` would restart node1 too
+        second = await cut_over(op)
+        await op.close()
+        return first, second
+
+    first, second = asyncio.run(scenario())
+    assert first is False and second is True
+    failed = [e for e in op.journal.events(kinds={"evidence"}) if e.data.get("check") == "targets"][0]
+    assert "pgbouncer:pgb1: pgb1: cannot reach the admin console" in failed.text
+    assert writable_nodes(lab) == ["node2"]
+    assert "FAILED" in assert_record_complete(incident)
+
+
+def test_odoo_down_during_verification(fresh_lab, tmp_path):
+    lab, incident = fresh_lab, tmp_path / "inc"
+    lab.crash("node1")
+    op = operation(lab, incident)
+
+    async def scenario():
+        await through_stage_2(op, lab)
+        await promote_candidate(op, "node2")
+        await cut_over(op)
+        lab.odoo_stop()
+        first = await verify_all(op)
+        lab.odoo_start()
+        second = await verify_all(op)
+        await op.close()
+        return first, second
+
+    first, second = asyncio.run(scenario())
+    assert first is False and second is True
+    login = [e for e in op.journal.events(kinds={"evidence"}) if e.data.get("check") == "odoo_login"][0]
+    assert not login.data["passed"] and "common.authenticate" in login.text
+    assert writable_nodes(lab) == ["node2"]
+    assert_record_complete(incident)
+
+
+def test_old_primary_returns_after_promotion_is_split_brain(fresh_lab, tmp_path):
+    lab = fresh_lab
+    proc = drill(lab.status()["config"], tmp_path / "inc", "--yes", "--fence")
+    assert proc.returncode == 0, proc.stdout
+    new = [e for e in events(tmp_path / "inc", "decision") if e.data.get("candidate")][-1].data["candidate"]
+    lab.start("node1")                            # the old primary comes back, writable, on timeline 1
+    status = subprocess.run([sys.executable, "-m", "tui", "status", lab.status()["config"], "--json"],
+                            capture_output=True, text=True, cwd=ROOT, timeout=60)
+    doc = json.loads(status.stdout)
+    assert status.returncode == 2 and doc["verdict"] == "critical"
+    assert sorted(doc["writable"]) == sorted(["node1", new])
+    assert doc["problems"][0].startswith("SPLIT BRAIN") and "node1" in doc["problems"][0]
+
+
+@pytest.mark.parametrize("stop_after", [0, 1, 2, 3, 4])
+def test_cockpit_killed_between_stages_resumes_without_redoing(fresh_lab, tmp_path, stop_after):
+    lab, incident = fresh_lab, tmp_path / "inc"
+    lab.crash("node1")
+    script = f"""
+import asyncio, sys, time
+sys.path.insert(0, {str(ROOT)!r})
+from pathlib import Path
+from checks.stage_actions import fence_old_primary, promote_candidate
+from checks.cutover import cut_over
+from tests.test_fault_matrix_lab import operation
+class Lab:
+    status = lambda self: {{"config": {lab.status()["config"]!r}}}
+op = operation(Lab(), Path({str(incident)!r}))
+async def go():
+    steps = [lambda: (op.set_roles("olga", "sam", "alice"), op.skip_freeze("matrix")),
+             lambda: op.choose("node2"), lambda: None, lambda: None, lambda: None]
+    op.set_roles("olga", "sam", "alice"); op.skip_freeze("matrix")
+    if {stop_after} >= 1:
+        await op.choose("node2"); op.approve("alice")
+    if {stop_after} >= 2:
+        await op.check_others(); await fence_old_primary(op, allowed=True)
+    if {stop_after} >= 3:
+        await promote_candidate(op, "node2")
+    if {stop_after} >= 4:
+        await cut_over(op)
+    await op.close()
+asyncio.run(go())
+print("ready", flush=True)
+time.sleep(600)
+"""
+    child = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "ready"
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    before = events(incident)
+    resumed = drill(lab.status()["config"], incident, "--yes", "--fence", "--approver", "alice", "--operator", "olga")
+    assert resumed.returncode == 0, resumed.stdout
+    after = events(incident)
+    assert [e.id for e in after[: len(before)]] == [e.id for e in before]
+    decisions = [e for e in after if e.kind == "decision" and e.data.get("candidate")]
+    promotions = [e for e in after if e.data.get("check") == "promoted" and not e.data.get("already")]
+    assert len(decisions) == 1 and len(promotions) == 1, "a finished stage was redone"
+    assert writable_nodes(lab) == ["node2"]
+    assert "verified" in last_line(resumed)
