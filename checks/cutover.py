@@ -71,10 +71,12 @@ def odoo_conf_target(path: Path) -> tuple[str | None, int | None]:
     return host, int(port) if port and port.isdigit() else None
 
 
-async def cut_over(op: Operation) -> bool:
-    """Run every configured driver for the new primary; journal each step and the final verdict."""
+async def cut_over(op: Operation, target: str | None = None, *, context: dict | None = None) -> bool:
+    """Run every configured driver for the new primary (or ``target``, in a rollback); journal each
+    step and the final verdict. ``context`` is added to every journaled entry (``{"rollback": True}``)."""
     state = op.require(4, "cut over")
-    new: Node = op.cluster.node(state.candidate)
+    new: Node = op.cluster.node(target or state.candidate)
+    extra = dict(context or {})
     host, port = new.host, new.port
     ok = True
     targets: dict[str, str] = {}
@@ -82,37 +84,38 @@ async def cut_over(op: Operation) -> bool:
         target = f"pgbouncer:{pgb.name}"
         try:
             lines = await cutover_pgbouncer(pgb, host, port)
-            op.log("action", f"{target}: " + "; ".join(lines), stage=4, data={"target": target, "exit_code": 0, "steps": lines})
+            op.log("action", f"{target}: " + "; ".join(lines), stage=4,
+                   data={"target": target, "exit_code": 0, "steps": lines, **extra})
             targets[target] = "ok"
         except (PgBouncerError, StepFailed, OSError) as exc:
             ok = False
             targets[target] = str(exc)
-            op.log("action", f"{target}: FAILED: {exc}", stage=4, data={"target": target, "exit_code": 1})
+            op.log("action", f"{target}: FAILED: {exc}", stage=4, data={"target": target, "exit_code": 1, **extra})
     odoo = op.cluster.odoo
     if ok and odoo and odoo.conf_path:
         try:
             line = cutover_odoo_conf(odoo.conf_path, host, port)
-            op.log("action", f"odoo.conf: {line}", stage=4, data={"target": "odoo.conf", "exit_code": 0})
+            op.log("action", f"odoo.conf: {line}", stage=4, data={"target": "odoo.conf", "exit_code": 0, **extra})
             targets["odoo.conf"] = "ok"
         except OSError as exc:
             ok = False
             targets["odoo.conf"] = str(exc)
-            op.log("action", f"odoo.conf: FAILED: {exc}", stage=4, data={"target": "odoo.conf", "exit_code": 1})
+            op.log("action", f"odoo.conf: FAILED: {exc}", stage=4, data={"target": "odoo.conf", "exit_code": 1, **extra})
     if ok:
         for command in op.cluster.cutover_commands:
             argv = fill_placeholders(command.command, {"host": host, "port": str(port)})
             result = await run_command(command.name, argv, command.timeout_s)
-            op.log_command(result, stage=4, step="cutover", target=f"command:{command.name}")
+            op.log_command(result, stage=4, step="cutover", target=f"command:{command.name}", **extra)
             targets[f"command:{command.name}"] = "ok" if result.ok else result.summary()
             ok = ok and result.ok
     if ok and odoo:
         for i, argv in enumerate(odoo.restart_batches, start=1):
             result: CommandResult = await run_command(f"restart odoo batch {i}", argv, 300)
-            op.log_command(result, stage=4, step="cutover", target=f"restart:batch{i}")
+            op.log_command(result, stage=4, step="cutover", target=f"restart:batch{i}", **extra)
             targets[f"restart:batch{i}"] = "ok" if result.ok else result.summary()
             ok = ok and result.ok
     verdict = (f"every target points at {new.name} ({host}:{port})" if ok else
                "cutover incomplete: " + "; ".join(f"{t}: {v}" for t, v in targets.items() if v != "ok"))
     op.log("evidence", verdict, stage=4, data={"check": "targets", "passed": ok, "host": host, "port": port,
-                                              "targets": targets})
+                                              "node": new.name, "targets": targets, **extra})
     return ok

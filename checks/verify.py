@@ -95,9 +95,10 @@ async def check_stragglers(op: Operation, new: Node) -> tuple[bool, str]:
     return not problems, "; ".join(problems) if problems else "; ".join(line for line in lines if line)
 
 
-async def verify_all(op: Operation) -> bool:
+async def verify_all(op: Operation, target: str | None = None, *, context: dict | None = None) -> bool:
+    """Every stage 5 check against the new primary (or ``target``, in a rollback), journaled."""
     state = op.require(5, "verify")
-    new = op.cluster.node(state.candidate)
+    new = op.cluster.node(target or state.candidate)
     promoted_at = _promoted_at(op)
     results: dict[str, tuple[bool, str]] = {"new_primary_writable": await check_writable(op, new)}
     if op.cluster.odoo:
@@ -117,7 +118,7 @@ async def verify_all(op: Operation) -> bool:
     results["stragglers"] = await check_stragglers(op, new)
     for check, (passed, text) in results.items():
         op.log("evidence", f"{check}: {'pass' if passed else 'FAIL'}: {text}", stage=5,
-               data={"check": check, "passed": passed})
+               data={"check": check, "passed": passed, "node": new.name, **(context or {})})
     return all(passed for passed, _ in results.values())
 
 

@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     drill.add_argument("--approver", metavar="WHO", help="an approver from the config's list, not the operator")
     drill.add_argument("--fence", action="store_true", help="allow running fence commands")
     drill.add_argument("--yes", action="store_true", help="confirm the promotion without typing the node's name")
+    drill.add_argument("--rollback", metavar="NODE", dest="rollback_to",
+                       help="roll back (from stage 3 on): make NODE the authoritative node, re-point, verify")
 
     record = sub.add_parser("record", help="print an incident's markdown record")
     record.add_argument("incident", metavar="DIR", help="incident directory")
@@ -133,6 +135,11 @@ def cmd_drill(args: argparse.Namespace) -> int:
         print_error(f"--candidate {args.candidate}: no such node in cluster {name}")
         return UNKNOWN
     try:
+        if args.rollback_to:
+            from tui.drill_cmd import run_rollback
+
+            return run_rollback(name, cluster, Path(args.incident), to=args.rollback_to,
+                                operator=args.operator or login_name(), approver=args.approver)
         return run_drill(name, cluster, Path(args.incident), candidate=args.candidate,
                          operator=args.operator or login_name(), approver=args.approver,
                          fence=args.fence, yes=args.yes)

@@ -26,7 +26,7 @@ OPERATOR_KEYS = {  # stage -> [(key, label)], shown in the checklist
 }
 APPROVER_KEYS = {1: [("a", "approve data risk")], 2: [("t", "attest node down")]}
 OPERATOR_ACTIONS = {"roles", "freeze", "skip_freeze", "choose", "check_old", "fence", "promote", "cut_over",
-                    "verify", "close_incident"}
+                    "verify", "close_incident", "rollback"}
 APPROVER_ACTIONS = {"approve", "attest"}
 
 RUNBOOK_BINDINGS = [
@@ -36,6 +36,7 @@ RUNBOOK_BINDINGS = [
     Binding("o", "check_old", "Old primary", show=False), Binding("x", "fence", "Fence", show=False),
     Binding("p", "promote", "Promote", show=False), Binding("u", "cut_over", "Cut over", show=False),
     Binding("v", "verify", "Verify", show=False), Binding("z", "close_incident", "Close", show=False),
+    Binding("b", "rollback", "Roll back", show=False),
     Binding("a", "approve", "Approve", show=False), Binding("t", "attest", "Attest", show=False),
 ]
 
@@ -55,7 +56,7 @@ class RunbookKeys:
         for stage, keys in table.items():
             shown[stage] = (" ".join(k for k, _ in keys), " / ".join(label for _, label in keys))
         if self.session.is_operator and state.current == 6:
-            shown[5] = ("z", "close the incident")
+            shown[5] = ("z b", "close the incident / roll back")
         return shown
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
@@ -153,6 +154,23 @@ class RunbookKeys:
     def action_close_incident(self) -> None:
         self._confirm("Close the incident?", "journals RTO, RPO, time per stage and the hardening checklist",
                       "close", lambda op: f"closed: RTO {op.close_incident()['rto_s']} s")
+
+    def action_rollback(self) -> None:
+        from checks.rollback import rollback
+
+        current = self._state().candidate or ""
+
+        def got_node(node: str | None) -> None:
+            if not node:
+                return
+            self.push_screen(PromptModal("Approver, if the failback discards data above the SLO (blank: none)",
+                                         f"approvers: {', '.join(self.cluster.approvers)}", allow_empty=True),
+                             lambda approver: approver is not None and self._go("rollback", lambda: self.actions.start(
+                                 "rollback", lambda op: rollback(op, node, approver=approver or None))))
+
+        self.push_screen(PromptModal("Roll back: which node is authoritative?",
+                                     f"{current} (the promoted node) re-points Odoo once more; another node is a "
+                                     "failback, refused if both nodes accepted writes", default=current), got_node)
 
     # -- approver --------------------------------------------------------------------------------
     def action_approve(self) -> None:
