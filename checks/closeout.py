@@ -6,6 +6,7 @@ from datetime import datetime
 
 from checks.config import Cluster
 from checks.lsn import human_bytes, human_seconds
+from checks.reprotect import reprotect_lines
 from checks.runbook import STAGES, evaluate
 
 
@@ -66,6 +67,10 @@ def closeout(cluster: Cluster, events: list, samples: list, *, started_at: datet
         "the new host, even after RELOAD; set it to 1-2 s so Odoo's first login after cutover is not delayed.",
         f"Approvers: {', '.join(cluster.approvers) or 'none configured'}; approvals given by "
         f"{', '.join(a for a in approvals if a) or 'nobody'}.",
+        *(reprotect_lines(events) or ["Re-protect: no node was brought back as a standby of the new primary yet: "
+                                      "until then the new primary has fewer standbys (operator key h, or "
+                                      "checks.reprotect); re-point every other standby at it too, or they may "
+                                      "cascade through the old primary."]),
     ]
     return {
         "rto_s": rto,

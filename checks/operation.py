@@ -60,7 +60,7 @@ class Operation:
         """Journal a ``stage`` event when the current stage moves (the record's summary reads it)."""
         current = self.state().current
         shown = [e for e in self.journal.events(kinds={"stage"})]
-        if shown and shown[-1].stage == current:
+        if shown and shown[-1].data.get("stage") == current:
             return
         title = STAGES[current][1] if current < len(STAGES) else "Close"
         self.log("stage", f"stage {current} {title} is open" if current < len(STAGES) else "every stage passed",

@@ -84,6 +84,7 @@ def test_missing_file_and_unknown_cluster(tmp_path):
 def test_inline_password_is_accepted_with_a_warning(tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text('[clusters.c]\n[[clusters.c.nodes]]\nname = "n1"\ndsn = "postgresql://u:hunter2@h/postgres"\n')
+    cfg.chmod(0o600)
     loaded = load_config(cfg)
     assert len(loaded.warnings) == 1
     assert "inline password" in loaded.warnings[0] and "hunter2" not in loaded.warnings[0]

@@ -26,7 +26,7 @@ OPERATOR_KEYS = {  # stage -> [(key, label)], shown in the checklist
 }
 APPROVER_KEYS = {1: [("a", "approve data risk")], 2: [("t", "attest node down")]}
 OPERATOR_ACTIONS = {"roles", "freeze", "skip_freeze", "choose", "check_old", "fence", "promote", "cut_over",
-                    "verify", "close_incident", "rollback"}
+                    "verify", "close_incident", "rollback", "reprotect"}
 APPROVER_ACTIONS = {"approve", "attest"}
 
 RUNBOOK_BINDINGS = [
@@ -36,7 +36,7 @@ RUNBOOK_BINDINGS = [
     Binding("o", "check_old", "Old primary", show=False), Binding("x", "fence", "Fence", show=False),
     Binding("p", "promote", "Promote", show=False), Binding("u", "cut_over", "Cut over", show=False),
     Binding("v", "verify", "Verify", show=False), Binding("z", "close_incident", "Close", show=False),
-    Binding("b", "rollback", "Roll back", show=False),
+    Binding("b", "rollback", "Roll back", show=False), Binding("h", "reprotect", "Re-protect", show=False),
     Binding("a", "approve", "Approve", show=False), Binding("t", "attest", "Attest", show=False),
 ]
 
@@ -56,7 +56,7 @@ class RunbookKeys:
         for stage, keys in table.items():
             shown[stage] = (" ".join(k for k, _ in keys), " / ".join(label for _, label in keys))
         if self.session.is_operator and state.current == 6:
-            shown[5] = ("z b", "close the incident / roll back")
+            shown[5] = ("z b h", "close / roll back / re-protect the old primary")
         return shown
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
@@ -171,6 +171,16 @@ class RunbookKeys:
         self.push_screen(PromptModal("Roll back: which node is authoritative?",
                                      f"{current} (the promoted node) re-points Odoo once more; another node is a "
                                      "failback, refused if both nodes accepted writes", default=current), got_node)
+
+    def action_reprotect(self) -> None:
+        from checks.reprotect import reprotect
+
+        old = self._state().old_primary or ""
+        self.push_screen(PromptModal("Re-protect: bring which node back as a standby of the new primary?",
+                                     "dry run of pg_rewind first, then for real, start as standby, verify streaming",
+                                     default=old),
+                         lambda node: node and self._go("re-protect", lambda: self.actions.start(
+                             "re-protect", lambda op: reprotect(op, node))))
 
     # -- approver --------------------------------------------------------------------------------
     def action_approve(self) -> None:

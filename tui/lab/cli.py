@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -57,6 +58,14 @@ def add_lab_parser(subparsers: Any) -> None:
         verb(name, help_text).add_argument("node", help="node name, e.g. node1")
     for name, (_, help_text) in ODOO_VERBS.items():
         verb(name, help_text)
+    rewind = verb("rewind", "pg_rewind a stopped or crashed node from the new primary (it is stopped cleanly "
+                            "first); a real rewind leaves it configured as that primary's standby")
+    rewind.add_argument("node", help="node name, e.g. node1")
+    rewind.add_argument("--source-port", type=int, required=True, help="the new primary's real port")
+    rewind.add_argument("--dry-run", action="store_true", help="pg_rewind --dry-run: change no data file")
+    standby = verb("start-standby", "write standby.signal and primary_conninfo, then start the node")
+    standby.add_argument("node", help="node name, e.g. node1")
+    standby.add_argument("--primary-port", type=int, required=True, help="the new primary's real port")
     load = verb("load", "play Odoo workers writing sale orders through PgBouncer; print one JSON line")
     load.add_argument("--seconds", type=float, default=30.0,
                       help=f"how long (default 30, at most {MAX_LOAD_SECONDS:g})")
@@ -109,6 +118,19 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if verb == "load":
         print(json.dumps(run_load(lab.dir, args.seconds, args.workers)), flush=True)
+        return 0
+    if verb in ("rewind", "start-standby"):
+        echo = functools.partial(print, flush=True)
+        if verb == "rewind":
+            needed = lab.rewind(args.node, args.source_port, dry_run=args.dry_run, echo=echo)
+            if args.dry_run:
+                what = "dry run ok: " + ("a rewind is needed" if needed else "no rewind is needed") + "; nothing rewound"
+            else:
+                what = ("rewound" if needed else "no rewind was needed") + "; configured as a standby, not started"
+        else:
+            lab.start_standby(args.node, args.primary_port, echo=echo)
+            what = f"running as a standby of port {args.primary_port}"
+        print(f"LAB {verb} {args.node}: done ({what})")
         return 0
     if verb in ODOO_VERBS:
         method, _ = ODOO_VERBS[verb]

@@ -28,6 +28,14 @@ def lab_command(paths: LabPaths, *verb: str) -> list[str]:
     return [sys.executable, "-m", "tui", "lab", *verb, "--dir", str(paths.root)]
 
 
+def reprotect(paths: LabPaths, name: str) -> dict:
+    """Re-protect commands: the cockpit fills {primary_port} with the new primary's real port
+    (its app_port), which is where pg_rewind and the standby's walreceiver connect."""
+    return {"rewind": lab_command(paths, "rewind", name, "--source-port", "{primary_port}"),
+            "start_as_standby": lab_command(paths, "start-standby", name, "--primary-port", "{primary_port}"),
+            "timeout_s": 120}
+
+
 def priority(index: int) -> int:
     """node1 100, node2 100, node3 90, node4 80 ... (never below 10)."""
     return 100 if index <= 1 else max(10, 100 - 10 * (index - 1))
@@ -37,7 +45,7 @@ def config(paths: LabPaths, state: LabState) -> dict:
     # the cockpit reaches a node through its proxy (dsn); PgBouncer and Odoo reach the real port
     nodes = [{"name": node.name, "dsn": node_dsn(paths, node.proxy_port), "priority": priority(i),
               "fence": lab_command(paths, "crash", node.name),
-              "app_host": LOOPBACK, "app_port": node.port}
+              "app_host": LOOPBACK, "app_port": node.port, "reprotect": reprotect(paths, node.name)}
              for i, node in enumerate(state.nodes)]
     cluster = {
         "approvers": ["alice", "bob"],

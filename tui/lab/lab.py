@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
-from . import clusters_toml, credentials, odoo, pgbouncer, postgres, proxies
+from . import clusters_toml, credentials, odoo, pgbouncer, postgres, proxies, reprotect
 from .errors import LabError
 from .layout import LabPaths, LabState, NodeSpec
 from .processes import check_traversable, give_away, lab_processes, require_free, send, terminate
@@ -252,6 +252,21 @@ class Lab:
         if current == "down":
             require_free(node.port, name)
             postgres.start(self.paths, node)
+
+    # ---- re-protect: an old primary back as a standby ----------------------
+
+    def rewind(self, name: str, source_port: int, *, dry_run: bool = False,
+               echo: Callable[[str], None] = lambda _line: None) -> bool:
+        """pg_rewind the node from the server on source_port (stopped cleanly first); after a real
+        rewind it is configured as that server's standby (not started). False: no rewind was needed."""
+        _, node = self._node(name)
+        return reprotect.rewind(self.paths, node, source_port, dry_run=dry_run, echo=echo)
+
+    def start_standby(self, name: str, primary_port: int,
+                      echo: Callable[[str], None] = lambda _line: None) -> None:
+        """standby.signal and primary_conninfo to primary_port, then start (roles are read live)."""
+        _, node = self._node(name)
+        reprotect.start_standby(self.paths, node, primary_port, echo)
 
     def hang(self, name: str) -> None:
         """SIGSTOP the postmaster and all its children, like a frozen VM."""

@@ -1,0 +1,183 @@
+"""Re-protect on real labs: after a failover, the old primary back as a streaming standby of the new one
+(pg_rewind dry run, pg_rewind, start as a standby, streaming verified), and the refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from checks.config import load_config
+from checks.journal import Journal
+from checks.operation import GateRefused, Operation
+from checks.reprotect import reprotect, reprotect_lines
+from tests.conftest import psql
+from tests.drill_helpers import drill, writable_nodes
+
+pytestmark = pytest.mark.lab
+
+
+def run_reprotect(config: str, incident, node: str):
+    """reprotect(op, node) on the incident; returns (True/False or the GateRefused, the journal's events)."""
+    _, cluster = load_config(config).cluster(None)
+    journal = Journal.open(incident)
+    op = Operation(journal, "lab", cluster, author="olga")
+
+    async def go():
+        try:
+            return await reprotect(op, node)
+        except GateRefused as exc:
+            return exc
+        finally:
+            await op.close()
+
+    try:
+        return asyncio.run(go()), journal.events()
+    finally:
+        journal.close()
+
+
+def port(st: dict, node: str) -> int:
+    return next(n["port"] for n in st["nodes"] if n["name"] == node)
+
+
+def wait_for(st: dict, node: str, sql: str, expected: str, timeout: float = 15.0) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        out = psql(st, node, sql)
+        if out == expected or time.monotonic() > deadline:
+            return out
+        time.sleep(0.1)
+
+
+def reprotect_events(events) -> list:
+    return [e for e in events if (e.data or {}).get("step") == "reprotect"]
+
+
+def assert_streams_from(st: dict, node: str, primary: str) -> None:
+    assert psql(st, node, "select pg_is_in_recovery()") == "t"
+    receiver = psql(st, node, "select status || ' ' || sender_port from pg_stat_wal_receiver")
+    assert receiver == f"streaming {port(st, primary)}"
+    listed = psql(st, primary, "select application_name || ' ' || state from pg_stat_replication "
+                               f"where application_name = '{node}'")
+    assert listed == f"{node} streaming"
+
+
+def test_planned_switchover_then_the_old_primary_is_re_protected(fresh_lab, tmp_path):
+    lab, st = fresh_lab, fresh_lab.status()
+    psql(st, "node1", "create table t(x int); insert into t select generate_series(1, 1000)")
+    incident = tmp_path / "inc"
+    proc = drill(st["config"], incident, "--yes", "--fence")
+    assert proc.returncode == 0, proc.stdout
+    assert writable_nodes(lab) == ["node2"]
+
+    started = time.monotonic()
+    result, events = run_reprotect(st["config"], incident, "node1")
+    took = time.monotonic() - started
+    assert result is True, [e.text for e in reprotect_events(events)]
+    assert_streams_from(st, "node1", "node2")
+    assert psql(st, "node1", "select count(*) from t") == "1000"
+    psql(st, "node2", "insert into t values (424242)")
+    assert wait_for(st, "node1", "select count(*) from t where x = 424242", "1") == "1"
+    assert writable_nodes(lab) == ["node2"]
+
+    steps = reprotect_events(events)
+    phases = [(e.kind, e.data.get("phase")) for e in steps]
+    assert phases == [("evidence", "source_checkpoint"), ("action", "dry_run"), ("action", "rewind"),
+                      ("action", "start_as_standby"), ("evidence", "verify")]
+    dry, rewind, start, verified = steps[1:]
+    assert dry.data["argv"][-1] == "--dry-run" and str(port(st, "node2")) in dry.data["argv"]
+    assert "--dry-run" not in rewind.data["argv"] and rewind.data["exit_code"] == 0
+    assert rewind.data["rewind_needed"] is True and rewind.data["diverged_tli"] == 1
+    assert start.data["exit_code"] == 0
+    assert verified.data["check"] == "reprotected" and verified.data["passed"] is True
+    assert verified.data["node"] == "node1" and verified.data["sender_port"] == port(st, "node2")
+    assert verified.data["timeline"] == 2
+    line, = reprotect_lines(events)
+    assert line.startswith("node1 re-protected as a standby of node2: dry run ok, rewind ok in ")
+    assert "streaming verified" in line
+    print(f"\nre-protect of node1 took {took:.2f} s: "
+          + ", ".join(f"{e.data['phase']} {e.data['duration_ms']:.0f} ms" for e in steps if e.kind == "action")
+          + f", streaming seen {verified.data['streaming_after_ms']:.0f} ms after start; {line}")
+
+    # the new primary itself is refused, and says why
+    refused, events = run_reprotect(st["config"], incident, "node2")
+    assert isinstance(refused, GateRefused) and "node2 is the new primary" in str(refused)
+    assert any("refused: re-protect" in e.text for e in events if e.kind == "system")
+
+
+def test_re_protect_is_refused_before_stage_3_passed(lab, tmp_path):
+    incident = tmp_path / "inc"
+    Journal.create(incident, incident_id="inc", cluster="lab").close()
+    refused, events = run_reprotect(lab.status()["config"], incident, "node1")
+    assert isinstance(refused, GateRefused)
+    assert "stage 3 Promote has not passed" in str(refused)
+    assert [e for e in events if e.kind == "system" and e.data.get("refused")]
+    assert not reprotect_events(events)
+
+
+def test_crash_failover_then_a_rebooted_old_primary_is_refused_until_fenced_and_then_rewound(fresh_lab, tmp_path):
+    lab, st = fresh_lab, fresh_lab.status()
+    psql(st, "node1", "create table t(x int); insert into t select generate_series(1, 1000)")
+    lab.crash("node1")
+    incident = tmp_path / "inc"
+    proc = drill(st["config"], incident, "--yes", "--fence", "--approver", "alice")
+    assert proc.returncode == 0, proc.stdout
+    assert writable_nodes(lab) == ["node2"]
+
+    # the old primary reboots as a primary and takes a write the new timeline never saw
+    lab.start("node1")
+    psql(st, "node1", "insert into t values (-1)")
+    refused, _ = run_reprotect(st["config"], incident, "node1")
+    assert isinstance(refused, GateRefused) and "node1 is writable and reachable" in str(refused)
+    assert "fence or stop it first" in str(refused)
+
+    lab.crash("node1")                                   # fenced again: a crashed, diverged old primary
+    result, events = run_reprotect(st["config"], incident, "node1")
+    assert result is True, [e.text for e in reprotect_events(events)]
+    assert_streams_from(st, "node1", "node2")
+    assert psql(st, "node1", "select count(*) from t where x = -1") == "0"   # the divergent write is gone
+    psql(st, "node2", "insert into t values (424242)")
+    assert wait_for(st, "node1", "select count(*) from t where x = 424242", "1") == "1"
+    assert writable_nodes(lab) == ["node2"]
+    dry = next(e for e in reprotect_events(events) if e.data.get("phase") == "dry_run")
+    assert "single-user mode" in dry.data["output"]      # pg_rewind --dry-run alone refuses a crashed target
+    line, = reprotect_lines(events)
+    assert line.startswith("node1 re-protected as a standby of node2")
+    print(f"\n{line}")
+
+
+def test_reprotect_lines_show_the_last_attempt_per_node_and_what_failed():
+    from types import SimpleNamespace as E
+
+    def ev(kind, text="", **data):
+        return E(kind=kind, text=text, data={"step": "reprotect", "primary": "node2", **data})
+
+    events = [
+        ev("evidence", "checkpoint ok", node="node1", phase="source_checkpoint", check="reprotect_source", passed=True),
+        ev("action", node="node1", phase="dry_run", exit_code=1, duration_ms=80.0,
+           output="pg_rewind: error: target server must be shut down cleanly"),
+        ev("evidence", "node1 not re-protected", node="node1", phase="verify", check="reprotected", passed=False,
+           failed_step="dry_run"),
+        ev("evidence", "checkpoint ok", node="node3", phase="source_checkpoint", check="reprotect_source", passed=True),
+        ev("action", node="node3", phase="dry_run", exit_code=0, duration_ms=900.0),
+        ev("action", node="node3", phase="rewind", exit_code=0, duration_ms=700.0, rewind_needed=False),
+        ev("evidence", "checkpoint ok", node="node1", phase="source_checkpoint", check="reprotect_source", passed=True),
+        ev("action", node="node1", phase="dry_run", exit_code=0, duration_ms=1600.0),
+        ev("action", node="node1", phase="rewind", exit_code=0, duration_ms=1234.0, rewind_needed=True,
+           diverged_at="0/D60690", diverged_tli=1, copy_mb=9),
+        ev("action", node="node1", phase="start_as_standby", exit_code=0, duration_ms=800.0),
+        ev("evidence", "ok", node="node1", phase="verify", check="reprotected", passed=True, timeline=2,
+           streaming_after_ms=57.0),
+        E(kind="note", text="unrelated", data={}),
+    ]
+    assert reprotect_lines(events) == [
+        "node1 re-protected as a standby of node2: dry run ok, rewind ok in 1.2 s (diverged at 0/D60690 on "
+        "timeline 1, 9 MB copied), started in 800 ms, streaming verified (timeline 2, 57 ms after start)",
+        "node3 re-protect as a standby of node2 not finished: dry run ok, rewind ok in 700 ms (no rewind was needed)",
+    ]
+    assert reprotect_lines(events[:3]) == [
+        "node1 NOT re-protected as a standby of node2: dry run FAILED (exit 1: pg_rewind: error: target server "
+        "must be shut down cleanly)"]
+    assert reprotect_lines([]) == []
