@@ -54,3 +54,27 @@ ODOO_SESSIONS = """
 SELECT count(*) FROM pg_stat_activity
 WHERE pid <> pg_backend_pid() AND (datname = $1 OR application_name ILIKE 'odoo%')
 """
+
+# Divergence (checks/divergence.py): where a node's WAL ends and on which timeline, with its
+# latest checkpoint and transaction counters so a restart's own end-of-recovery checkpoint can
+# be told from real writes. A standby ends at the later of its receive and replay LSN.
+DIVERGENCE_POSITION = """
+SELECT
+  current_user::text AS role,
+  r.in_recovery,
+  (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier,
+  CASE WHEN NOT r.in_recovery
+       THEN ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int
+       ELSE coalesce((SELECT received_tli FROM pg_stat_wal_receiver), c.timeline_id) END AS timeline,
+  CASE WHEN NOT r.in_recovery THEN pg_current_wal_lsn()::text
+       ELSE greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::text END AS end_lsn,
+  c.checkpoint_lsn::text AS checkpoint_lsn,
+  c.redo_lsn::text AS redo_lsn,
+  c.timeline_id AS checkpoint_timeline,
+  c.next_xid AS checkpoint_next_xid,
+  CASE WHEN NOT r.in_recovery THEN pg_snapshot_xmax(pg_current_snapshot())::text END AS xmax,
+  (SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid')::int AS xid_locks
+FROM (SELECT pg_is_in_recovery() AS in_recovery) r, pg_control_checkpoint() c
+"""
+# $1 is 'pg_wal/<8 hex digits>.history'; the one-argument form needs EXECUTE on pg_read_file(text).
+READ_TIMELINE_HISTORY = "SELECT pg_read_file($1::text)"

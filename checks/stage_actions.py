@@ -96,8 +96,28 @@ async def promote_candidate(op: Operation, confirm: str) -> PromotionResult:
     op.log("evidence", result.sentence(), stage=3, data={
         "check": "promoted", "passed": result.promoted, "node": candidate, "already": result.already,
         "promote_to_writable_ms": result.promote_to_writable_ms, "error": result.error})
+    if result.promoted and not result.already:
+        await remember_timeline_switch(op, candidate)
     await op.refresh()
     return result
+
+
+async def remember_timeline_switch(op: Operation, node: str) -> None:
+    """Journal the promoted node's position and timeline history: a later rollback can judge
+    divergence from it even once this node is fenced and cannot be read."""
+    from checks.divergence import DivergenceError, read_node
+
+    try:
+        position, history = await read_node(op.cluster.node(node), op.cluster)
+    except DivergenceError as exc:
+        op.log("note", f"timeline history of {node} not journaled: {exc}", stage=3)
+        return
+    switch = history[-1] if history else None
+    text = (f"{node} is on timeline {position.timeline}, switched from timeline {switch.parent_tli} at "
+            f"{switch.switch_lsn}" if switch else f"{node} is on timeline {position.timeline}")
+    op.log("evidence", text, stage=3, data={"check": "timeline_switch", "node": node,
+                                            "position": position.model_dump(mode="json"),
+                                            "history": [h.model_dump(mode="json") for h in history]})
 
 
 __all__ = ["GateRefused", "fence_old_primary", "promote_candidate"]

@@ -13,6 +13,7 @@ DEFAULT_CONFIG = "clusters.toml"
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from tui.divergence_cmd import add_divergence_parser
     from tui.lab.cli import add_lab_parser
 
     parser = argparse.ArgumentParser(
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--dir", default=".lab", help="lab folder (default ./.lab)")
     demo.add_argument("--base-port", type=int, default=54320, help="first port of the lab (default 54320)")
 
+    add_divergence_parser(sub)
     add_lab_parser(sub)
     return parser
 
@@ -186,7 +188,9 @@ def main(argv: list[str] | None = None) -> int:
         from tui.lab.cli import run_lab
 
         return run_lab(args)
-    handler = {"status": cmd_status, "run": cmd_run, "drill": cmd_drill, "demo": cmd_demo,
+    from tui.divergence_cmd import run_divergence
+
+    handler = {"divergence": run_divergence, "status": cmd_status, "run": cmd_run, "drill": cmd_drill, "demo": cmd_demo,
                "tmux": cmd_tmux, "record": cmd_record}[args.command]
     try:
         return handler(args)

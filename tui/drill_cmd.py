@@ -120,3 +120,38 @@ async def _drive_and_close(op: Operation, **kw) -> None:
         say("time per stage: " + ", ".join(f"{k}: {v} s" for k, v in figures["stage_seconds"].items()))
     finally:
         await op.close()
+
+
+def run_rollback(cluster_name: str, cluster: Cluster, incident: Path, *, to: str, operator: str,
+                 approver: str | None) -> int:
+    """``drill --rollback NODE``: the rollback flow on an existing incident, headless."""
+    from checks.rollback import rollback
+
+    if not (incident / "journal.sqlite3").exists():
+        say(f"blocked: {incident} is not an incident directory: roll back an incident that promoted a node")
+        return 1
+    journal = Journal.open_or_create(incident, incident_id=incident.name, cluster=cluster_name)
+    lock = OperatorLock(incident)
+    lock.acquire(operator)
+    op = Operation(journal, cluster_name, cluster, author=operator, seat="operator",
+                   on_event=lambda _e: write_record(incident, journal))
+
+    async def go() -> bool:
+        try:
+            return await rollback(op, to, approver=approver)
+        finally:
+            await op.close()
+
+    try:
+        ok = asyncio.run(go())
+        for e in journal.events(kinds={"evidence"}):
+            if e.data.get("rollback") and e.stage == 5:
+                say(f"    {e.text}")
+        say(f"rollback to {to}: verified" if ok else f"blocked at rollback: verification of {to} failed")
+        return 0 if ok else 1
+    except GateRefused as exc:
+        say(str(exc))
+        return 1
+    finally:
+        write_record(incident, journal)
+        lock.release()

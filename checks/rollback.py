@@ -1,0 +1,101 @@
+"""Rollback, from stage 3 on: one authoritative node, never an ad-hoc failback over divergent writes.
+
+1. Decide the authoritative node: the promoted one (re-point once more) or the old primary
+   (a failback). 2. A failback is refused when the old node wrote past the switch point
+   (both accepted writes: a divergence incident, reconcile instead), and its own data risk
+   is stated: what the promoted node committed after the switch is discarded, so above
+   the SLO it needs an approver. Only one node may be writable. 3. Stop Odoo writes again
+   (freeze commands, PgBouncer PAUSE). 4. Re-point once and re-run the stage 5 checks.
+"""
+
+from __future__ import annotations
+
+from checks.commands import run_command
+from checks.cutover import cut_over
+from checks.divergence import (DivergenceError, HistoryEntry, NodePosition, assess_divergence, gather_divergence,
+                               read_node)
+from checks.fence import pause_poolers
+from checks.lsn import human_bytes, lsn_diff
+from checks.operation import Operation
+from checks.runbook import approval_problem
+from checks.verify import verify_all
+
+ROLLBACK = {"rollback": True}
+
+
+def _last_wal(op: Operation, node: str) -> str | None:
+    """The furthest WAL position this incident saw on ``node`` (live, or journaled before it was fenced)."""
+    seen = [s.wal_lsn for s in op.journal.samples(node=node) if s.wal_lsn]
+    live = op.view.node(node).sample.wal_lsn if op.view else None
+    positions = [p for p in [*seen, live] if p]
+    return max(positions, key=lambda p: lsn_diff(p, "0/0") or 0) if positions else None
+
+
+async def _divergence(op: Operation, to: str, current: str):
+    """Live when both nodes answer; otherwise from the promoted node's journaled timeline switch."""
+    try:
+        return await gather_divergence(op.cluster, to, current)
+    except DivergenceError as live_error:
+        snapshots = [e.data for e in op.journal.events(kinds={"evidence"})
+                     if e.data.get("check") == "timeline_switch" and e.data.get("node") == current]
+        if not snapshots:
+            raise live_error
+        old_position, old_history = await read_node(op.cluster.node(to), op.cluster)
+        snap = snapshots[-1]
+        return assess_divergence(old_position, NodePosition(**snap["position"]),
+                                 [HistoryEntry(**h) for h in snap["history"]], old_history)
+
+
+async def _failback_risk(op: Operation, to: str, current: str, approver: str | None) -> str:
+    try:
+        d = await _divergence(op, to, current)
+    except DivergenceError as exc:
+        raise op.refuse("rollback", f"rollback refused: cannot tell whether {to} diverged from {current}: {exc}")
+    if d.diverged and not d.restart_checkpoint_only:     # a restart's own checkpoint holds no transaction
+        raise op.refuse("rollback", f"rollback refused: {to} and {current} both accepted writes "
+                        f"({human_bytes(d.bytes_after_fork)} on {to} after the switch at {d.switch_lsn}): this is a "
+                        "divergence incident; reconcile (see `failover-cockpit divergence`), no ad-hoc failback")
+    end = _last_wal(op, current)
+    lost = max(0, lsn_diff(end, d.switch_lsn) or 0) if end else None
+    statement = (f"failing back to {to} discards {'at least ' + human_bytes(lost) if lost is not None else 'an unknown amount'}"
+                 f" that {current} committed after the switch at {d.switch_lsn}")
+    if lost is None or lost > op.cluster.slo.max_data_risk_bytes:
+        problem = approval_problem(approver, op.cluster, op.state().roles.get("operator"))
+        if problem:
+            raise op.refuse("rollback", f"rollback refused: {statement}, above the SLO or unknown: an approver "
+                            f"must approve it ({problem})")
+    return statement
+
+
+async def rollback(op: Operation, to: str, *, approver: str | None = None) -> bool:
+    state = op.state()
+    if state.stage(3).status != "passed":
+        raise op.refuse("rollback", "rollback applies once a node was promoted (stage 3); nothing to roll back")
+    if to not in {n.name for n in op.cluster.nodes}:
+        raise op.refuse("rollback", f"rollback refused: {to!r} is not a node of this cluster")
+    current = state.candidate
+    view = await op.refresh()
+    writers = [n.name for n in view.nodes if n.sample.writable and not n.foreign]
+    others = [w for w in writers if w != to]
+    if others:
+        raise op.refuse("rollback", f"rollback refused: {', '.join(others)} {'is' if len(others) == 1 else 'are'} "
+                        f"writable too: fence {'it' if len(others) == 1 else 'them'} first (one writer)")
+    if to not in writers:
+        raise op.refuse("rollback", f"rollback refused: {to} is not writable; start it as a primary first, "
+                        "or roll back to the node that is")
+    statement = (f"staying on {to}: re-point Odoo to it once more" if to == current
+                 else await _failback_risk(op, to, current, approver))
+    op.log("decision", f"rollback: {to} is the authoritative node; {statement}", data={
+        **ROLLBACK, "authoritative": to, "proposed_by": op.author, "approved_by": approver,
+        "data_risk": {"statement": statement}})
+    for command in op.cluster.freeze:
+        result = await run_command(command.name, command.command, command.timeout_s)
+        op.log_command(result, stage=None, step="rollback-freeze", **ROLLBACK)
+    steps, _paused = await pause_poolers(op.cluster)
+    for step in steps:
+        op.log("action", f"rollback: {step.text}", data={"step": "rollback-pause", "exit_code": 0 if step.ok else 1,
+                                                           **ROLLBACK})
+    ok = await cut_over(op, to, context=ROLLBACK) and await verify_all(op, to, context=ROLLBACK)
+    op.log("evidence", f"rollback to {to}: {'verified' if ok else 'NOT verified'}",
+           data={"check": "rollback", "passed": ok, "node": to, **ROLLBACK})
+    return ok

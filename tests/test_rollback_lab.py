@@ -1,0 +1,66 @@
+"""Rollback on real labs: re-point once to the promoted node; a failback refused while two writers exist
+or while the old node holds writes of its own; a failback allowed, and verified, when it holds none."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import psql
+from tests.drill_helpers import drill, events, last_line, writable_nodes
+
+pytestmark = pytest.mark.lab
+
+
+def switched_over(lab, tmp_path) -> tuple[str, str]:
+    incident = tmp_path / "inc"
+    proc = drill(lab.status()["config"], incident, "--yes", "--fence")
+    assert proc.returncode == 0, proc.stdout
+    new = [e for e in events(incident, "decision") if e.data.get("candidate")][-1].data["candidate"]
+    return str(incident), new
+
+
+def rollback(lab, incident: str, to: str, *extra: str):
+    from pathlib import Path
+
+    return drill(lab.status()["config"], Path(incident), "--rollback", to, *extra)
+
+
+def test_rollback_to_the_promoted_node_re_points_once_and_verifies(fresh_lab, tmp_path):
+    incident, new = switched_over(fresh_lab, tmp_path)
+    proc = rollback(fresh_lab, incident, new)
+    assert proc.returncode == 0, proc.stdout
+    assert last_line(proc) == f"rollback to {new}: verified"
+    from pathlib import Path
+
+    checks = [e for e in events(Path(incident), "evidence") if e.data.get("rollback") and e.stage == 5]
+    assert {e.data["check"] for e in checks} >= {"new_primary_writable", "write_probe", "stragglers"}
+    assert writable_nodes(fresh_lab) == [new]
+
+
+def test_failback_refused_while_both_accept_writes_then_while_the_old_node_holds_writes(fresh_lab, tmp_path):
+    lab = fresh_lab
+    incident, new = switched_over(lab, tmp_path)
+    lab.start("node1")                                            # the old primary is back, writable
+    psql(lab.status(), "node1", "create table orphan(x int); insert into orphan select generate_series(1, 50000)")
+    proc = rollback(lab, incident, "node1")
+    assert proc.returncode == 1
+    assert f"rollback refused: {new} is writable too: fence it first (one writer)" in last_line(proc)
+    lab.crash(new)                                                # one writer now: node1
+    proc = rollback(lab, incident, "node1")
+    assert proc.returncode == 1
+    assert "both accepted writes" in last_line(proc) and "divergence incident" in last_line(proc), proc.stdout
+    assert writable_nodes(lab) == ["node1"]                       # the cluster is as it was
+
+
+def test_failback_to_an_old_primary_that_wrote_nothing_is_allowed_and_verified(fresh_lab, tmp_path):
+    lab = fresh_lab
+    incident, new = switched_over(lab, tmp_path)
+    lab.crash(new)                                                # fence the promoted node first
+    lab.start("node1")                                            # only its restart checkpoint: no transaction
+    proc = rollback(lab, incident, "node1", "--approver", "alice")
+    assert proc.returncode == 0, proc.stdout
+    assert writable_nodes(lab) == ["node1"]
+    from pathlib import Path
+
+    decision = [e for e in events(Path(incident), "decision") if e.data.get("rollback")][-1]
+    assert decision.data["authoritative"] == "node1" and "discards" in decision.text
