@@ -12,20 +12,20 @@ from pathlib import Path
 from checks.config import load_config
 from checks.connect import node_connection
 from checks.journal import Journal
-from checks.promote import promote
+from checks.promote import promote_on
 
 ROOT = Path(__file__).resolve().parent.parent
 WRITE = "CREATE TABLE IF NOT EXISTS bench_write(x int); INSERT INTO bench_write VALUES (1)"
 
 
 async def _ours(node, sampling) -> float:
-    started = time.monotonic()
-    result = await promote(node, sampling)
-    if not result.promoted:
-        raise RuntimeError(result.error)
     async with node_connection(node, sampling) as conn:
+        started = time.monotonic()
+        result = await promote_on(conn, node.name, sampling.statement_timeout_s)
+        if not result.promoted:
+            raise RuntimeError(result.error)
         await conn.execute(WRITE)
-    return (time.monotonic() - started) * 1000
+        return (time.monotonic() - started) * 1000
 
 
 async def _pg_promote_wait(node, sampling) -> float:
@@ -38,7 +38,8 @@ async def _pg_promote_wait(node, sampling) -> float:
 
 def promotion_figures(make_lab, root: Path, runs: int) -> dict:
     """Each run promotes two standbys of one fresh lab: one our way, one with pg_promote(wait => true).
-    Both go through the same bastion path (the lab's proxy), connection already open for the peer."""
+    Both through the same bastion path (the lab's proxy), on a connection opened before the clock
+    starts, from the promotion call to the first successful write on that connection."""
     ours, peer = [], []
     for _ in range(runs):
         lab = make_lab(root, replicas=2)

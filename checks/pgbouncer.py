@@ -11,8 +11,6 @@ import asyncio
 import re
 
 import asyncpg
-import psycopg
-from psycopg.rows import dict_row
 
 from checks.config import PgBouncer
 from checks.redact import redact
@@ -49,6 +47,9 @@ async def admin_show(pgb: PgBouncer, what: str, timeout_s: float = 10.0) -> list
     """``SHOW <what>`` (DATABASES, SERVERS, CLIENTS, POOLS) as a list of dicts."""
     if not re.fullmatch(r"[A-Za-z_]+", what):
         raise ValueError(f"not a SHOW target: {what!r}")
+    import psycopg                      # only SHOW needs it: not loaded at cockpit start-up
+    from psycopg.rows import dict_row
+
     password = node_password(pgb.name, pgb.password_env)
     kwargs = {"password": password} if password else {}
     try:

@@ -36,29 +36,36 @@ class PromotionResult(BaseModel):
 
 
 async def promote(node: Node, sampling: Sampling, *, poll_s: float = 0.01, timeout_s: float = 60.0) -> PromotionResult:
-    t = sampling.statement_timeout_s
+    """Connect to ``node`` and promote it (see :func:`promote_on`)."""
     try:
         async with node_connection(node, sampling, purpose="promote") as conn:
-            if not await conn.fetchval(IN_RECOVERY, timeout=t):
-                return PromotionResult(node=node.name, promoted=True, already=True)
-            started = time.monotonic()
-            accepted = await conn.fetchval(PROMOTE_NO_WAIT, timeout=t)
-            if accepted is False:
-                return PromotionResult(node=node.name, promoted=False, error="pg_promote() returned false")
-            deadline = started + timeout_s
-            while True:
-                row = await conn.fetchrow(WRITABLE_CHECK, timeout=t)
-                if not row["in_recovery"] and row["tx_read_only"] == "off":
-                    ms = round((time.monotonic() - started) * 1000, 1)
-                    return PromotionResult(node=node.name, promoted=True, promote_to_writable_ms=ms)
-                if time.monotonic() > deadline:
-                    return PromotionResult(node=node.name, promoted=False,
-                                           error=f"still in recovery {timeout_s:g}s after pg_promote")
-                await asyncio.sleep(poll_s)
+            return await promote_on(conn, node.name, sampling.statement_timeout_s, poll_s=poll_s, timeout_s=timeout_s)
     except NodeUnreachable as exc:
         return PromotionResult(node=node.name, promoted=False, error=str(exc))
+
+
+async def promote_on(conn, name: str, statement_timeout_s: float, *, poll_s: float = 0.01,
+                     timeout_s: float = 60.0) -> PromotionResult:
+    """Promote over an open connection: nothing is sent to a node already out of recovery."""
+    t = statement_timeout_s
+    try:
+        if not await conn.fetchval(IN_RECOVERY, timeout=t):
+            return PromotionResult(node=name, promoted=True, already=True)
+        started = time.monotonic()
+        accepted = await conn.fetchval(PROMOTE_NO_WAIT, timeout=t)
+        if accepted is False:
+            return PromotionResult(node=name, promoted=False, error="pg_promote() returned false")
+        deadline = started + timeout_s
+        while True:
+            row = await conn.fetchrow(WRITABLE_CHECK, timeout=t)
+            if not row["in_recovery"] and row["tx_read_only"] == "off":
+                ms = round((time.monotonic() - started) * 1000, 1)
+                return PromotionResult(node=name, promoted=True, promote_to_writable_ms=ms)
+            if time.monotonic() > deadline:
+                return PromotionResult(node=name, promoted=False, error=f"still in recovery {timeout_s:g}s after pg_promote")
+            await asyncio.sleep(poll_s)
     except (asyncio.TimeoutError, TimeoutError):
-        return PromotionResult(node=node.name, promoted=False,
-                               error=f"{node.name} stopped answering ({t:g}s statement timeout) during promotion")
+        return PromotionResult(node=name, promoted=False,
+                               error=f"{name} stopped answering ({t:g}s statement timeout) during promotion")
     except Exception as exc:  # noqa: BLE001 - a server error is a result to journal, not a crash
-        return PromotionResult(node=node.name, promoted=False, error=str(exc).splitlines()[0])
+        return PromotionResult(node=name, promoted=False, error=str(exc).splitlines()[0])

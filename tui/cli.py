@@ -6,8 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from checks.config import ConfigError, load_config
-from tui.status_cmd import UNKNOWN, print_error, run_status
+from tui.console import UNKNOWN, print_error
+
+# checks.config and the commands load pydantic and drivers: imported where used, so that the
+# lab verbs (the lab's fence command among them) start fast.
 
 DEFAULT_CONFIG = "clusters.toml"
 
@@ -82,6 +84,8 @@ def _positive_float(text: str) -> float:
 
 
 def _load_cluster(config: str, cluster: str | None):
+    from checks.config import load_config
+
     loaded = load_config(config)
     for warning in loaded.warnings:
         print(f"failover-cockpit: warning: {warning}", file=sys.stderr)
@@ -89,15 +93,21 @@ def _load_cluster(config: str, cluster: str | None):
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from checks.config import ConfigError
+
     try:
         name, cluster = _load_cluster(args.config, args.cluster)
     except ConfigError as exc:
         print_error(str(exc))
         return UNKNOWN
+    from tui.status_cmd import run_status
+
     return run_status(name, cluster, args.json)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from checks.config import ConfigError
+
     try:
         name, cluster = _load_cluster(args.config, args.cluster)
     except ConfigError as exc:
@@ -110,6 +120,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_tmux(args: argparse.Namespace) -> int:
+    from checks.config import ConfigError
+
     from checks.incident import login_name
     from tui.tmux_cmd import run_tmux
 
@@ -123,6 +135,8 @@ def cmd_tmux(args: argparse.Namespace) -> int:
 
 
 def cmd_drill(args: argparse.Namespace) -> int:
+    from checks.config import ConfigError
+
     from checks.incident import login_name
     from checks.journal import JournalError
     from checks.seats import SeatError

@@ -13,9 +13,12 @@ import json
 import sys
 import textwrap
 
-from checks.config import ConfigError, load_config
-from checks.divergence import Divergence, DivergenceError, gather_divergence
+from typing import TYPE_CHECKING
+
 from checks.lsn import human_bytes
+
+if TYPE_CHECKING:
+    from checks.divergence import Divergence
 
 NOT_DIVERGED, DIVERGED, CANNOT_TELL, UNKNOWN = 0, 1, 2, 3
 DEFAULT_CONFIG = "clusters.toml"
@@ -41,6 +44,9 @@ def _error(message: str) -> None:
 
 
 def run_divergence(args: argparse.Namespace) -> int:
+    from checks.config import ConfigError, load_config
+    from checks.divergence import DivergenceError, gather_divergence
+
     try:
         loaded = load_config(args.config)
         for warning in loaded.warnings:

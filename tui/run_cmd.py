@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 
@@ -9,7 +10,23 @@ from checks.config import Cluster
 from checks.incident import login_name, new_incident_dir
 from checks.journal import JournalError
 from checks.seats import SeatError, SeatTaken
-from tui.status_cmd import print_error
+from tui.console import print_error
+
+
+FIRST_ROUND_S = 0.3
+
+
+async def first_round(samplers) -> list:
+    """Sample before the screen starts (its first layout would hold the event loop), so the first
+    frame shows live data. Bounded: a node that has not answered within FIRST_ROUND_S is simply
+    sampled by its worker; these connections are closed, the workers open their own."""
+    tasks = [asyncio.create_task(s.sample()) for s in samplers]
+    done, pending = await asyncio.wait(tasks, timeout=FIRST_ROUND_S)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    await asyncio.gather(*(s.close() for s in samplers), return_exceptions=True)
+    return [t.result() for t in done if not t.cancelled() and t.exception() is None]
 
 
 def _ask(question: str) -> bool:
@@ -23,7 +40,15 @@ def _ask(question: str) -> bool:
 
 def run_cockpit(cluster_name: str, cluster: Cluster, *, config: str, incident: str | None, seat: str,
                 who: str | None, interval: float | None) -> int:
+    import concurrent.futures
+
     from checks.sampler import NodeSampler
+
+    samplers = {node.name: NodeSampler(node, cluster.sampling) for node in cluster.nodes}
+    # The first round overlaps importing the screen (it waits on the network, imports on the CPU).
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    first = pool.submit(asyncio.run, first_round(list(samplers.values())))
+    pool.shutdown(wait=False)
     from tui.app import CockpitApp
     from tui.session import Session
 
@@ -50,9 +75,9 @@ def run_cockpit(cluster_name: str, cluster: Cluster, *, config: str, incident: s
     except (JournalError, SeatError) as exc:
         print_error(str(exc))
         return 1
-    samplers = {node.name: NodeSampler(node, cluster.sampling) for node in cluster.nodes}
     try:
-        CockpitApp(cluster_name, cluster, samplers=samplers, interval_s=interval, session=session).run()
+        CockpitApp(cluster_name, cluster, samplers=samplers, fixed_samples=first.result(), interval_s=interval,
+                   session=session).run()
     finally:
         session.close()
     print(f"incident record: {directory / 'record.md'}")

@@ -10,6 +10,7 @@ from checks.assess import EXIT_CODES, Watch
 from checks.config import Cluster
 from checks.sampler import NodeSampler, sample_all
 from checks.status import exit_code, status_json, status_table
+from tui.console import UNKNOWN, print_error  # noqa: F401 - re-exported for callers
 
 
 async def one_round(cluster_name: str, cluster: Cluster):
@@ -30,9 +31,3 @@ def run_status(cluster_name: str, cluster: Cluster, as_json: bool) -> int:
         print(status_table(view))
     return exit_code(view)
 
-
-UNKNOWN = EXIT_CODES["unknown"]
-
-
-def print_error(message: str) -> None:
-    print(f"failover-cockpit: {message}", file=sys.stderr)
