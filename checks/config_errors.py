@@ -29,9 +29,15 @@ def describe_validation_error(path: Path, text: str, exc: ValidationError) -> st
     message = _message(first)
     line = locate(text, first["loc"])
     where = f"{path}:{line}" if line else str(path)
-    key = ".".join(loc) if loc else "(top level)"
+    key = ".".join(_key_part(p) for p in loc) if loc else "(top level)"
     more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
-    return f"{where}: {key}: {message}{more}"
+    line = f"{where}: {key}: {message}{more}"
+    return line.replace("\r", "\\r").replace("\n", "\\n")       # one line, whatever the file holds
+
+
+def _key_part(part: str) -> str:
+    """A key as written in TOML: plain names as they are, anything else quoted."""
+    return part if re.fullmatch(r"[A-Za-z0-9_-]+", part) else repr(part)
 
 
 def _message(err: dict) -> str:
