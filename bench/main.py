@@ -18,10 +18,13 @@ TARGETS = {
     "promote_to_writable_ms": ("<=", 60.0),
     "failover_rto_s": ("<=", 2.0),
     "journal_bytes_per_node_hour": ("<=", 5 * 1024 * 1024),
+    "cutover_failed_txns_pause": ("<=", 0),
+    "cutover_stall_ms": ("<=", 500.0),
 }
 
 
 def measure(quick: bool) -> dict:
+    from bench.cutover import cutover_figures
     from bench.failover import failover_rto_s, promotion_figures
     from bench.first_frame import first_frame_s
     from bench.journal_bench import journal_bytes_per_node_hour
@@ -48,6 +51,7 @@ def measure(quick: bool) -> dict:
     figures.update(promotion_figures(make_lab, root, 5))
     figures.update(failover_rto_s(make_lab, root))
     figures["journal_bytes_per_node_hour"] = journal_bytes_per_node_hour(10 if quick else 60)
+    figures.update(cutover_figures(make_lab, root, 9 if quick else 20))
     return figures
 
 

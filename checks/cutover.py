@@ -14,7 +14,8 @@ from checks.commands import CommandResult, fill_placeholders, run_command
 from checks.config import Node, PgBouncer
 from checks.inifile import set_keys, write_atomic
 from checks.operation import Operation
-from checks.pgbouncer import PgBouncerError, admin_execute, admin_show, entry_target, rewrite_databases
+from checks.pgbouncer import (PgBouncerError, admin_execute, admin_show, entry_target, preload_show_driver,
+                              rewrite_databases)
 
 
 class StepFailed(Exception):
@@ -23,6 +24,7 @@ class StepFailed(Exception):
 
 async def cutover_pgbouncer(pgb: PgBouncer, host: str, port: int) -> list[str]:
     """The PAUSE/rewrite/RELOAD/verify/RESUME driver; raises StepFailed with one line. Returns step lines."""
+    preload_show_driver()
     lines = []
     for db in pgb.databases:
         await admin_execute(pgb, f"PAUSE {db}", timeout_s=15)

@@ -18,7 +18,7 @@ from checks.commands import CommandResult, run_command
 from checks.config import Cluster, Node
 from checks.connect import NodeUnreachable, node_connection
 from checks.lsn import lsn_diff
-from checks.pgbouncer import PgBouncerError, admin_execute
+from checks.pgbouncer import PgBouncerError, admin_execute, preload_show_driver
 from checks.queries import CURRENT_LSN, RECEIVE_LSN
 from checks.sample import NodeSample
 
@@ -115,15 +115,31 @@ async def pause_poolers(cluster: Cluster) -> tuple[list[FenceStep], list[str]]:
     return steps, paused
 
 
+class _Steps(list):
+    """The steps so far; each is handed to ``on_step`` the moment it ends, so it is journaled with its own time."""
+
+    def __init__(self, on_step) -> None:
+        super().__init__()
+        self.on_step = on_step
+
+    def append(self, step: FenceStep, command: CommandResult | None = None) -> None:
+        super().append(step)
+        if self.on_step is not None:
+            self.on_step(step, command)
+
+
 async def fence_sequence(cluster: Cluster, old: Node, candidate: Node, *, catch_up_timeout_s: float = 10.0,
-                         writable: bool = True) -> FenceOutcome:
-    """Fence ``old``. When it is writable: pause the poolers and let the candidate catch up first."""
-    steps: list[FenceStep] = []
+                         writable: bool = True, on_step=None) -> FenceOutcome:
+    """Fence ``old``. When it is writable: pause the poolers and let the candidate catch up first.
+    ``on_step(step, command_result_or_None)`` is called as each step ends."""
+    steps = _Steps(on_step)
     paused: list[str] = []
     final = received = None
     if writable:
+        preload_show_driver()                # its first import would otherwise lengthen the pause
         pause_steps, paused = await pause_poolers(cluster)
-        steps += pause_steps
+        for step in pause_steps:
+            steps.append(step)
         try:
             final = await _lsn(old, cluster, CURRENT_LSN)
             steps.append(FenceStep(name="final lsn", ok=True, text=f"{old.name} final LSN {final}", data={"lsn": final}))
@@ -142,6 +158,6 @@ async def fence_sequence(cluster: Cluster, old: Node, candidate: Node, *, catch_
         return FenceOutcome(node=old.name, steps=tuple(steps), final_lsn=final, candidate_received=received,
                             paused=tuple(paused))
     result = await run_command(f"fence {old.name}", old.fence, timeout_s=60)
-    steps.append(FenceStep(name="fence", ok=result.ok, text=result.summary()))
+    steps.append(FenceStep(name="fence", ok=result.ok, text=result.summary()), result)
     return FenceOutcome(node=old.name, steps=tuple(steps), command=result, final_lsn=final,
                         candidate_received=received, paused=tuple(paused))

@@ -43,6 +43,11 @@ async def admin_execute(pgb: PgBouncer, command: str, timeout_s: float = 10.0) -
         conn.terminate()
 
 
+def preload_show_driver() -> None:
+    """Import psycopg now (about 0.1 s the first time), before a pause window opens."""
+    import psycopg  # noqa: F401
+
+
 async def admin_show(pgb: PgBouncer, what: str, timeout_s: float = 10.0) -> list[dict]:
     """``SHOW <what>`` (DATABASES, SERVERS, CLIENTS, POOLS) as a list of dicts."""
     if not re.fullmatch(r"[A-Za-z_]+", what):

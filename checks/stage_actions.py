@@ -6,6 +6,8 @@ no other node writable or unproven, the data risk no worse than the one decided.
 
 from __future__ import annotations
 
+import asyncio
+
 from checks.fence import FenceOutcome, fence_sequence, needs_fencing
 from checks.operation import GateRefused, Operation
 from checks.promote import PromotionResult, promote
@@ -28,14 +30,15 @@ async def fence_old_primary(op: Operation, *, allowed: bool) -> list[FenceOutcom
         raise op.refuse("fence", "no node needs fencing: every other node is read-only or proven down", 2)
     outcomes = []
     for name in targets:
-        outcome = await fence_sequence(op.cluster, op.cluster.node(name), op.cluster.node(state.candidate),
-                                       writable=evidence["nodes"][name]["writable"])
-        for step in outcome.steps:
-            if step.name == "fence" and outcome.command is not None:
-                op.log_command(outcome.command, stage=2, step="fence", node=name)
+        def journal_step(step, command, name=name):
+            if command is not None:
+                op.log_command(command, stage=2, step="fence", node=name)
             else:
                 op.log("action", step.text, stage=2, data={"step": step.name, "node": name,
                                                            "exit_code": 0 if step.ok else 1, **step.data})
+
+        outcome = await fence_sequence(op.cluster, op.cluster.node(name), op.cluster.node(state.candidate),
+                                       writable=evidence["nodes"][name]["writable"], on_step=journal_step)
         if outcome.final_lsn:
             op.log("evidence", f"{name} final LSN {outcome.final_lsn}; {state.candidate} received "
                    f"{outcome.candidate_received}", stage=2,
@@ -97,8 +100,9 @@ async def promote_candidate(op: Operation, confirm: str) -> PromotionResult:
         "check": "promoted", "passed": result.promoted, "node": candidate, "already": result.already,
         "promote_to_writable_ms": result.promote_to_writable_ms, "error": result.error})
     if result.promoted and not result.already:
-        await remember_timeline_switch(op, candidate)
-    await op.refresh()
+        await asyncio.gather(remember_timeline_switch(op, candidate), op.refresh())
+    else:
+        await op.refresh()
     return result
 
 

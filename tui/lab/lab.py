@@ -241,7 +241,7 @@ class Lab:
         if pid is None:
             return
         postgres.thaw(pid)
-        postgres.stop(self.paths, node, "immediate")
+        postgres.quit_now(pid)
 
     def start(self, name: str) -> None:
         """Start a down node (pg_ctl start); a running one is left as is."""

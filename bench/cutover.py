@@ -1,0 +1,62 @@
+"""Cutover under Odoo-like load through PgBouncer: our PAUSE/RELOAD/RESUME switchover against the
+runbook's old way, restarting PgBouncer. Same lab shape, same load, same run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from tui.lab import pgbouncer
+from tui.lab.load import run_load
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _under_load(lab, seconds: float, action) -> dict:
+    result: dict = {}
+    worker = threading.Thread(target=lambda: result.update(run_load(lab.dir, seconds=seconds, workers=4)))
+    worker.start()
+    time.sleep(seconds / 3)
+    action()
+    worker.join()
+    return result
+
+
+def cutover_figures(make_lab, root: Path, seconds: float) -> dict:
+    lab = make_lab(root, replicas=2)
+    try:
+        def switch_over():
+            proc = subprocess.run([sys.executable, "-m", "tui", "drill", lab.status()["config"], "--incident",
+                                   str(root / f"switch-{time.time_ns()}"), "--yes", "--fence"],
+                                  capture_output=True, text=True, cwd=ROOT, timeout=120)
+            if proc.returncode != 0:
+                raise RuntimeError(f"switchover failed: {proc.stdout[-1500:]}")
+
+        paused = _under_load(lab, seconds, switch_over)
+    finally:
+        lab.down()
+    lab = make_lab(root, replicas=2)
+    try:
+        def restart_pgbouncer():        # `systemctl restart pgbouncer`: SIGTERM (immediate shutdown), start
+            os.kill(pgbouncer.pid(lab.paths), signal.SIGTERM)
+            while pgbouncer.pid(lab.paths) is not None:
+                time.sleep(0.01)
+            pgbouncer.start(lab.paths, lab.paths.load())
+
+        restarted = _under_load(lab, seconds, restart_pgbouncer)
+    finally:
+        lab.down()
+    if paused.get("rows") is not None and paused["rows"] != paused["committed"]:
+        raise RuntimeError(f"rows lost in the switchover: {paused}")
+    return {
+        "cutover_failed_txns_pause": paused["failed"],
+        "cutover_stall_ms": round(paused["max_stall_ms"], 1),
+        "cutover_committed_pause": paused["committed"],
+        "cutover_failed_clients_restart": restarted["failed"],
+        "cutover_stall_ms_restart": round(restarted["max_stall_ms"], 1),
+    }
