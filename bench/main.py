@@ -25,6 +25,7 @@ TARGETS = {
 
 def measure(quick: bool) -> dict:
     from bench.cutover import cutover_figures
+    from bench.memory import rss_mb_10_nodes
     from bench.failover import failover_rto_s, promotion_figures
     from bench.first_frame import first_frame_s
     from bench.journal_bench import journal_bytes_per_node_hour
@@ -52,6 +53,9 @@ def measure(quick: bool) -> dict:
     figures.update(failover_rto_s(make_lab, root))
     figures["journal_bytes_per_node_hour"] = journal_bytes_per_node_hour(10 if quick else 60)
     figures.update(cutover_figures(make_lab, root, 9 if quick else 20))
+    minutes = 5 if quick else 30
+    figures.update(rss_mb_10_nodes(minutes))
+    figures["rss_minutes_of_samples"] = minutes
     return figures
 
 

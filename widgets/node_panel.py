@@ -147,7 +147,11 @@ node is within the SLO, **yellow** when it is over it (or paused / not streaming
     # -- rendering ----------------------------------------------------------------
 
     def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(f"node-panel--{name}", partial=True)
+        """A component style, resolved once per render (resolving CSS was most of a render's cost)."""
+        cache = self.__dict__.setdefault("_style_cache", {})
+        if name not in cache:
+            cache[name] = self.get_component_rich_style(f"node-panel--{name}", partial=True)
+        return cache[name]
 
     @property
     def _long(self) -> bool:
@@ -166,6 +170,7 @@ node is within the SLO, **yellow** when it is over it (or paused / not streaming
         view = self.view
         if view is None or not self.is_mounted:
             return
+        self.__dict__["_style_cache"] = {}          # styles may change between renders (theme, classes)
         self._marks = self.marks()
         sample = view.sample
         health = "down" if view.role in ("unreachable", "foreign") else "over" if (view.over_slo or view.problems) else "within"
