@@ -39,7 +39,7 @@ from checks.journal_events import Event
 from checks.runbook import RunbookState, evaluate, roles_of
 from checks.sample import NodeSample, parse_iso
 
-CHECKPOINT_EVERY = 100
+CHECKPOINT_EVERY = 50
 """Samples between two snapshots of the Watch's memory: a seek replays at most this many (plus the trail)."""
 TRAIL_SAMPLES = 90
 """How many of the latest samples a frame carries with the view each got on arrival (see :attr:`ReplayFrame.trail`)."""
@@ -113,8 +113,8 @@ def _clock(moment: datetime) -> str:
 class Recording:
     """An incident's samples and events in memory, with a fast :meth:`state_at`.
 
-    Build one with :meth:`load` (from an incident directory) or directly from samples
-    and events (a scenario). Safe to share between threads."""
+    Build one with :meth:`load` (from an incident directory) or directly from a cluster,
+    samples and events (a scenario). Safe to share between threads."""
 
     def __init__(
         self,
@@ -139,7 +139,10 @@ class Recording:
         """The config path the journal names (its meta), whether or not it still loads."""
         self.config_note = config_note
         """None when that config was used; otherwise one sentence on what replay uses instead."""
-        self.samples: list[NodeSample] = sorted(samples, key=lambda s: _utc(s.observed_at))
+        members = {node.name for node in cluster.nodes}
+        self.samples: list[NodeSample] = sorted((s for s in samples if s.name in members),
+                                                key=lambda s: _utc(s.observed_at))
+        """The samples of the cluster's nodes (a sample of another node is left out), oldest first."""
         self.events: list[Event] = sorted(events, key=lambda e: (_utc(e.at), e.id))
         if not self.samples and not self.events:
             where = f"{dir}" if dir is not None else "the recording"
@@ -239,10 +242,10 @@ class Recording:
     def _watch(self) -> Watch:
         return Watch(self.cluster_name, self.cluster)
 
-    def _feed(self, watch: Watch, sample: NodeSample) -> tuple[ClusterView, NodeView | None]:
+    def _feed(self, watch: Watch, sample: NodeSample) -> tuple[ClusterView, NodeView]:
+        """The cluster after ``sample``, judged at its own time, and the view of its node."""
         view = watch.update(sample, now=_utc(sample.observed_at))
-        own = next((n for n in view.nodes if n.name == sample.name), None)
-        return view, own
+        return view, view.node(sample.name)
 
     def _build_checkpoints(self) -> list[_Checkpoint]:
         """One pass over the samples, snapshotting the Watch's memory every ``checkpoint_every``."""
@@ -269,7 +272,7 @@ class Recording:
             cursor = _Cursor(watch, point.index, point.view, ())
         for i in range(cursor.index, n):
             cursor.view, own = self._feed(cursor.watch, self.samples[i])
-            if i >= trail_from and own is not None:
+            if i >= trail_from:
                 cursor.trail.append(own)
         cursor.index = n
         self._cursor = cursor

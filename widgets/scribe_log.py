@@ -193,6 +193,9 @@ class TimelineView(ScrollView, can_focus=True):
             return True
         if self.cursor != len(self.rows) - 1:
             return False
+        if self.__dict__.get("_pinned", True):
+            # at the newest by following (or `end`): the scroll to it may not be laid out yet
+            return True
         height = self.scrollable_content_region.height
         return height == 0 or self.scroll_offset.y <= self.cursor < self.scroll_offset.y + height
 
@@ -213,6 +216,7 @@ class TimelineView(ScrollView, can_focus=True):
         self._resize_virtual()
         if follow:
             self.move_cursor(len(self.rows) - 1, announce=False)
+            self._pinned = True
         self.refresh()
 
     def row_text(self, index: int) -> str:
@@ -236,16 +240,23 @@ class TimelineView(ScrollView, can_focus=True):
     # -- actions ------------------------------------------------------------------
 
     def action_cursor(self, step: int) -> None:
+        self._pinned = False
         self.move_cursor(self.cursor + step)
 
     def action_page(self, direction: int) -> None:
+        self._pinned = False
         self.move_cursor(self.cursor + direction * max(1, self.scrollable_content_region.height - 1))
 
     def action_first(self) -> None:
+        self._pinned = False
         self.move_cursor(0)
 
     def action_newest(self) -> None:
+        self._pinned = True
         self.move_cursor(len(self.rows) - 1)
+
+    def on_mouse_scroll_up(self) -> None:
+        self._pinned = False             # reading older rows: new ones must not pull the view away
 
     def action_select(self) -> None:
         if self.cursor_event is not None:
