@@ -90,6 +90,11 @@ class Operation:
             self.seen_as_standby.discard(sample.name)
         self.view = self.watch.update(sample)
 
+    def observe(self, sample) -> None:
+        """A sample the cockpit took between actions: the judgement (the last primary LSN seen, when
+        it stopped answering) must not depend on the operation sampling at the right moment itself."""
+        self._remember(sample)
+
     async def refresh(self) -> ClusterView:
         """One sampling round over every node, journaled."""
         for sample in await sample_all(list(self._samplers.values())):

@@ -127,3 +127,34 @@ def test_risk_above_the_slo_refuses_promotion_without_an_approval(fresh_lab, tmp
     assert "approver" in refusal
     assert writable_nodes(lab) == []
     journal.close()
+
+
+def test_the_cockpit_that_saw_the_primary_die_knows_its_last_lsn(fresh_lab, tmp_path):
+    """Samples the screen took (not only the operation's own rounds) feed the data-risk judgement."""
+    from checks.sampler import NodeSampler
+    from tui.app import CockpitApp
+    from tui.session import Session
+
+    lab = fresh_lab
+    name, cluster = load_config(lab.status()["config"]).cluster(None)
+    session = Session(name, cluster, tmp_path / "inc", seat="operator", name="olga")
+
+    async def scenario():
+        app = CockpitApp(name, cluster, samplers={n.name: NodeSampler(n, cluster.sampling) for n in cluster.nodes},
+                         session=session)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause(2.5)                        # node1 alive and sampled by the screen
+            lab.crash("node1")
+            await pilot.pause(2.5)
+            session.operation.set_roles("olga", "sam", "alice")
+            session.operation.skip_freeze("test")
+            risk = await session.operation.choose()
+            await session.operation.close()
+            return risk
+
+    try:
+        risk = asyncio.run(scenario())
+    finally:
+        session.close()
+    assert risk.kind != "unknown", risk.statement
+    assert risk.basis == "last-sample" and "node1" in risk.statement

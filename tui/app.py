@@ -131,6 +131,8 @@ class CockpitApp(RunbookKeys, App):
     def on_node_sampled(self, message: NodeSampled) -> None:
         view = self.cluster_watch.update(message.sample, now=self.clock())
         self.show_view(view, sampled=message.sample.name)
+        if self.session is not None:
+            self.session.operation.observe(message.sample)
         if self.session is not None and self.session.is_operator:
             self.session.record_sample(message.sample)
             self._journal_signals(view)

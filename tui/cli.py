@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_divergence_parser(sub)
     add_lab_parser(sub)
+    _add_replay_parser(sub)
+    from tui.train_cmd import add_train_parser
+
+    add_train_parser(sub)
     return parser
 
 
@@ -196,6 +200,49 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return cmd_run(args)
 
 
+# -- replay ------------------------------------------------------------------------------------
+
+
+def _add_replay_parser(sub) -> None:
+    replay = sub.add_parser("replay", help="replay an incident from its journal (never connects to a database)")
+    replay.add_argument("incident", metavar="DIR", help="incident directory")
+    replay.add_argument("--speed", type=_replay_speed, default=1.0, metavar="X",
+                        help="playback speed, from 0.5 to 60 (default 1)")
+
+
+def _replay_speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.5 <= value <= 60:
+        raise argparse.ArgumentTypeError("must be from 0.5 to 60")
+    return value
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from checks.replay import Recording, ReplayError
+
+    try:
+        recording = Recording.load(Path(args.incident))
+    except ReplayError as exc:
+        print_error(str(exc))
+        return 1
+    from tui.replay_app import ReplayApp
+
+    ReplayApp(recording, speed=args.speed).run()
+    return 0
+
+
+# -- train -------------------------------------------------------------------------------------
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from tui.train_cmd import run_train
+
+    return run_train(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "lab":
@@ -205,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     from tui.divergence_cmd import run_divergence
 
     handler = {"divergence": run_divergence, "status": cmd_status, "run": cmd_run, "drill": cmd_drill, "demo": cmd_demo,
-               "tmux": cmd_tmux, "record": cmd_record}[args.command]
+               "tmux": cmd_tmux, "record": cmd_record, "replay": cmd_replay,
+               "train": cmd_train}[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:
