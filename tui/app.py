@@ -86,15 +86,19 @@ class CockpitApp(RunbookKeys, App):
         where = self.cluster_name if self.session is None else f"{self.cluster_name} · {self.session.dir.name} · {self.session.seat}"
         yield CockpitHeader(where, clock=self.clock, title=self.TITLE)
         yield SplitBrainBanner()
+        yield from self.compose_nodes()
+        if self.session is not None:
+            yield IncidentPanes(self.session, actions_for_seat=self.actions_for_seat)
+        yield Footer()
+
+    def compose_nodes(self) -> ComposeResult:
+        """The row of node panels, one per configured node (shared with the training screen)."""
         history = max(10, int(TREND_WINDOW_S / self.interval_s))
         with HorizontalScroll(id="nodes"):
             for node in self.cluster.nodes:
                 panel = NodePanel(node.name, history=history)
                 self._panels[node.name] = panel
                 yield panel
-        if self.session is not None:
-            yield IncidentPanes(self.session, actions_for_seat=self.actions_for_seat)
-        yield Footer()
 
     @property
     def panes(self) -> IncidentPanes:

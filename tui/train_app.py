@@ -19,19 +19,18 @@ from typing import Any
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, HorizontalScroll, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from rich.markdown import Markdown
 from textual.widgets import Footer, Static
 
 from checks.training import TrainingRefused, TrainingRun, describe_result
 from checks.training_score import TRAINING_BASE, headline, render_score_card, write_training_record
-from tui.app import TREND_WINDOW_S, CockpitApp
+from tui.app import CockpitApp
 from tui.runbook_keys import APPROVER_KEYS, OPERATOR_KEYS, fence_targets
 from widgets.checklist import Checklist
 from widgets.cockpit_header import CockpitHeader
 from widgets.confirm_modal import ConfirmModal
-from widgets.node_panel import NodePanel
 from widgets.prompt_modal import PromptModal
 from widgets.replay_bar import ReplayBar
 from widgets.scribe_log import ScribeLog
@@ -182,12 +181,7 @@ class TrainingApp(CockpitApp):
     def compose(self) -> ComposeResult:
         yield CockpitHeader(self.cluster_name, clock=self.clock, title=CockpitApp.TITLE)
         yield SplitBrainBanner()
-        history = max(10, int(TREND_WINDOW_S / self.interval_s))
-        with HorizontalScroll(id="nodes"):
-            for node in self.cluster.nodes:
-                panel = NodePanel(node.name, history=history)
-                self._panels[node.name] = panel
-                yield panel
+        yield from self.compose_nodes()
         with Horizontal(id="incident"):
             yield Checklist(title="Runbook (training)")
             yield ScribeLog()
