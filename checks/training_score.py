@@ -11,11 +11,15 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
+from checks.closeout import stage_passed_at
+from checks.journal_events import Event
 from checks.lsn import human_seconds
 from checks.record import render_record
-from checks.sample import utcnow
+from checks.runbook import STAGES, evaluate
+from checks.sample import parse_iso, utcnow
 
 TRAINING_BASE = Path("training")
 
@@ -122,3 +126,78 @@ def _write(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
+
+
+def score_card(run) -> dict[str, Any]:
+    """What the run comes to: unsafe attempts blocked (with the gates' sentences), time per
+    stage in simulated seconds, the verdict, split brain (never), what a safe run does."""
+    events = run.journal.events()
+    state = evaluate(run.cluster, events)
+    sc = run.scenario
+    blocked = []
+    for e in events:
+        if e.kind == "system" and e.data.get("refused"):
+            action = e.data.get("action", "")
+            blocked.append({"t": round(sc.offset(e.at), 1), "action": action,
+                            "sentence": e.text.removeprefix(f"refused: {action}: ")})
+    passed = stage_passed_at(run.cluster, events)
+    stages, previous = [], events[0].at
+    for number, title in STAGES:
+        status = state.stage(number).status
+        seconds = None
+        if number in passed:
+            seconds = round((passed[number] - previous).total_seconds(), 1)
+            previous = passed[number]
+        stages.append({"number": number, "title": title, "status": status, "seconds": seconds})
+    first_bad = [parse_iso(e.data["first_bad_at"]) for e in events
+                 if e.kind in ("status", "alarm") and e.data.get("first_bad_at")]
+    first_bad_t = round(sc.offset(min(first_bad)), 1) if first_bad else None
+    verified = state.current == 6
+    verified_t = round(sc.offset(passed[5]), 1) if 5 in passed else None
+    rto = round(verified_t - first_bad_t, 1) if verified_t is not None and first_bad_t is not None else None
+    approvals = [e for e in events if e.kind == "approval"]
+    return {
+        "scenario": sc.name,
+        "title": sc.title,
+        "trainee": run.trainee,
+        "started_t": round(run.started_t, 1),
+        "ended_t": round(run.t, 1),
+        "simulated_seconds": round(run.t - run.started_t, 1),
+        "verdict": "verified" if verified else "not verified",
+        "verified": verified,
+        "closed": state.closed,
+        "current_stage": state.current,
+        "unsafe_attempts_blocked": len(blocked),
+        "blocked": blocked,
+        "stages": stages,
+        "stage_seconds": {str(s["number"]): s["seconds"] for s in stages if s["seconds"] is not None},
+        "first_bad_t": first_bad_t,
+        "verified_t": verified_t,
+        "rto_s": rto,
+        "candidate": state.candidate,
+        "old_primary": state.old_primary,
+        "data_risk": (state.data_risk or {}).get("statement"),
+        "approved_by": sorted({e.data.get("approved_by") for e in approvals if e.data.get("approved_by")}),
+        "split_brain": run.split_brain_seen,
+        "warnings": attestation_warnings(run, events),
+        "your_path": list(run.attempts),
+        "safe_path": list(sc.safe_path),
+    }
+
+def attestation_warnings(run, events: Iterable[Event]) -> list[str]:
+    """What the gates could not see: an attestation of a node the lab had only cut off or frozen."""
+    found = []
+    fenced = set(run._fenced)
+    promoted = run._promoted[0] if run._promoted else None
+    for e in events:
+        if e.kind == "approval" and e.stage == 2 and e.data.get("node"):
+            node, t = e.data["node"], run.scenario.offset(e.at)
+            condition = run.scenario.node_condition(node, t)
+            if condition in ("partitioned", "hung") and node not in fenced:
+                alive = "cut off from the bastion" if condition == "partitioned" else "frozen"
+                found.append(f"{node} was attested down by {e.data.get('approved_by')}, "
+                             f"but it was alive ({alive}); "
+                             + (f"after {promoted} was promoted, two nodes could accept writes: fence, do not "
+                                "attest, a node you cannot prove is down" if promoted else
+                                "an attestation must be a fact: fence a node you cannot prove is down"))
+    return found

@@ -20,7 +20,7 @@ from textual.widgets import Input
 from checks.journal_events import Event
 from checks.replay import Recording
 from tests.test_replay import CRASH_S, T0, at, build_incident
-from tests.test_scribe_checklist_pilot import screen_text, table_text
+from tests.pane_fixtures import screen_text, table_text
 from tui.replay_app import SPEEDS, ReplayApp, ReplayScreen
 from widgets.node_panel import NodePanel
 from widgets.prompt_modal import PromptModal

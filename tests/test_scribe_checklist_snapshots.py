@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_scribe_checklist_pilot import (
+from tests.pane_fixtures import (
     ACTIONS, REFUSAL, RISK_OK, Harness, state_old_primary_writable, state_risk_approved, state_start,
     state_verified, timeline,
 )

@@ -16,8 +16,9 @@ from checks.journal import Journal
 from checks.lsn import lsn_diff
 from checks.operation import GateRefused, Operation
 from checks.training import (
-    ScenarioError, TrainingRefused, TrainingRun, load_scenario, play_safe_path, scenario_json,
+    ScenarioError, TrainingRefused, TrainingRun, load_scenario, scenario_json,
 )
+from checks.training_path import play_safe_path
 from checks.training_score import render_score_card, write_training_record
 from tui.cli import main
 from tui.train_cmd import SCENARIO_DIR, bundled

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from checks.training import TrainingRun, load_scenario, play_safe_path
+from checks.training import TrainingRun, load_scenario
+from checks.training_path import play_safe_path
 from tui.cli import main
 from tui.scenario_recorder import record_scenario
 

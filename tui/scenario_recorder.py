@@ -5,7 +5,7 @@ The recorder samples every lab node at 1 Hz with the cockpit's own
 its own timeouts) while a script drives the lab's faults on a schedule (``at 10 s crash
 node1``), then writes the samples, the faults, the cluster's config (node names only) and
 the safe path into one JSON file. The safe path is not written by hand: the recording is
-played through :func:`checks.training.play_safe_path` on the real gates, and a recording
+played through :func:`checks.training_path.play_safe_path` on the real gates, and a recording
 that cannot be trained to a verified end is refused.
 
 A name the scripts do not know records whatever the lab does for ``--seconds`` while you
@@ -30,7 +30,8 @@ from checks.config import Cluster, load_config
 from checks.sample import NodeSample, utcnow
 from checks.sampler import NodeSampler
 from checks.ticker import sample_forever
-from checks.training import Fault, Scenario, TrainingRun, play_safe_path, scenario_json
+from checks.training import Fault, Scenario, TrainingRun, scenario_json
+from checks.training_path import play_safe_path
 from tui.lab import Lab, LabError
 
 SCENARIO_DIR = Path(__file__).with_name("scenarios")
