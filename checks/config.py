@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from checks.config_errors import ConfigError, describe_validation_error
 from checks.config_secrets import remember_config_secrets
+from checks.files import read_text
 from checks.redact import dsn_password
 
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$")]
@@ -176,12 +177,7 @@ class LoadedConfig:
 def load_config(path: str | Path) -> LoadedConfig:
     """Read and validate a config file; every problem becomes a one-line ConfigError."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    text = read_text(path, ConfigError, "config file")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -35,12 +35,11 @@ KINDS = frozenset({NOTE, DECISION, STATUS, TODO, ACTION, EVIDENCE, APPROVAL, OVE
 _SECRET_KEY = re.compile(r"(?i)(^|_)(password|passwd|pwd|secret|token|api_?key|apikey)$")
 
 
-class Event(BaseModel):
-    """One journal entry as stored (redacted)."""
+class PendingEvent(BaseModel):
+    """An entry not yet on disk (redacted): kept in memory until the journal takes it."""
 
     model_config = ConfigDict(frozen=True)
 
-    id: int
     at: datetime
     seat: str
     author: str
@@ -54,18 +53,10 @@ class Event(BaseModel):
         return iso_utc(value)
 
 
-class PendingEvent(BaseModel):
-    """An event that failed to reach the disk, kept in memory (redacted) until it does."""
+class Event(PendingEvent):
+    """One journal entry as stored (redacted): a pending one with the id the journal gave it."""
 
-    model_config = ConfigDict(frozen=True)
-
-    at: datetime
-    seat: str
-    author: str
-    kind: str
-    stage: int | None = None
-    text: str
-    data: dict[str, Any] = {}
+    id: int
 
 
 def _json_default(value: Any) -> Any:

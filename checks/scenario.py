@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer
 from checks.config import Cluster
 from checks.operation import GateRefused
 from checks.sample import NodeSample, iso_utc
+from checks.files import read_text
 
 
 
@@ -123,12 +124,7 @@ def training_cluster(config: dict[str, Any]) -> Cluster:
 def load_scenario(path: str | Path) -> Scenario:
     """Read a scenario file; every problem is one ScenarioError line naming the file."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such scenario file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc}") from None
+    text = read_text(path, ScenarioError, "scenario file")
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
