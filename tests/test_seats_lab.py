@@ -32,6 +32,15 @@ def _wait_until_input_has_focus(tmux, pane: str, timeout: float = 10.0) -> None:
     raise AssertionError(f"the note input of {pane} never took the focus:\n{tmux.screen(pane)}")
 
 
+def _wait_until_journaled(incident, text: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(text in e.text for e in Journal.open(incident).events()):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} was never journaled in {incident}")
+
+
 @pytest.fixture
 def tmux():
     t = Tmux()
@@ -69,10 +78,10 @@ def test_kill_9_of_the_operator_loses_nothing_and_a_restart_shows_the_timeline(l
     tmux.start("op", cockpit(config, "--incident", str(incident), "--name", "olga"))
     tmux.wait_for("op", "Runbook")
     tmux.keys("op", "n")
-    time.sleep(0.4)
+    _wait_until_input_has_focus(tmux, "op")
     tmux.keys("op", "/d fail over to node2 once node1 is fenced", literal=True)
     tmux.keys("op", "Enter")
-    tmux.wait_for("op", "fail over to node2")
+    _wait_until_journaled(incident, "fail over to node2")  # on disk, not only typed on the screen
     before = [e.id for e in Journal.open(incident).events()]
     pid = json.loads((incident / "operator.json").read_text())["pid"]
     os.kill(pid, signal.SIGKILL)
