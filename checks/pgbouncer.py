@@ -45,7 +45,7 @@ async def admin_execute(pgb: PgBouncer, command: str, timeout_s: float = 10.0) -
 
 def preload_show_driver() -> None:
     """Import psycopg now (about 0.1 s the first time), before a pause window opens."""
-    import psycopg  # noqa: F401
+    import psycopg  # noqa: F401 - the import is the point
 
 
 async def admin_show(pgb: PgBouncer, what: str, timeout_s: float = 10.0) -> list[dict]:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 
-from checks.assess import EXIT_CODES, Watch
+from checks.assess import Watch
 from checks.config import Cluster
 from checks.sampler import NodeSampler, sample_all
 from checks.status import exit_code, status_json, status_table
-from tui.console import UNKNOWN, print_error  # noqa: F401 - re-exported for callers
 
 
 async def one_round(cluster_name: str, cluster: Cluster):

@@ -19,7 +19,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
-from checks.journal_events import ALARM, APPROVAL, CLOSE, DECISION, NOTE, OVERRIDE, TODO, Event
+from checks.journal_events import ALARM, NOTE, Event
 from widgets.checklist import component_style
 from widgets.timeline_view import (  # noqa: F401 - moved there, still importable from here
     time_text,
