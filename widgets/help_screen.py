@@ -8,7 +8,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Markdown
 
 
 def keys_table(keys: Iterable[tuple[str, str]]) -> str:
@@ -40,6 +39,10 @@ This page. **escape** or **q** closes it; arrows and page keys scroll.
         self.help_title = title
 
     def compose(self) -> ComposeResult:
+        # Imported here: the Markdown widget brings markdown-it (~0.1 s), paid on the first "?"
+        # rather than on every cockpit start (first_frame_s in bench/run).
+        from textual.widgets import Markdown
+
         text = "\n\n".join(["### Keys", keys_table(self.keys), *self.sections])
         body = VerticalScroll(id="help-body")
         body.border_title = self.help_title

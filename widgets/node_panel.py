@@ -174,10 +174,9 @@ node is within the SLO, **yellow** when it is over it (or paused / not streaming
         self._marks = self.marks()
         sample = view.sample
         health = "down" if view.role in ("unreachable", "foreign") else "over" if (view.over_slo or view.problems) else "within"
-        for role in ROLE_TITLES:
-            self.set_class(view.role == role, f"-{role}")
-        for name in HEALTH:
-            self.set_class(health == name, f"-{name}")
+        # One batch: each class change alone restyles the panel and its children (~6 ms each).
+        self.update_classes({**{f"-{role}": view.role == role for role in ROLE_TITLES},
+                             **{f"-{name}": health == name for name in HEALTH}})
         self.border_subtitle = f"{sample.observed_at:%H:%M:%S}Z"
         self.query_one("#state", Static).update(self._state_text(view))
         self.query_one("#facts", Static).update(Text("\n").join(self._fact_rows(view)))
