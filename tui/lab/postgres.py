@@ -9,6 +9,7 @@ import signal
 import time
 from pathlib import Path
 
+from . import procfs
 from .errors import LabError
 from .layout import LabPaths, NodeSpec
 from .processes import (LOOPBACK, descendants, give_away, is_stopped, last_line, proc_cmdline,
@@ -110,26 +111,11 @@ def stop(paths: LabPaths, node: NodeSpec, mode: str, timeout: int = 10) -> None:
 
 
 def quit_now(pid: int, timeout_s: float = 10.0) -> None:
-    """An immediate shutdown, as ``pg_ctl stop -m immediate`` does (SIGQUIT to the postmaster), but
-    waiting for it in 10 ms steps instead of pg_ctl's 100 ms: the lab's fence is on a switchover's pause."""
-    import os
-    import signal
-    import time
-
+    """SIGQUIT (immediate shutdown) and wait; the lab's fence does the same (procfs.fence)."""
     try:
-        os.kill(pid, signal.SIGQUIT)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                    return
-        except (FileNotFoundError, ProcessLookupError):
-            return
-        time.sleep(0.01)
-    raise LabError(f"postmaster {pid} did not stop within {timeout_s:g}s of SIGQUIT")
+        procfs.quit_now(pid, timeout_s)
+    except TimeoutError as exc:
+        raise LabError(str(exc)) from None
 
 
 def last_log_line(log: Path) -> str:
@@ -141,14 +127,25 @@ def last_log_line(log: Path) -> str:
 
 def postmaster_pid(paths: LabPaths, node: NodeSpec) -> int | None:
     """The live postmaster of node (from postmaster.pid, checked in /proc), or None."""
-    data = paths.data_dir(node.name)
+    return procfs.postmaster_of(paths.data_dir(node.name))
+
+
+def starts_as_primary(paths: LabPaths, node: NodeSpec) -> bool:
+    """A stopped node would start writable: no standby.signal in its data directory."""
+    return not (paths.data_dir(node.name) / "standby.signal").exists()
+
+
+def checkpoint_timeline(paths: LabPaths, node: NodeSpec) -> int:
+    """The timeline of a stopped node's last checkpoint (pg_controldata), 0 when unreadable."""
     try:
-        pid = int((data / "postmaster.pid").read_text().split("\n", 1)[0])
-    except (OSError, ValueError):
-        return None
-    if proc_state(pid) is None or str(data) not in proc_cmdline(pid):
-        return None
-    return pid
+        out = run([pg_tool("pg_controldata"), "-D", str(paths.data_dir(node.name))],
+                  what=f"reading {node.name}'s control file", cwd=paths.root, service=True, timeout=10)
+    except LabError:
+        return 0
+    for line in out.splitlines():
+        if line.startswith("Latest checkpoint's TimeLineID:"):
+            return int(line.split(":", 1)[1])
+    return 0
 
 
 def role(paths: LabPaths, node: NodeSpec) -> str:
@@ -171,10 +168,7 @@ def freeze(pid: int) -> None:
             send(child, signal.SIGSTOP)
 
 
-def thaw(pid: int) -> None:
-    for child in descendants(pid):
-        send(child, signal.SIGCONT)
-    send(pid, signal.SIGCONT)
+thaw = procfs.thaw
 
 
 def shut_down(paths: LabPaths, node: NodeSpec) -> None:

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .errors import LabError
+from .procfs import (all_pids, descendants, is_stopped, proc_cmdline, proc_ppid,  # noqa: F401 (re-exported)
+                     proc_state, send)
 
 SERVICE_USER = "postgres"
 LOOPBACK = "127.0.0.1"
@@ -111,66 +113,7 @@ def check_traversable(directory: Path) -> None:
                            f"(needs o+x); choose another --dir")
 
 
-# ---- /proc -----------------------------------------------------------------
-
-def proc_state(pid: int) -> str | None:
-    """The one-letter state of pid (R, S, T, ...), or None when it is gone or a zombie."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except (OSError, ValueError):
-        return None
-    state = raw[raw.rfind(")") + 2:].split(" ", 1)[0]
-    return None if state in ("Z", "X", "x") else state
-
-
-def proc_ppid(pid: int) -> int | None:
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(raw[raw.rfind(")") + 2:].split(" ")[1])
-
-
-def proc_cmdline(pid: int) -> list[str]:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return []
-    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
-
-
-def all_pids() -> list[int]:
-    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
-
-
-def descendants(pid: int) -> list[int]:
-    """Every live descendant of pid, parents before children."""
-    by_parent: dict[int, list[int]] = {}
-    for candidate in all_pids():
-        parent = proc_ppid(candidate)
-        if parent is not None:
-            by_parent.setdefault(parent, []).append(candidate)
-    found: list[int] = []
-    queue = list(by_parent.get(pid, []))
-    while queue:
-        child = queue.pop(0)
-        found.append(child)
-        queue.extend(by_parent.get(child, []))
-    return found
-
-
-def is_stopped(pid: int) -> bool:
-    return proc_state(pid) in ("T", "t")
-
-
-def send(pid: int, sig: signal.Signals) -> bool:
-    """Send sig to pid; False when it no longer exists."""
-    try:
-        os.kill(pid, sig)
-        return True
-    except ProcessLookupError:
-        return False
-
+# ---- /proc: in procfs, which the lab's fence runs as a stdlib-only script ----
 
 def reap(pid: int) -> None:
     """Collect pid if it is our own child, so it leaves no zombie."""
