@@ -14,8 +14,8 @@ from checks.commands import CommandResult, fill_placeholders, run_command
 from checks.config import Node, PgBouncer
 from checks.inifile import set_keys, write_atomic
 from checks.operation import Operation
-from checks.pgbouncer import (PgBouncerError, admin_execute, admin_show, entry_target, preload_show_driver,
-                              rewrite_databases)
+from checks.pgbouncer import (AdminConsole, PgBouncerError, admin_console, admin_execute, admin_show, entry_target,
+                              preload_show_driver, rewrite_databases)
 
 
 class StepFailed(Exception):
@@ -26,34 +26,44 @@ async def cutover_pgbouncer(pgb: PgBouncer, host: str, port: int) -> list[str]:
     """The PAUSE/rewrite/RELOAD/verify/RESUME driver; raises StepFailed with one line. Returns step lines."""
     preload_show_driver()
     lines = []
-    for db in pgb.databases:
-        await admin_execute(pgb, f"PAUSE {db}", timeout_s=15)
-        lines.append(f"PAUSE {db}")
-    try:
-        if pgb.ini_path:
-            path = Path(pgb.ini_path)
-            text, done = rewrite_databases(path.read_text(encoding="utf-8"), pgb.databases, host, port)
-            missing = sorted(set(pgb.databases) - set(done))
-            if missing:
-                raise StepFailed(f"{pgb.name}: {path} has no [databases] entry for {', '.join(missing)}")
-            write_atomic(path, text)
-            lines.append(f"rewrote {', '.join(done)} in {path}")
-        await admin_execute(pgb, "RELOAD")
-        lines.append("RELOAD")
-        shown = await admin_show(pgb, "databases")
-        for db in pgb.databases:
-            target = entry_target(shown, db)
-            if target != (host, port):
-                raise StepFailed(f"{pgb.name}: SHOW DATABASES has {db} -> {target[0]}:{target[1]}, not {host}:{port}")
-        lines.append(f"SHOW DATABASES: {', '.join(pgb.databases)} -> {host}:{port}")
-    finally:
-        for db in pgb.databases:
-            try:
-                await admin_execute(pgb, f"RESUME {db}")
-                lines.append(f"RESUME {db}")
-            except PgBouncerError as exc:
-                lines.append(f"RESUME {db} failed: {exc}")
+    async with admin_console(pgb, timeout_s=15) as console:
+        try:                             # a PAUSE that fails on the second database still resumes the first
+            for db in pgb.databases:
+                await console.execute(f"PAUSE {db}")
+                lines.append(f"PAUSE {db}")
+            if pgb.ini_path:
+                path = Path(pgb.ini_path)
+                text, done = rewrite_databases(path.read_text(encoding="utf-8"), pgb.databases, host, port)
+                missing = sorted(set(pgb.databases) - set(done))
+                if missing:
+                    raise StepFailed(f"{pgb.name}: {path} has no [databases] entry for {', '.join(missing)}")
+                write_atomic(path, text)
+                lines.append(f"rewrote {', '.join(done)} in {path}")
+            await console.execute("RELOAD", timeout_s=10)
+            lines.append("RELOAD")
+            shown = await admin_show(pgb, "databases")
+            for db in pgb.databases:
+                target = entry_target(shown, db)
+                if target != (host, port):
+                    raise StepFailed(f"{pgb.name}: SHOW DATABASES has {db} -> {target[0]}:{target[1]}, "
+                                     f"not {host}:{port}")
+            lines.append(f"SHOW DATABASES: {', '.join(pgb.databases)} -> {host}:{port}")
+        finally:
+            for db in pgb.databases:
+                lines.append(await _resume(console, db))
     return lines
+
+
+async def _resume(console: AdminConsole, db: str) -> str:
+    """RESUME on the driver's session; if that session broke, on a new one: never leave Odoo paused."""
+    try:
+        await console.execute(f"RESUME {db}", timeout_s=10)
+    except PgBouncerError:
+        try:
+            await admin_execute(console.pgb, f"RESUME {db}")
+        except PgBouncerError as exc:
+            return f"RESUME {db} failed: {exc}"
+    return f"RESUME {db}"
 
 
 def cutover_odoo_conf(path: Path, host: str, port: int) -> str:

@@ -297,14 +297,20 @@ async def read_history(conn, node: str, role: str, tli: int, timeout_s: float) -
     return parse_history(row[0] or "", node=node, tli=tli)
 
 
-async def read_node(node: Node, cluster: Cluster) -> tuple[NodePosition, list[HistoryEntry]]:
-    """One node's position and its current timeline's history ([] on timeline 1); DivergenceError otherwise."""
+async def read_node(node: Node, cluster: Cluster, conn=None) -> tuple[NodePosition, list[HistoryEntry]]:
+    """One node's position and its current timeline's history ([] on timeline 1); DivergenceError
+    otherwise. On ``conn`` when given (the promotion's own), else on a connection of its own."""
     timeout_s = cluster.sampling.statement_timeout_s
+
+    async def read(conn):
+        position = await read_position(conn, node.name, timeout_s)
+        return position, await read_history(conn, node.name, position.role, position.timeline, timeout_s)
+
     try:
-        async with node_connection(node, cluster.sampling, purpose="divergence") as conn:
-            position = await read_position(conn, node.name, timeout_s)
-            history = await read_history(conn, node.name, position.role, position.timeline, timeout_s)
-            return position, history
+        if conn is not None:
+            return await read(conn)
+        async with node_connection(node, cluster.sampling, purpose="divergence") as own:
+            return await read(own)
     except DivergenceError:
         raise
     except (NodeUnreachable, SamplerError) as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import AsyncExitStack
 
 from pydantic import BaseModel, ConfigDict
 
@@ -81,18 +82,33 @@ class FenceOutcome(BaseModel):
         return self.command is not None and self.command.ok
 
 
-async def _lsn(node: Node, cluster: Cluster, sql: str) -> str | None:
-    async with node_connection(node, cluster.sampling, purpose="fence") as conn:
-        return await conn.fetchval(sql, timeout=cluster.sampling.statement_timeout_s)
+async def _lsn(node: Node, cluster: Cluster, sql: str, conn=None) -> str | None:
+    """One LSN query: on ``conn`` (opened before the pause) when given and still working, else on
+    a connection of its own (errors raised)."""
+    if conn is not None and not conn.is_closed():
+        try:
+            return await conn.fetchval(sql, timeout=cluster.sampling.statement_timeout_s)
+        except Exception:  # noqa: BLE001 - it broke since it was opened: one fresh try below
+            conn.terminate()
+    async with node_connection(node, cluster.sampling, purpose="fence") as fresh:
+        return await fresh.fetchval(sql, timeout=cluster.sampling.statement_timeout_s)
 
 
-async def wait_received(candidate: Node, cluster: Cluster, lsn: str, timeout_s: float) -> str | None:
+async def _open(stack: AsyncExitStack, node: Node, cluster: Cluster):
+    """A connection for use inside the pause (each one opened there is ~12 ms Odoo waits), or None."""
+    try:
+        return await stack.enter_async_context(node_connection(node, cluster.sampling, purpose="fence"))
+    except NodeUnreachable:
+        return None                      # the query inside the pause tries again and says why
+
+
+async def wait_received(candidate: Node, cluster: Cluster, lsn: str, timeout_s: float, conn=None) -> str | None:
     """Poll the candidate's received LSN until it reaches ``lsn``; the last one seen."""
     deadline = time.monotonic() + timeout_s
     seen = None
     while True:
         try:
-            seen = await _lsn(candidate, cluster, RECEIVE_LSN)
+            seen = await _lsn(candidate, cluster, RECEIVE_LSN, conn)
         except (NodeUnreachable, Exception):  # noqa: BLE001 - keep polling until the deadline
             pass
         if seen is not None and (lsn_diff(seen, lsn) or 0) >= 0:
@@ -137,22 +153,26 @@ async def fence_sequence(cluster: Cluster, old: Node, candidate: Node, *, catch_
     final = received = None
     if writable:
         preload_show_driver()                # its first import would otherwise lengthen the pause
-        pause_steps, paused = await pause_poolers(cluster)
-        for step in pause_steps:
-            steps.append(step)
-        try:
-            final = await _lsn(old, cluster, CURRENT_LSN)
-            steps.append(FenceStep(name="final lsn", ok=True, text=f"{old.name} final LSN {final}", data={"lsn": final}))
-        except (NodeUnreachable, Exception) as exc:  # noqa: BLE001
-            steps.append(FenceStep(name="final lsn", ok=False, text=f"could not read {old.name}'s final LSN: {exc}"))
-        if final is not None:
-            started = time.monotonic()
-            received = await wait_received(candidate, cluster, final, catch_up_timeout_s)
-            caught = received is not None and (lsn_diff(received, final) or 0) >= 0
-            waited = round((time.monotonic() - started) * 1000, 1)
-            text = (f"{candidate.name} received {received} (>= {final}) after {waited} ms" if caught else
-                    f"{candidate.name} received only {received} of {final} within {catch_up_timeout_s:g}s")
-            steps.append(FenceStep(name="catch up", ok=caught, text=text, data={"received": received, "waited_ms": waited}))
+        async with AsyncExitStack() as held:
+            old_conn, candidate_conn = await asyncio.gather(_open(held, old, cluster), _open(held, candidate, cluster))
+            pause_steps, paused = await pause_poolers(cluster)
+            for step in pause_steps:
+                steps.append(step)
+            try:
+                final = await _lsn(old, cluster, CURRENT_LSN, old_conn)
+                steps.append(FenceStep(name="final lsn", ok=True, text=f"{old.name} final LSN {final}",
+                                       data={"lsn": final}))
+            except (NodeUnreachable, Exception) as exc:  # noqa: BLE001
+                steps.append(FenceStep(name="final lsn", ok=False, text=f"could not read {old.name}'s final LSN: {exc}"))
+            if final is not None:
+                started = time.monotonic()
+                received = await wait_received(candidate, cluster, final, catch_up_timeout_s, candidate_conn)
+                caught = received is not None and (lsn_diff(received, final) or 0) >= 0
+                waited = round((time.monotonic() - started) * 1000, 1)
+                text = (f"{candidate.name} received {received} (>= {final}) after {waited} ms" if caught else
+                        f"{candidate.name} received only {received} of {final} within {catch_up_timeout_s:g}s")
+                steps.append(FenceStep(name="catch up", ok=caught, text=text,
+                                       data={"received": received, "waited_ms": waited}))
     if not old.fence:
         steps.append(FenceStep(name="fence", ok=False, text=f"{old.name} has no fence command configured"))
         return FenceOutcome(node=old.name, steps=tuple(steps), final_lsn=final, candidate_received=received,

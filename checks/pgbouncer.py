@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from contextlib import asynccontextmanager
 
 import asyncpg
 
@@ -21,8 +22,29 @@ class PgBouncerError(Exception):
     """One redacted line naming the PgBouncer instance."""
 
 
-async def admin_execute(pgb: PgBouncer, command: str, timeout_s: float = 10.0) -> None:
-    """Run PAUSE/RESUME/RELOAD... on the admin console. ``already paused`` counts as done."""
+class AdminConsole:
+    """One session on the admin console (see :func:`admin_console`)."""
+
+    def __init__(self, pgb: PgBouncer, conn, timeout_s: float) -> None:
+        self.pgb, self.conn, self.timeout_s = pgb, conn, timeout_s
+
+    async def execute(self, command: str, timeout_s: float | None = None) -> None:
+        """PAUSE/RESUME/RELOAD...; ``already paused`` and ``not paused`` count as done."""
+        try:
+            await self.conn.execute(command, timeout=timeout_s or self.timeout_s)
+        except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001
+            text = _line(exc)
+            if "already paused" in text and command.upper().startswith("PAUSE"):
+                return
+            if "not paused" in text and command.upper().startswith("RESUME"):
+                return
+            raise PgBouncerError(f"{self.pgb.name}: {command} failed: {text}") from None
+
+
+@asynccontextmanager
+async def admin_console(pgb: PgBouncer, timeout_s: float = 10.0):
+    """A session on PgBouncer's admin console; a switchover runs its commands on one (each new
+    session costs a connection and SCRAM, ~14 ms, inside the pause)."""
     password = node_password(pgb.name, pgb.password_env)
     try:
         conn = await asyncio.wait_for(
@@ -31,16 +53,15 @@ async def admin_execute(pgb: PgBouncer, command: str, timeout_s: float = 10.0) -
     except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001
         raise PgBouncerError(f"{pgb.name}: cannot reach the admin console: {_line(exc)}") from None
     try:
-        await conn.execute(command, timeout=timeout_s)
-    except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001
-        text = _line(exc)
-        if "already paused" in text and command.upper().startswith("PAUSE"):
-            return
-        if "not paused" in text and command.upper().startswith("RESUME"):
-            return
-        raise PgBouncerError(f"{pgb.name}: {command} failed: {text}") from None
+        yield AdminConsole(pgb, conn, timeout_s)
     finally:
         conn.terminate()
+
+
+async def admin_execute(pgb: PgBouncer, command: str, timeout_s: float = 10.0) -> None:
+    """One command on a session of its own."""
+    async with admin_console(pgb, timeout_s) as console:
+        await console.execute(command)
 
 
 def preload_show_driver() -> None:

@@ -6,11 +6,12 @@ no other node writable or unproven, the data risk no worse than the one decided.
 
 from __future__ import annotations
 
-import asyncio
 
 from checks.fence import FenceOutcome, fence_sequence, needs_fencing
 from checks.operation import GateRefused, Operation
-from checks.promote import PromotionResult, promote
+from checks.connect import NodeUnreachable, node_connection
+from checks.divergence import DivergenceError, read_node
+from checks.promote import PromotionResult, promote_on
 from checks.risk import DataRisk
 from checks.runbook import attestations
 
@@ -18,7 +19,13 @@ _RISK_RANK = {"zero": 0, "known": 1, "at_least": 2, "unknown": 3}
 
 
 async def fence_old_primary(op: Operation, *, allowed: bool) -> list[FenceOutcome]:
-    """Fence every other node that is writable or unreachable without proof, then check again."""
+    """Fence every other node that is writable or unreachable without proof, then check again.
+    The record is re-rendered once, at the end: this runs while PgBouncer holds Odoo's requests."""
+    with op.one_record_update():
+        return await _fence_old_primary(op, allowed=allowed)
+
+
+async def _fence_old_primary(op: Operation, *, allowed: bool) -> list[FenceOutcome]:
     state = op.require(2, "fence")
     if not allowed:
         raise op.refuse("fence", "fencing runs the configured fence command: allow it (drill --fence, "
@@ -63,6 +70,12 @@ def _worse(new: DataRisk, decided: dict) -> bool:
 
 
 async def promote_candidate(op: Operation, confirm: str) -> PromotionResult:
+    """Re-check every gate, promote, journal the timeline switch (one record re-render, at the end)."""
+    with op.one_record_update():
+        return await _promote_candidate(op, confirm)
+
+
+async def _promote_candidate(op: Operation, confirm: str) -> PromotionResult:
     state = op.require(3, "promote")
     candidate = state.candidate
     if state.stage(3).status == "passed":
@@ -95,27 +108,35 @@ async def promote_candidate(op: Operation, confirm: str) -> PromotionResult:
                             f"(now: {risk.statement}); decide again at stage 1", 3)
         op.log("evidence", f"re-check before promotion: {risk.statement}", stage=3,
                data={"check": "pre_promote", "data_risk": risk.model_dump(mode="json")})
-    result = await promote(op.cluster.node(candidate), op.cluster.sampling)
+    node = op.cluster.node(candidate)
+    timeline: tuple | DivergenceError | None = None
+    try:
+        async with node_connection(node, op.cluster.sampling, purpose="promote") as conn:
+            result = await promote_on(conn, candidate, op.cluster.sampling.statement_timeout_s)
+            if result.promoted and not result.already:
+                # on the promotion's connection: a new one is ~12 ms more of a switchover's pause
+                try:
+                    timeline = await read_node(node, op.cluster, conn)
+                except DivergenceError as exc:
+                    timeline = exc
+    except NodeUnreachable as exc:
+        result = PromotionResult(node=candidate, promoted=False, error=str(exc))
     op.log("evidence", result.sentence(), stage=3, data={
         "check": "promoted", "passed": result.promoted, "node": candidate, "already": result.already,
         "promote_to_writable_ms": result.promote_to_writable_ms, "error": result.error})
-    if result.promoted and not result.already:
-        await asyncio.gather(remember_timeline_switch(op, candidate), op.refresh())
-    else:
-        await op.refresh()
+    if timeline is not None:
+        journal_timeline_switch(op, candidate, timeline)
+    await op.refresh()
     return result
 
 
-async def remember_timeline_switch(op: Operation, node: str) -> None:
+def journal_timeline_switch(op: Operation, node: str, read: tuple | DivergenceError) -> None:
     """Journal the promoted node's position and timeline history: a later rollback can judge
     divergence from it even once this node is fenced and cannot be read."""
-    from checks.divergence import DivergenceError, read_node
-
-    try:
-        position, history = await read_node(op.cluster.node(node), op.cluster)
-    except DivergenceError as exc:
-        op.log("note", f"timeline history of {node} not journaled: {exc}", stage=3)
+    if isinstance(read, DivergenceError):
+        op.log("note", f"timeline history of {node} not journaled: {read}", stage=3)
         return
+    position, history = read
     switch = history[-1] if history else None
     text = (f"{node} is on timeline {position.timeline}, switched from timeline {switch.parent_tli} at "
             f"{switch.switch_lsn}" if switch else f"{node} is on timeline {position.timeline}")

@@ -112,3 +112,18 @@ def test_planned_switchover_under_load_loses_no_row_and_fails_no_transaction(fre
     chosen = [e for e in events(tmp_path / "inc", "decision") if e.data.get("candidate")][-1].data["candidate"]
     assert writable_nodes(lab) == [chosen]
     assert int(psql(st, chosen, "select count(*) from probe_rows", db="odoo")) == processed
+
+
+def test_a_cutover_whose_second_pause_fails_resumes_the_first_database(lab):
+    """The driver runs on one admin session; a PAUSE failing part-way must not leave Odoo paused."""
+    from checks.cutover import StepFailed, cutover_pgbouncer
+    from checks.pgbouncer import PgBouncerError
+
+    _, cluster = load_config(lab.status()["config"]).cluster(None)
+    real = cluster.pgbouncers[0]
+    pgb = real.model_copy(update={"databases": ["odoo", "no_such_db"], "ini_path": None})
+    before = pgbouncer_target(lab.status()["config"])
+    with pytest.raises((PgBouncerError, StepFailed), match="PAUSE no_such_db"):
+        asyncio.run(cutover_pgbouncer(pgb, *before))
+    odoo = next(r for r in asyncio.run(admin_show(real, "databases")) if r["name"] == "odoo")
+    assert odoo["paused"] == 0 and pgbouncer_target(lab.status()["config"]) == before

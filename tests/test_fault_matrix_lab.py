@@ -61,18 +61,18 @@ def test_candidate_hangs_during_promotion(fresh_lab, tmp_path, monkeypatch):
     op = operation(lab, incident)
     import checks.stage_actions as stage_actions
 
-    real_promote = stage_actions.promote
+    real_promote = stage_actions.promote_on
 
-    async def promote_then_freeze(node, sampling):
-        task = asyncio.create_task(real_promote(node, sampling))
+    async def promote_then_freeze(conn, name, statement_timeout_s, **kw):
+        task = asyncio.create_task(real_promote(conn, name, statement_timeout_s, **kw))
         await asyncio.sleep(0.03)                 # pg_promote is on its way: freeze the candidate now
-        lab.hang(node.name)
+        lab.hang(name)
         try:
             return await task
         finally:
-            lab.resume(node.name)
+            lab.resume(name)
 
-    monkeypatch.setattr(stage_actions, "promote", promote_then_freeze)
+    monkeypatch.setattr(stage_actions, "promote_on", promote_then_freeze)
 
     async def scenario():
         await through_stage_2(op, lab)
@@ -83,7 +83,7 @@ def test_candidate_hangs_during_promotion(fresh_lab, tmp_path, monkeypatch):
     result = asyncio.run(scenario())
     assert result.promoted or "stopped answering" in (result.error or ""), result
     assert writable_nodes(lab) in (["node2"], []), "a second writer appeared"
-    monkeypatch.setattr(stage_actions, "promote", real_promote)
+    monkeypatch.setattr(stage_actions, "promote_on", real_promote)
     deadline = time.monotonic() + 20
     while True:                                   # the operator presses promote again once it answers
         try:

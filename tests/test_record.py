@@ -218,3 +218,31 @@ def test_a_planted_password_reaches_no_file_of_the_incident(tmp_path):
         for secret in (PLANTED, inline):
             assert secret.encode() not in blob, (path.name, secret)
     lock.release()
+
+
+def test_an_action_renders_the_record_once_at_its_end_even_when_it_fails(tmp_path):
+    """Inside a switchover's pause every event is journaled at once, the record re-rendered once."""
+    from checks.config import load_config
+    from checks.operation import Operation
+
+    _, cluster = load_config(Path(__file__).resolve().parent.parent / "sample-clusters.toml").cluster(None)
+    journal = Journal.open_or_create(tmp_path, incident_id="inc-batch", cluster="prod")
+    renders: list[int] = []
+
+    def render(event: Event) -> None:
+        renders.append(event.id)
+        write_record(tmp_path, journal)
+
+    op = Operation(journal, "prod", cluster, author="olga", on_event=render)
+    with pytest.raises(RuntimeError):
+        with op.one_record_update():
+            op.log("note", "paused the pooler")
+            with op.one_record_update():        # a nested action hands on to the outer one
+                op.log("note", "read the final position")
+            assert renders == [] and len(journal.events(kinds={"note"})) == 2   # journaled at once
+            raise RuntimeError("the fence command failed")
+    assert len(renders) == 1
+    text = (tmp_path / RECORD_FILE).read_text()
+    assert "paused the pooler" in text and "read the final position" in text
+    op.log("note", "outside any action")
+    assert len(renders) == 2

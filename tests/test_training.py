@@ -227,7 +227,8 @@ def test_training_never_connects_or_runs_a_command(monkeypatch):
         raise AssertionError("training reached real I/O")
 
     monkeypatch.setattr(asyncpg, "connect", forbidden)
-    monkeypatch.setattr(checks.stage_actions, "promote", forbidden)
+    monkeypatch.setattr(checks.stage_actions, "promote_on", forbidden)
+    monkeypatch.setattr(checks.stage_actions, "node_connection", forbidden)
     monkeypatch.setattr(checks.stage_actions, "fence_sequence", forbidden)
     monkeypatch.setattr(checks.fence, "run_command", forbidden)
     monkeypatch.setattr(checks.commands, "run_command", forbidden)
