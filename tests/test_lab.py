@@ -152,7 +152,7 @@ def test_generated_files(lab: Lab) -> None:
     cluster = tomllib.loads(text)["clusters"]["lab"]
     assert cluster["approvers"] == ["alice", "bob"] and cluster["sampling"]["interval_s"] == 1.0
     assert [n["priority"] for n in cluster["nodes"]] == [100, 100, 90]
-    assert cluster["nodes"][1]["fence"][-4:] == ["crash", "node2", "--dir", str(lab.dir)]
+    assert cluster["nodes"][1]["fence"][-2:] == ["fence", str(lab.dir / "node2" / "data")]
     assert cluster["pgbouncers"][0]["databases"] == ["odoo"]
     loaded = load_config(lab.status()["config"]).cluster(None)[1]  # the real loader accepts it
     assert [(n.name, n.port) for n in loaded.nodes] == [(n["name"], n["port"]) for n in lab.status()["nodes"]]
@@ -262,6 +262,35 @@ async def test_hang_times_out_through_the_proxy_and_resume_restores(lab: Lab) ->
     assert await fetchval(lab, info["proxy_port"], "SELECT 1") == 1
 
 
+async def test_generated_fence_stops_a_hung_node_and_accepts_a_down_one(lab: Lab) -> None:
+    """The config's fence is the stdlib-only procfs script: run exactly as the cockpit runs it."""
+    import subprocess
+    fence = next(n["fence"] for n in tomllib.loads((lab.dir / "clusters.toml").read_text())["clusters"]["lab"]["nodes"]
+                 if n["name"] == "node3")
+    info = node(lab, "node3")
+    lab.hang("node3")                     # SIGQUIT alone would wait for a SIGCONT: the fence thaws first
+    family = _pg_family(info["pid"])
+    try:
+        done = subprocess.run(fence, capture_output=True, text=True, timeout=20)
+        assert done.returncode == 0, done.stderr
+        assert f"postmaster {info['pid']}" in done.stdout and node(lab, "node3")["role"] == "down"
+        assert len(family) > 3 and not any(_alive(pid) for pid in family)
+        again = subprocess.run(fence, capture_output=True, text=True, timeout=20)
+        assert again.returncode == 0 and "already down" in again.stdout
+        wrong = subprocess.run([*fence[:-1], str(lab.dir / "no-such-dir")], capture_output=True, text=True)
+        assert wrong.returncode == 2 and "no-such-dir is not a data directory" in wrong.stderr
+    finally:
+        lab.start("node3")
+    await wait_streaming(lab, {"node2", "node3"})
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return _state(pid) not in ("Z", "X")
+    except OSError:
+        return False
+
+
 async def test_partition_hangs_the_proxy_path_only(lab: Lab) -> None:
     info, primary = node(lab, "node2"), node(lab, "node1")
     held = socket.create_connection(("127.0.0.1", info["proxy_port"]), timeout=3)
@@ -329,3 +358,23 @@ def test_down_leaves_no_process_even_frozen_ones(tmp_path_factory: pytest.TempPa
     finally:
         lab.down()
         shutil.rmtree(lab.dir, ignore_errors=True)
+
+
+def test_up_never_starts_an_old_primary_beside_the_new_one(fresh_lab) -> None:
+    """`make demo` after a failover must not bring the fenced old primary back as a second writer,
+    neither beside the running new primary nor after `lab down` (then the higher timeline wins)."""
+    from tests.conftest import psql
+
+    lab = fresh_lab
+    base = node(lab, "node1")["port"]
+    lab.crash("node1")
+    psql(lab.status(), "node2", "SELECT pg_promote()")
+    held = lab.up(base_port=base, replicas=2)
+    assert node(lab, "node1")["role"] == "down" and node(lab, "node2")["role"] == "primary"
+    assert len(held) == 1 and held[0].startswith("node1 not started") and "beside node2" in held[0]
+    lab.down()
+    held = lab.up(base_port=base, replicas=2)
+    assert [node(lab, n)["role"] for n in ("node1", "node2")] == ["down", "primary"]
+    assert len(held) == 1 and "beside node2" in held[0] and f"--source-port {base + 1}" in held[0]
+    assert cli("lab", "start", "node1", "--dir", str(lab.dir)) == 0   # the fault verb still does it
+    assert node(lab, "node1")["role"] == "primary"

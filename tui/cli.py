@@ -189,10 +189,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     lab = Lab(Path(args.dir).resolve())
     try:
-        lab.up(base_port=args.base_port)
+        held = lab.up(base_port=args.base_port)
     except LabError as exc:
         print_error(f"lab: {exc}")
         return 1
+    for line in held:
+        print(f"failover-cockpit: lab: {line}")
     config = lab.status()["config"]
     print(f"failover-cockpit: LAB is up in {lab.dir}; cockpit on {config} (stop it with: failover-cockpit lab down --dir {args.dir})")
     args.config, args.cluster, args.interval = config, None, None

@@ -260,7 +260,8 @@ def record_scenario(name: str, *, lab_dir: Path, seconds: float | None = None, o
     state = lab.paths.load()
     try:
         if state is not None and state.status == "ready":
-            lab.up(base_port=state.base_port, replicas=state.replicas)
+            for line in lab.up(base_port=state.base_port, replicas=state.replicas):
+                echo(f"held back: {line}")
         else:
             echo(f"bringing a lab up in {lab.dir} ...")
             lab.up(base_port=base_port)

@@ -96,7 +96,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if verb == "up":
         existing = lab.paths.load()
         started = time.monotonic()
-        lab.up(base_port=args.base_port, replicas=args.replicas)
+        held = lab.up(base_port=args.base_port, replicas=args.replicas)
         elapsed = time.monotonic() - started
         status = lab.status()
         how = "was already built; all its processes are running" if existing and existing.status == "ready" \
@@ -107,6 +107,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"try:    failover-cockpit run {status['config']}")
         print()
         print(format_status(status, header=False))
+        for line in held:
+            print(f"\nheld back: {line}")
         return 0
     if verb == "down":
         lab.down()

@@ -36,16 +36,17 @@ class Lab:
 
     # ---- up / down ---------------------------------------------------------
 
-    def up(self, base_port: int = 54320, replicas: int = 2) -> None:
+    def up(self, base_port: int = 54320, replicas: int = 2) -> list[str]:
         """Build the lab, or if it exists make sure every process of it runs (SIGCONT
-        for frozen ones, a start for stopped ones; a partition of a live proxy stays)."""
+        for frozen ones, a start for stopped ones; a partition of a live proxy stays).
+        Returns a line per node held back: a stopped old primary is never started beside the
+        current one (that is a second writer); `lab start NODE` still does it, as a fault."""
         state = self.paths.load()
         if state is not None and state.status == "ready":
             if (state.base_port, state.replicas) != (base_port, replicas):
                 raise LabError(f"the lab in {self.dir} was made with --base-port {state.base_port} "
                                f"--replicas {state.replicas}; use those, or another --dir for a new lab")
-            self._ensure_running(state)
-            return
+            return self._ensure_running(state)
         plan = LabState.plan(base_port, replicas)
         if state is not None:
             self._discard_failed_build(state)
@@ -65,6 +66,7 @@ class Lab:
         except BaseException:
             self._stop_everything(plan)
             raise
+        return []
 
     def _build(self, state: LabState) -> None:
         paths = self.paths
@@ -117,13 +119,37 @@ class Lab:
         for path in (self.paths.config, self.paths.pgpass, self.paths.lab_json):
             path.unlink(missing_ok=True)
 
-    def _ensure_running(self, state: LabState) -> None:
+    def _held_back(self, state: LabState) -> dict[str, str]:
+        """Stopped nodes that would start writable beside the primary: the running primary wins,
+        else the stopped would-be primary on the highest timeline (the one promoted last)."""
         paths = self.paths
+        running = [n for n in state.nodes if postgres.postmaster_pid(paths, n) is not None]
+        primaries = [n for n in running if postgres.role(paths, n) in ("primary", "hung")
+                     and postgres.starts_as_primary(paths, n)]
+        stopped = [n for n in state.nodes if n not in running and postgres.starts_as_primary(paths, n)]
+        if not stopped or (not primaries and len(stopped) == 1):
+            return {}
+        if primaries:
+            keep = primaries[0]
+        else:
+            keep = max(stopped, key=lambda n: (postgres.checkpoint_timeline(paths, n), -state.nodes.index(n)))
+        return {n.name: (f"{n.name} not started: it would start writable beside {keep.name}, the primary "
+                         f"since a failover (a second writer). Re-protect it: press h in the cockpit, or run "
+                         f"`failover-cockpit lab rewind {n.name} --source-port {keep.port} --dir {self.dir}` "
+                         f"then `failover-cockpit lab start-standby {n.name} --primary-port {keep.port} "
+                         f"--dir {self.dir}`; `lab start {n.name}` makes that split brain on purpose")
+                for n in stopped if n is not keep}
+
+    def _ensure_running(self, state: LabState) -> list[str]:
+        paths = self.paths
+        held = self._held_back(state)
         jobs: list[Callable[[], Any]] = []
         for node in state.nodes:
             pid = postgres.postmaster_pid(paths, node)
             if pid is not None:
                 postgres.thaw(pid)
+                continue
+            if node.name in held:
                 continue
             require_free(node.port, node.name)
             jobs.append(lambda n=node: postgres.start(paths, n))
@@ -148,6 +174,7 @@ class Lab:
         self._odoo_ensure(state)
         if not paths.config.exists():
             clusters_toml.write(paths, state)
+        return list(held.values())
 
     def down(self) -> None:
         """Stop every process of the lab (frozen ones too) and forget partitions;
