@@ -7,6 +7,8 @@ operator seat holds the exclusive lock, journals samples and runs actions.
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from pathlib import Path
 
 from checks.config import Cluster
@@ -39,6 +41,12 @@ class Session:
             raise
         self.operation = Operation(self.journal, cluster_name, cluster, author=name, seat=seat,
                                    on_event=lambda _e: self.write_record())
+        # Kept samples are fsynced (synchronous=FULL): on a slow bastion disk that is milliseconds
+        # per sample, so the operator seat writes them on a thread of its own, off the screen's.
+        self._samples: queue.SimpleQueue[NodeSample | None] = queue.SimpleQueue()
+        self._sample_writer = threading.Thread(target=self._write_samples, daemon=True,
+                                               name=f"journal samples {self.dir.name}")
+        self._sample_writer.start()
         self.note("role", f"{name} joined as {seat}", data={"joined": True})
 
     @property
@@ -56,13 +64,33 @@ class Session:
         return event
 
     def record_sample(self, sample: NodeSample) -> None:
-        """The operator seat journals samples (changes plus a periodic full one) for replay and the record."""
-        if not self.is_operator:
-            return
+        """The operator seat journals samples (changes plus a periodic full one) for replay and the
+        record; queued here, written by the sample writer thread in arrival order."""
+        if self.is_operator:
+            self._samples.put(sample)
+
+    def _write_samples(self) -> None:
+        while (sample := self._samples.get()) is not None:
+            self._write_sample(sample)
+
+    def _write_sample(self, sample: NodeSample) -> None:
         try:
             self.journal.record_sample(sample)
         except JournalError as exc:
             self.alarm = str(exc)
+
+    def flush_samples(self, timeout_s: float = 10.0) -> None:
+        """Write every queued sample and stop the writer (``close`` does this first)."""
+        if self._sample_writer.is_alive():
+            self._samples.put(None)
+            self._sample_writer.join(timeout_s)
+        while True:                          # left over if the writer was stuck past the timeout
+            try:
+                sample = self._samples.get_nowait()
+            except queue.Empty:
+                return
+            if sample is not None:
+                self._write_sample(sample)
 
     def write_record(self) -> None:
         try:
@@ -89,6 +117,7 @@ class Session:
         return self.alarm if self.alarm and self.journal.pending else None
 
     def close(self) -> None:
+        self.flush_samples()
         if self.lock is not None:
             self.lock.release()
         self.journal.close()
