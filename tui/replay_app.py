@@ -61,16 +61,13 @@ class ReplayLog(ScribeLog):
     def show_events(self, events: Sequence[Event]) -> None:
         """Show exactly ``events``: after a seek backward the later ones go.
 
-        ScribeLog only ever adds; going back replaces what it holds (its event map and order)
-        and redraws the rows, which is milliseconds where a new timeline takes a mount."""
+        Going forward adds; going back replaces what the log holds and redraws the rows, which
+        is milliseconds where a new timeline takes a mount."""
         ids = {e.id for e in events}
-        if all(i in ids for i in self._order):
+        if all(e.id in ids for e in self.all_events()):
             self.add_events(events)
-            return
-        self._events = {e.id: e for e in events}
-        self._order = sorted(self._events)
-        if self.is_mounted:
-            self._rebuild()
+        else:
+            self.replace_events(events)
 
 
 class ReplayScreen(Screen):

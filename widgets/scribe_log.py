@@ -164,6 +164,13 @@ Each row: UTC time `HH:MM:SS.fZ`, seat, author, kind and text.
         else:
             self._rebuild(keep_cursor=True)
 
+    def replace_events(self, events: Iterable[Event]) -> None:
+        """Hold exactly ``events`` (a replay seeking backward drops the later ones) and redraw."""
+        self._events = {e.id: e for e in events}
+        self._order = sorted(self._events)
+        if self.is_mounted:
+            self._rebuild()
+
     def set_alarm(self, text: str | None) -> None:
         """Show ``text`` as a red line at the top of the pane; None clears it."""
         self.alarm = text
