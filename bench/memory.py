@@ -39,7 +39,7 @@ def rss_mb_10_nodes(minutes: float = 30) -> dict:
     from widgets.messages import NodeSampled
 
     names = [f"n{i:02d}" for i in range(1, 11)]
-    cluster = Cluster.model_validate({"nodes": [{"name": n, "dsn": f"postgresql://u@127.0.0.1:1/postgres"}
+    cluster = Cluster.model_validate({"nodes": [{"name": n, "dsn": "postgresql://u@127.0.0.1:1/postgres"}
                                                 for n in names], "approvers": ["alice"]})
     directory = Path(tempfile.mkdtemp(prefix="ofc-rss-")) / "inc"
     session = Session("bench", cluster, directory, seat="operator", name="bench")

@@ -6,11 +6,10 @@ no other node writable or unproven, the data risk no worse than the one decided.
 
 from __future__ import annotations
 
-
-from checks.fence import FenceOutcome, fence_sequence, needs_fencing
-from checks.operation import GateRefused, Operation
 from checks.connect import NodeUnreachable, node_connection
 from checks.divergence import DivergenceError, read_node
+from checks.fence import FenceOutcome, fence_sequence, needs_fencing
+from checks.operation import GateRefused, Operation
 from checks.promote import PromotionResult, promote_on
 from checks.risk import DataRisk
 from checks.runbook import attestations

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
 from textual.widget import Widget
@@ -14,9 +13,7 @@ from textual.widgets import Input, Static
 from checks.journal_events import Event
 from checks.runbook import STAGES, RunbookState, StageState
 from widgets import STYLESHEET
-from widgets.checklist import Checklist, status_text
-from widgets.scribe_log import FILTERS, PLACEHOLDER, ScribeLog, TimelineView, parse_note, time_text
-from widgets.typed_confirm import TypedConfirmModal
+from widgets.scribe_log import ScribeLog, TimelineView
 
 
 T0 = datetime(2026, 12, 1, 8, 0, 0, tzinfo=timezone.utc)

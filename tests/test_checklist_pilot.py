@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta, timezone
-
 import pytest
-from textual.app import App, ComposeResult
-from textual.containers import Horizontal
-from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from checks.journal_events import Event
-from checks.runbook import STAGES, RunbookState, StageState
-from widgets import STYLESHEET
+from checks.runbook import RunbookState
 from widgets.checklist import Checklist, status_text
-from widgets.scribe_log import FILTERS, PLACEHOLDER, ScribeLog, TimelineView, parse_note, time_text
+from widgets.scribe_log import ScribeLog
 from widgets.typed_confirm import TypedConfirmModal
 from tests.pane_fixtures import (
     ACTIONS, RISK_OK, REFUSAL, make_event, state_start, state_old_primary_writable, state_risk_approved, state_verified, Harness, screen_text, SIZE,

@@ -13,7 +13,7 @@ from checks.journal import Journal
 from checks.operation import GateRefused, Operation
 from checks.stage_actions import promote_candidate
 from tests.conftest import psql
-from tests.drill_helpers import events, writable_nodes
+from tests.drill_helpers import writable_nodes
 from tests.tmux_helpers import Tmux, cockpit
 
 pytestmark = pytest.mark.lab

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 
-import pytest
-from textual.app import App, ComposeResult
-from textual.containers import Horizontal
-from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from checks.journal_events import Event
-from checks.runbook import STAGES, RunbookState, StageState
-from widgets import STYLESHEET
-from widgets.checklist import Checklist, status_text
-from widgets.scribe_log import FILTERS, PLACEHOLDER, ScribeLog, TimelineView, parse_note, time_text
-from widgets.typed_confirm import TypedConfirmModal
+from widgets.checklist import Checklist
+from widgets.scribe_log import FILTERS, PLACEHOLDER, ScribeLog, parse_note, time_text
 from tests.pane_fixtures import (
     TIMELINE, make_event, timeline, Harness, screen_text, table_text, SIZE,
 )

@@ -38,5 +38,5 @@ def test_the_cli_records_then_lists_a_file_scenario(fresh_lab, tmp_path, capsys)
     out = tmp_path / "drill.json"
     assert main(["train", "record", "cli-drill", "--dir", str(fresh_lab.dir), "--seconds", "3", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert f"recorded cli-drill" in printed and str(out) in printed
+    assert "recorded cli-drill" in printed and str(out) in printed
     assert load_scenario(out).name == "cli-drill"

@@ -6,7 +6,6 @@ import configparser
 import logging
 import os
 import random
-import re
 import threading
 import time
 from collections.abc import Callable

@@ -29,7 +29,6 @@ import threading
 import time
 import xmlrpc.client
 from collections.abc import Callable
-from dataclasses import field
 from pathlib import Path
 from typing import Any
 from xmlrpc.server import MultiPathXMLRPCServer, SimpleXMLRPCDispatcher, SimpleXMLRPCRequestHandler

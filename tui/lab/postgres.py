@@ -12,8 +12,7 @@ from pathlib import Path
 from . import procfs
 from .errors import LabError
 from .layout import LabPaths, NodeSpec
-from .processes import (LOOPBACK, descendants, give_away, is_stopped, last_line, proc_cmdline,
-                        proc_state, run, send, wait_gone, write_file)
+from .processes import LOOPBACK, descendants, give_away, is_stopped, last_line, run, send, wait_gone, write_file
 
 HBA = """\
 # LAB pg_hba.conf (generated): the cockpit must use its password, the rest is trusted.
