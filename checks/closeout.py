@@ -34,7 +34,10 @@ def closeout(cluster: Cluster, events: list, samples: list, *, started_at: datet
     verified = [e for e in events if e.kind == "evidence" and e.stage == 5]
     end = probe[0].at if probe else (passed.get(5) or (verified[-1].at if verified else None))
     rto = round((end - origin).total_seconds(), 3) if end else None
-    stage_s, previous = {}, origin
+    # Time per stage counts from the first bad signal; when the work began before any (a planned
+    # switchover, whose first bad signal is its own fence), from the incident start.
+    first_pass = min(passed.values(), default=None)
+    stage_s, previous = {}, (started_at if first_pass is not None and first_pass < origin else origin)
     for number, _title in STAGES:
         if number in passed:
             stage_s[str(number)] = round((passed[number] - previous).total_seconds(), 3)
@@ -69,8 +72,8 @@ def closeout(cluster: Cluster, events: list, samples: list, *, started_at: datet
         f"{', '.join(a for a in approvals if a) or 'nobody'}.",
         *(reprotect_lines(events) or ["Re-protect: no node was brought back as a standby of the new primary yet: "
                                       "until then the new primary has fewer standbys (operator key h, or "
-                                      "checks.reprotect); re-point every other standby at it too, or they may "
-                                      "cascade through the old primary."]),
+                                      "checks.reprotect); re-protect every other standby the same way: they still "
+                                      "follow the old primary."]),
     ]
     return {
         "rto_s": rto,

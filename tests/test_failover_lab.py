@@ -112,6 +112,11 @@ def test_planned_switchover_under_load_loses_no_row_and_fails_no_transaction(fre
     chosen = [e for e in events(tmp_path / "inc", "decision") if e.data.get("candidate")][-1].data["candidate"]
     assert writable_nodes(lab) == [chosen]
     assert int(psql(st, chosen, "select count(*) from probe_rows", db="odoo")) == processed
+    # the first bad signal of a planned switchover is its own fence, after stages 0-1 passed: the
+    # time per stage then counts from the incident start, never negative
+    figures = events(tmp_path / "inc", "close")[-1].data
+    assert set(figures["stage_seconds"]) == {"0", "1", "2", "3", "4", "5"}
+    assert all(seconds >= 0 for seconds in figures["stage_seconds"].values()), figures["stage_seconds"]
 
 
 def test_a_cutover_whose_second_pause_fails_resumes_the_first_database(lab):

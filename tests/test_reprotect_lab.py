@@ -101,6 +101,13 @@ def test_planned_switchover_then_the_old_primary_is_re_protected(fresh_lab, tmp_
           + ", ".join(f"{e.data['phase']} {e.data['duration_ms']:.0f} ms" for e in steps if e.kind == "action")
           + f", streaming seen {verified.data['streaming_after_ms']:.0f} ms after start; {line}")
 
+    # node3 still follows node1 from before the switchover: the same steps re-point it
+    result, events = run_reprotect(st["config"], incident, "node3")
+    assert result is True, [e.text for e in reprotect_events(events)]
+    assert_streams_from(st, "node3", "node2")
+    assert wait_for(st, "node3", "select count(*) from t where x = 424242", "1") == "1"
+    assert len(reprotect_lines(events)) == 2 and writable_nodes(lab) == ["node2"]
+
     # the new primary itself is refused, and says why
     refused, events = run_reprotect(st["config"], incident, "node2")
     assert isinstance(refused, GateRefused) and "node2 is the new primary" in str(refused)
