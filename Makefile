@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup system-deps demo test bench lab-down clean
+.PHONY: setup system-deps demo test bench lab-down lab-reset clean
 
 setup: $(STAMP) system-deps
 
@@ -29,6 +29,9 @@ bench: setup
 
 lab-down:
 	$(PY) -m tui lab down --dir .lab
+
+lab-reset: lab-down
+	rm -rf .lab
 
 clean: lab-down
 	rm -rf $(VENV) .pytest_cache *.egg-info
