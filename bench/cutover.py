@@ -1,8 +1,10 @@
 """Cutover under Odoo-like load through PgBouncer: our PAUSE/RELOAD/RESUME switchover against the
-runbook's old way, restarting PgBouncer. Same lab shape, same load, same run."""
+runbook's old way of the same switch (stop the old primary, ``pg_promote()``, point pgbouncer.ini
+at the new one, restart PgBouncer). Same lab shape, same load, same run."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -11,6 +13,10 @@ import threading
 import time
 from pathlib import Path
 
+from checks.config import load_config
+from checks.connect import node_connection
+from checks.inifile import write_atomic
+from checks.pgbouncer import rewrite_databases
 from tui.lab import pgbouncer
 from tui.lab.load import run_load
 
@@ -25,6 +31,29 @@ def _under_load(lab, seconds: float, action) -> dict:
     action()
     worker.join()
     return result
+
+
+async def _pg_promote(node, sampling) -> None:
+    async with node_connection(node, sampling, purpose="bench") as conn:
+        await conn.fetchval("SELECT pg_promote(wait => true)", timeout=60)
+
+
+def _old_way_switch(lab, old: str, new: str) -> None:
+    """Stop the old primary (its fence), ``pg_promote()`` the new one, rewrite PgBouncer's
+    [databases] to it, and restart PgBouncer (SIGTERM, an immediate shutdown, then start), as
+    ``systemctl restart pgbouncer`` does."""
+    _, cluster = load_config(lab.status()["config"]).cluster(None)
+    lab.crash(old)
+    target = cluster.node(new)
+    asyncio.run(_pg_promote(target, cluster.sampling))
+    pgb = cluster.pgbouncers[0]
+    ini = Path(pgb.ini_path)
+    text, _done = rewrite_databases(ini.read_text(encoding="utf-8"), pgb.databases, target.host, target.port)
+    write_atomic(ini, text)
+    os.kill(pgbouncer.pid(lab.paths), signal.SIGTERM)
+    while pgbouncer.pid(lab.paths) is not None:
+        time.sleep(0.01)
+    pgbouncer.start(lab.paths, lab.paths.load())
 
 
 def cutover_figures(make_lab, root: Path, seconds: float) -> dict:
@@ -42,13 +71,10 @@ def cutover_figures(make_lab, root: Path, seconds: float) -> dict:
         lab.down()
     lab = make_lab(root, replicas=2)
     try:
-        def restart_pgbouncer():        # `systemctl restart pgbouncer`: SIGTERM (immediate shutdown), start
-            os.kill(pgbouncer.pid(lab.paths), signal.SIGTERM)
-            while pgbouncer.pid(lab.paths) is not None:
-                time.sleep(0.01)
-            pgbouncer.start(lab.paths, lab.paths.load())
+        def switch_the_old_way():
+            _old_way_switch(lab, "node1", "node2")
 
-        restarted = _under_load(lab, seconds, restart_pgbouncer)
+        restarted = _under_load(lab, seconds, switch_the_old_way)
     finally:
         lab.down()
     if paused.get("rows") is not None and paused["rows"] != paused["committed"]:
