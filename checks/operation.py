@@ -10,6 +10,7 @@ refusal is journaled too: training scores count them.
 from __future__ import annotations
 
 import asyncio
+import threading
 from contextlib import contextmanager
 from typing import Callable
 
@@ -43,6 +44,7 @@ class Operation:
         self.on_event = on_event
         self._held: list[Event] | None = None
         self.watch = Watch(cluster_name, cluster)
+        self._watch_lock = threading.Lock()       # the cockpit's screen observes while an action thread refreshes
         self.seen_as_standby: set[str] = set()
         self.view: ClusterView | None = None
         self._samplers = {n.name: NodeSampler(n, cluster.sampling) for n in cluster.nodes}
@@ -89,8 +91,10 @@ class Operation:
     def state(self) -> RunbookState:
         return evaluate(self.cluster, self.journal.events())
 
-    def refuse(self, action: str, sentence: str, stage: int | None = None) -> GateRefused:
-        self.log("system", f"refused: {action}: {sentence}", stage=stage, data={"refused": True, "action": action})
+    def refuse(self, action: str, sentence: str, stage: int | None = None, **data) -> GateRefused:
+        """Journal the refusal (``data`` says what would unlock it) and return the exception to raise."""
+        self.log("system", f"refused: {action}: {sentence}", stage=stage,
+                 data={"refused": True, "action": action, **data})
         return GateRefused(sentence)
 
     def require(self, stage: int, action: str) -> RunbookState:
@@ -103,12 +107,15 @@ class Operation:
         return state
 
     # -- sampling ------------------------------------------------------------------------------
-    def _remember(self, sample) -> None:
-        if sample.reachable and sample.in_recovery:
-            self.seen_as_standby.add(sample.name)
-        elif sample.writable:
-            self.seen_as_standby.discard(sample.name)
-        self.view = self.watch.update(sample)
+    def _remember(self, *samples) -> ClusterView:
+        with self._watch_lock:
+            for sample in samples:
+                if sample.reachable and sample.in_recovery:
+                    self.seen_as_standby.add(sample.name)
+                elif sample.writable:
+                    self.seen_as_standby.discard(sample.name)
+            self.view = self.watch.update(*samples)
+            return self.view
 
     def observe(self, sample) -> None:
         """A sample the cockpit took between actions: the judgement (the last primary LSN seen, when
@@ -116,11 +123,15 @@ class Operation:
         self._remember(sample)
 
     async def refresh(self) -> ClusterView:
-        """One sampling round over every node, journaled."""
-        for sample in await sample_all(list(self._samplers.values())):
+        """One sampling round over every node, journaled; it never skips a node in its reconnect
+        backoff (every gate re-checks on this round)."""
+        samples = await sample_all(list(self._samplers.values()), retry_now=True)
+        for sample in samples:
             self.journal.record_sample(sample)
-            self._remember(sample)
-        return self.view
+        # One update for the whole round, returned as is: a sample the screen observes meanwhile
+        # (in its own reconnect backoff it says "unreachable" of a node that is back) cannot
+        # replace one of this round in the view the gates judge.
+        return self._remember(*samples)
 
     async def close(self) -> None:
         """Close this operation's connections (it reconnects when used again)."""

@@ -46,7 +46,8 @@ async def _divergence(op: Operation, to: str, current: str):
                                  [HistoryEntry(**h) for h in snap["history"]], old_history)
 
 
-async def _failback_risk(op: Operation, to: str, current: str, approver: str | None) -> str:
+async def _failback_risk(op: Operation, to: str, current: str, approver: str | None) -> tuple[str, str | None]:
+    """The failback's data-risk statement, and who approved it (None when within the SLO)."""
     try:
         d = await _divergence(op, to, current)
     except DivergenceError as exc:
@@ -60,11 +61,64 @@ async def _failback_risk(op: Operation, to: str, current: str, approver: str | N
     statement = (f"failing back to {to} discards {'at least ' + human_bytes(lost) if lost is not None else 'an unknown amount'}"
                  f" that {current} committed after the switch at {d.switch_lsn}")
     if lost is None or lost > op.cluster.slo.max_data_risk_bytes:
-        problem = approval_problem(approver, op.cluster, op.state().roles.get("operator"))
+        operator = op.state().roles.get("operator")
+        if approver is None:                         # the cockpit: an approval from the approver's own seat
+            approver = seat_approval(op, to, lost)
+            if approver is None:
+                raise op.refuse("rollback", f"rollback refused: {statement}, above the SLO or unknown: an approver "
+                                f"must approve it from the approver seat (key a), then roll back again",
+                                failback_to=to, lost_bytes=lost, statement=statement)
+        problem = approval_problem(approver, op.cluster, operator)
         if problem:
             raise op.refuse("rollback", f"rollback refused: {statement}, above the SLO or unknown: an approver "
-                            f"must approve it ({problem})")
-    return statement
+                            f"must approve it ({problem})", failback_to=to, lost_bytes=lost, statement=statement)
+    return statement, approver
+
+
+def pending_failback(events) -> dict | None:
+    """The failback waiting for an approver: the data of the last rollback refusal that asked for one,
+    unless a rollback decision or an approval for it came later."""
+    for event in reversed(list(events)):
+        data = event.data or {}
+        if event.kind == "decision" and data.get("rollback"):
+            return None
+        if event.kind == "approval" and data.get("failback_to"):
+            return None
+        if event.kind == "system" and data.get("action") == "rollback" and data.get("failback_to"):
+            return data
+    return None
+
+
+def seat_approval(op: Operation, to: str, lost: int | None) -> str | None:
+    """Who approved failing back to ``to`` from the approver seat, for at least this much data: an
+    approval covers what it named plus the SLO (what would need none); one of an unknown amount covers any."""
+    operator = op.state().roles.get("operator")
+    for event in reversed(op.journal.events(kinds={"approval"})):
+        data = event.data or {}
+        if data.get("failback_to") != to or event.seat != "approver":
+            continue
+        if approval_problem(data.get("approved_by"), op.cluster, operator):
+            continue
+        named = data.get("lost_bytes", -1)
+        if named is None or (lost is not None and lost <= named + op.cluster.slo.max_data_risk_bytes):
+            return data["approved_by"]
+    return None
+
+
+def approve_failback(op: Operation, approver: str) -> str:
+    """The approver seat approves the failback that waits for it; returns the sentence journaled."""
+    if op.state().stage(3).status != "passed":
+        raise op.refuse("approve", "there is no failback to approve: no node was promoted yet")
+    pending = pending_failback(op.journal.events())
+    if pending is None:
+        raise op.refuse("approve", "there is no failback waiting for an approval: the operator rolls back first (b)")
+    problem = approval_problem(approver, op.cluster, op.state().roles.get("operator"))
+    if problem:
+        raise op.refuse("approve", f"approval refused: {problem}")
+    sentence = f"{approver} approves the failback to {pending['failback_to']}: {pending['statement']}"
+    op.log("approval", sentence, data={"failback_to": pending["failback_to"], "approved_by": approver,
+                                       "lost_bytes": pending.get("lost_bytes"), "statement": pending["statement"]})
+    return sentence
 
 
 async def rollback(op: Operation, to: str, *, approver: str | None = None) -> bool:
@@ -83,8 +137,10 @@ async def rollback(op: Operation, to: str, *, approver: str | None = None) -> bo
     if to not in writers:
         raise op.refuse("rollback", f"rollback refused: {to} is not writable; start it as a primary first, "
                         "or roll back to the node that is")
-    statement = (f"staying on {to}: re-point Odoo to it once more" if to == current
-                 else await _failback_risk(op, to, current, approver))
+    if to == current:
+        statement = f"staying on {to}: re-point Odoo to it once more"
+    else:
+        statement, approver = await _failback_risk(op, to, current, approver)
     op.log("decision", f"rollback: {to} is the authoritative node; {statement}", data={
         **ROLLBACK, "authoritative": to, "proposed_by": op.author, "approved_by": approver,
         "data_risk": {"statement": statement}})

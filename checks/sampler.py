@@ -55,9 +55,12 @@ class NodeSampler:
         """The longest one :meth:`sample` call can take."""
         return self.sampling.connect_timeout_s + self.sampling.statement_timeout_s + 0.5
 
-    async def sample(self) -> NodeSample:
+    async def sample(self, *, retry_now: bool = False) -> NodeSample:
+        """One sample. After a failure the next connect waits a backoff (0.5 s doubling to 5 s), so a
+        dead node is not hammered every tick; ``retry_now`` connects at once: an action's re-check
+        must see a node that came back, not the last failure (it could be writable again)."""
         try:
-            conn = await self._connection()
+            conn = await self._connection(retry_now)
             started = time.monotonic()
             row = await asyncio.wait_for(
                 conn.fetchrow(NODE_SAMPLE), timeout=self.sampling.statement_timeout_s
@@ -79,13 +82,13 @@ class NodeSampler:
             except (Exception, asyncio.TimeoutError):  # noqa: BLE001
                 conn.terminate()
 
-    async def _connection(self) -> asyncpg.Connection:
+    async def _connection(self, retry_now: bool = False) -> asyncpg.Connection:
         if self._conn is not None and getattr(self._conn, "_loop", None) is not asyncio.get_running_loop():
             self._drop()                 # opened by an earlier event loop (one action, one loop)
         if self._conn is not None and not self._conn.is_closed():
             return self._conn
         now = time.monotonic()
-        if now < self._next_attempt:
+        if now < self._next_attempt and not retry_now:
             raise SamplerError(self._last_error or "waiting to reconnect")
         password = node_password(self.node.name, self.node.password_env)
         timeout_ms = int(self.sampling.statement_timeout_s * 1000)
@@ -159,7 +162,7 @@ def sample_from_row(name: str, row: asyncpg.Record, latency_ms: float) -> NodeSa
     )
 
 
-async def sample_all(samplers: list[NodeSampler]) -> list[NodeSample]:
+async def sample_all(samplers: list[NodeSampler], *, retry_now: bool = False) -> list[NodeSample]:
     """One round over every node at once; a slow node costs only its own budget."""
-    return list(await asyncio.gather(*(s.sample() for s in samplers)))
+    return list(await asyncio.gather(*(s.sample(retry_now=retry_now) for s in samplers)))
 

@@ -81,6 +81,9 @@ def test_crash_failover_through_the_cockpit_with_an_approver_seat(fresh_lab, tmp
     wait_journal(incident, lambda e: e.data.get("check") == "promoted" and e.data.get("passed"), "promotion")
     op("u"); op("y")
     wait_journal(incident, lambda e: e.data.get("check") == "targets", "cutover")
+    deadline = time.monotonic() + 15                  # the action ends a moment after its last entry
+    while "running: cut over" in tmux.screen("op") and time.monotonic() < deadline:
+        time.sleep(0.1)
     op("v")
     wait_journal(incident, lambda e: e.data.get("check") == "stragglers", "verification", timeout=60)
     time.sleep(0.5)
@@ -90,6 +93,27 @@ def test_crash_failover_through_the_cockpit_with_an_approver_seat(fresh_lab, tmp
     assert writable_nodes(lab) == ["node2"]
     record = (incident / "record.md").read_text()
     assert "alice" in record and "write_probe: pass" in record and "## Close-out" in record
+
+    # A failback that discards more than the SLO: the operator names no approver; the approver's
+    # seat approves the failback the refusal asked for, and only then does the rollback run.
+    psql(lab.status(), "node2", "create table after_switch(x text); "
+                                "insert into after_switch select repeat('x', 1000) from generate_series(1, 25000)")
+    time.sleep(2.5)                                                     # the cockpit samples node2's WAL
+    lab.crash("node2")
+    lab.start("node1")
+    op("b"); op("C-u"); op("node1", literal=True); op("Enter")
+    refusal = wait_journal(incident, lambda e: e.data.get("failback_to") == "node1", "the failback refusal")
+    assert "from the approver seat (key a)" in refusal.text and refusal.data["lost_bytes"] > 16 * 1024 * 1024
+    assert writable_nodes(lab) == ["node1"]
+    tmux.keys("appr", "a"); time.sleep(0.6)
+    tmux.wait_for("appr", "Approve failing back to node1?")
+    tmux.keys("appr", "y")
+    wait_journal(incident, lambda e: e.kind == "approval" and e.data.get("failback_to") == "node1", "approval")
+    op("b"); op("C-u"); op("node1", literal=True); op("Enter")
+    done = wait_journal(incident, lambda e: e.data.get("check") == "rollback", "the rollback", timeout=60)
+    assert done.data["passed"] is True
+    decision = wait_journal(incident, lambda e: e.kind == "decision" and e.data.get("rollback"), "decision")
+    assert decision.data["approved_by"] == "alice" and writable_nodes(lab) == ["node1"]
 
 
 def test_risk_above_the_slo_refuses_promotion_without_an_approval(fresh_lab, tmp_path):

@@ -55,6 +55,33 @@ def assert_record_complete(incident: Path) -> str:
     return record
 
 
+def test_an_old_primary_restarted_during_the_reconnect_backoff_still_blocks_the_promotion(fresh_lab, tmp_path):
+    """The background sampler waits up to 5 s before reconnecting to a dead node; the gate's re-check
+    must not: node1, fenced and then started again as a primary, is writable: no promotion."""
+    lab, incident = fresh_lab, tmp_path / "inc"
+    lab.crash("node1")
+    op = operation(lab, incident)
+
+    async def scenario():
+        await through_stage_2(op, lab)
+        deadline = time.monotonic() + 2.0         # real attempts at 0, 0.5 and 1.5 s: a 4 s backoff now
+        while time.monotonic() < deadline:
+            await op.refresh()
+            await asyncio.sleep(0.1)
+        lab.start("node1")                        # back, writable, while the backoff would still hide it
+        try:
+            return await promote_candidate(op, "node2")
+        except Exception as exc:  # noqa: BLE001 - the refusal is the outcome
+            return exc
+        finally:
+            await op.close()
+
+    outcome = asyncio.run(scenario())
+    assert "node1 is writable again; fence it (stage 2) first" in str(outcome), outcome
+    assert writable_nodes(lab) == ["node1"], "a second writer appeared"
+    assert_record_complete(incident)
+
+
 def test_candidate_hangs_during_promotion(fresh_lab, tmp_path, monkeypatch):
     lab, incident = fresh_lab, tmp_path / "inc"
     lab.crash("node1")

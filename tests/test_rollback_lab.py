@@ -64,3 +64,64 @@ def test_failback_to_an_old_primary_that_wrote_nothing_is_allowed_and_verified(f
 
     decision = [e for e in events(Path(incident), "decision") if e.data.get("rollback")][-1]
     assert decision.data["authoritative"] == "node1" and "discards" in decision.text
+
+
+def test_a_failback_above_the_slo_needs_the_approver_seat_not_a_typed_name(fresh_lab, tmp_path):
+    """In the cockpit the operator names no approver: the approval must come from the approver's seat,
+    by a listed approver who is not the operator, and cover the data the failback discards."""
+    import asyncio
+    from pathlib import Path
+
+    from checks.config import load_config
+    from checks.journal import Journal
+    from checks.operation import GateRefused, Operation
+    from checks.rollback import approve_failback, pending_failback, rollback as roll_back
+
+    lab = fresh_lab
+    incident, new = switched_over(lab, tmp_path)
+    st = lab.status()
+    psql(st, new, "create table after_switch(x text); "
+                  "insert into after_switch select repeat('x', 1000) from generate_series(1, 25000)")
+    _, cluster = load_config(st["config"]).cluster(None)
+    journal = Journal.open(Path(incident))
+    seat = {name: Operation(journal, "lab", cluster, author=author, seat=name)
+            for name, author in (("operator", "root"), ("approver", "alice"))}
+
+    def run(coro_fn):
+        async def go():
+            try:
+                return await coro_fn()
+            except GateRefused as exc:
+                return exc
+            finally:
+                await asyncio.gather(*(op.close() for op in seat.values()))
+        return asyncio.run(go())
+
+    try:
+        run(seat["operator"].refresh)                     # the operator saw what the new primary wrote
+        lab.crash(new)                                    # one writer: the old primary, back with nothing new
+        lab.start("node1")
+        refused = run(lambda: roll_back(seat["operator"], "node1"))
+        assert isinstance(refused, GateRefused) and "from the approver seat (key a)" in str(refused)
+        pending = pending_failback(journal.events())
+        assert pending["failback_to"] == "node1" and pending["lost_bytes"] > cluster.slo.max_data_risk_bytes
+
+        # a name written from the operator's seat is no approval
+        seat["operator"].log("approval", "alice approves (typed by the operator)",
+                             data={"failback_to": "node1", "approved_by": "alice", "lost_bytes": None})
+        assert isinstance(run(lambda: roll_back(seat["operator"], "node1")), GateRefused)
+        # nor is the operator's own name from an approver seat
+        mallory = Operation(journal, "lab", cluster, author="root", seat="approver")
+        with pytest.raises(GateRefused, match="approval refused"):
+            approve_failback(mallory, "root")
+        assert writable_nodes(lab) == ["node1"]           # refusals changed nothing
+
+        sentence = approve_failback(seat["approver"], "alice")
+        assert sentence.startswith("alice approves the failback to node1: failing back to node1 discards at least")
+        assert pending_failback(journal.events()) is None
+        assert run(lambda: roll_back(seat["operator"], "node1")) is True
+        decision = [e for e in journal.events(kinds={"decision"}) if e.data.get("rollback")][-1]
+        assert decision.data["approved_by"] == "alice" and decision.data["authoritative"] == "node1"
+        assert writable_nodes(lab) == ["node1"]
+    finally:
+        journal.close()

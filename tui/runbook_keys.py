@@ -57,6 +57,8 @@ class RunbookKeys:
             shown[stage] = (" ".join(k for k, _ in keys), " / ".join(label for _, label in keys))
         if self.session.is_operator and state.current == 6:
             shown[5] = ("z b h", "close / roll back / re-protect the old primary")
+        elif self.session.seat == "approver" and state.stage(3).status == "passed":
+            shown[5] = ("a", "approve a failback the operator asked for")
         return shown
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
@@ -160,17 +162,13 @@ class RunbookKeys:
 
         current = self._state().candidate or ""
 
-        def got_node(node: str | None) -> None:
-            if not node:
-                return
-            self.push_screen(PromptModal("Approver, if the failback discards data above the SLO (blank: none)",
-                                         f"approvers: {', '.join(self.cluster.approvers)}", allow_empty=True),
-                             lambda approver: approver is not None and self._go("rollback", lambda: self.actions.start(
-                                 "rollback", lambda op: rollback(op, node, approver=approver or None))))
-
+        # A failback that discards data above the SLO needs an approval from the approver's own seat
+        # (key a there, once this refusal asked for it), not a name typed here.
         self.push_screen(PromptModal("Roll back: which node is authoritative?",
                                      f"{current} (the promoted node) re-points Odoo once more; another node is a "
-                                     "failback, refused if both nodes accepted writes", default=current), got_node)
+                                     "failback, refused if both nodes accepted writes", default=current),
+                         lambda node: node and self._go("rollback", lambda: self.actions.start(
+                             "rollback", lambda op: rollback(op, node))))
 
     def action_reprotect(self) -> None:
         from checks.reprotect import reprotect
@@ -184,6 +182,14 @@ class RunbookKeys:
 
     # -- approver --------------------------------------------------------------------------------
     def action_approve(self) -> None:
+        """Before the promotion: its data risk. After it: the failback the operator asked for (b)."""
+        from checks.rollback import approve_failback, pending_failback
+
+        pending = pending_failback(self.panes.events) if self._state().stage(3).status == "passed" else None
+        if pending is not None:
+            self._confirm(f"Approve failing back to {pending['failback_to']}?", pending["statement"], "approve",
+                          lambda op: approve_failback(op, self.session.name))
+            return
         self._confirm(f"Approve promoting {self._state().candidate}?", self._risk_text(), "approve",
                       lambda op: op.approve(self.session.name))
 
