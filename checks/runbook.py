@@ -223,9 +223,14 @@ def _stage4(cluster: Cluster, events, ctx):
 
 
 def _stage5(cluster: Cluster, events, ctx):
+    # Only the last verification run counts (each journals its checks as they end, with its
+    # ``verify_run``): a check still running is "not verified yet", never an older run's pass.
+    evidence = _stage_events(events, 5, "evidence")
+    run = _data(evidence[-1]).get("verify_run") if evidence else None
     latest: dict[str, EventLike] = {}
-    for e in _stage_events(events, 5, "evidence"):
-        latest[_data(e).get("check")] = e
+    for e in evidence:
+        if _data(e).get("verify_run") == run:
+            latest[_data(e).get("check")] = e
     wanted = [c for c in VERIFY_CHECKS if c in latest or _required(c, cluster)]
     lines = [f"{c}: {'pass' if _data(latest[c]).get('passed') else 'FAIL'} ({latest[c].text})" for c in wanted if c in latest]
     failing = [c for c in wanted if c in latest and not _data(latest[c]).get("passed")]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 
@@ -100,25 +101,33 @@ async def verify_all(op: Operation, target: str | None = None, *, context: dict 
     state = op.require(5, "verify")
     new = op.cluster.node(target or state.candidate)
     promoted_at = _promoted_at(op)
-    results: dict[str, tuple[bool, str]] = {"new_primary_writable": await check_writable(op, new)}
+    results: dict[str, tuple[bool, str]] = {}
+    run = uuid.uuid4().hex[:12]
+
+    def record(check: str, result: tuple[bool, str]) -> None:
+        """Journal each check as it ends: the operator sees verification progress, and a slow
+        Odoo login (PgBouncer's server_login_retry) does not hide the checks already done."""
+        results[check] = passed, text = result
+        op.log("evidence", f"{check}: {'pass' if passed else 'FAIL'}: {text}", stage=5,
+               data={"check": check, "passed": passed, "node": new.name, "verify_run": run, **(context or {})})
+
+    record("new_primary_writable", await check_writable(op, new))
     if op.cluster.odoo:
         label = f"incident {op.journal.incident_id}"
         try:
             client = OdooClient(op.cluster.odoo)
             uid, tries, waited = await login_with_retry(client)
-            results["odoo_login"] = (True, f"common.authenticate as {op.cluster.odoo.login!r}: uid {uid}"
-                                           + (f" after {tries} tries in {waited:.1f}s" if tries > 1 else ""))
+            record("odoo_login", (True, f"common.authenticate as {op.cluster.odoo.login!r}: uid {uid}"
+                                        + (f" after {tries} tries in {waited:.1f}s" if tries > 1 else "")))
             started = time.monotonic()
             line = await in_thread(write_probe, client, label)
-            results["write_probe"] = (True, f"{line} in {(time.monotonic() - started) * 1000:.0f} ms")
+            record("write_probe", (True, f"{line} in {(time.monotonic() - started) * 1000:.0f} ms"))
         except OdooError as exc:
-            results.setdefault("odoo_login", (False, str(exc)))
-            results.setdefault("write_probe", (False, str(exc)))
-        results["cron_progress"] = await check_cron(op, new, promoted_at)
-    results["stragglers"] = await check_stragglers(op, new)
-    for check, (passed, text) in results.items():
-        op.log("evidence", f"{check}: {'pass' if passed else 'FAIL'}: {text}", stage=5,
-               data={"check": check, "passed": passed, "node": new.name, **(context or {})})
+            for check in ("odoo_login", "write_probe"):
+                if check not in results:
+                    record(check, (False, str(exc)))
+        record("cron_progress", await check_cron(op, new, promoted_at))
+    record("stragglers", await check_stragglers(op, new))
     return all(passed for passed, _ in results.values())
 
 

@@ -114,3 +114,25 @@ def test_full_run_reaches_the_end():
     assert state.current == 6 and state.candidate == "n2"
     failing = events + [Ev("evidence", 5, {"check": "stragglers", "passed": False})]
     assert evaluate(CLUSTER, failing).stage(5).status == "failed"
+
+
+def test_only_the_last_verification_run_counts_while_it_journals_check_by_check():
+    done = roles() + FROZEN + choose(True) + checked({"n1": {"writable": False}})
+    done += [Ev("evidence", 3, {"check": "promoted", "passed": True, "node": "n2", "promote_to_writable_ms": 41}),
+             Ev("evidence", 4, {"check": "targets", "passed": True})]
+
+    def run(name: str, *results: tuple[str, bool]) -> list[Ev]:
+        return [Ev("evidence", 5, {"check": c, "passed": p, "verify_run": name}) for c, p in results]
+
+    first = done + run("a", ("new_primary_writable", True), ("stragglers", False))
+    assert evaluate(CLUSTER, first).stage(5).status == "failed"
+    # a second run under way: its first check passed, the stragglers check has not ended yet; the
+    # first run's failure no longer counts, nor could an older pass
+    second = first + run("b", ("new_primary_writable", True))
+    state = evaluate(CLUSTER, second).stage(5)
+    assert state.status == "open" and "stragglers" in state.gate
+    assert evaluate(CLUSTER, second + run("b", ("stragglers", True))).current == 6
+    stale_pass = done + run("a", ("new_primary_writable", True), ("stragglers", True)) + \
+        run("c", ("new_primary_writable", False))
+    assert evaluate(CLUSTER, stale_pass).stage(5).status == "failed"
+    assert evaluate(CLUSTER, done + run("d", ("new_primary_writable", True))).stage(5).status == "open"
