@@ -106,6 +106,8 @@ def test_crash_failover_through_the_cockpit_with_an_approver_seat(fresh_lab, tmp
     time.sleep(2.5)                                                     # the cockpit samples node2's WAL
     lab.crash("node2")
     lab.start("node1")
+    tmux.keys("appr", "a")                                              # nothing asked for yet
+    tmux.wait_for("appr", "nothing to approve")
     op("b"); op("C-u"); op("node1", literal=True); op("Enter")
     refusal = wait_journal(incident, lambda e: e.data.get("failback_to") == "node1", "the failback refusal")
     assert "from the approver seat (key a)" in refusal.text and refusal.data["lost_bytes"] > 16 * 1024 * 1024

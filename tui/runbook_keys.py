@@ -185,8 +185,12 @@ class RunbookKeys:
         """Before the promotion: its data risk. After it: the failback the operator asked for (b)."""
         from checks.rollback import approve_failback, pending_failback
 
-        pending = pending_failback(self.panes.events) if self._state().stage(3).status == "passed" else None
-        if pending is not None:
+        if self._state().stage(3).status == "passed":
+            pending = pending_failback(self.panes.events)
+            if pending is None:
+                self.notify("nothing to approve: no failback waits for an approval (the operator asks with b)",
+                            severity="warning")
+                return
             self._confirm(f"Approve failing back to {pending['failback_to']}?", pending["statement"], "approve",
                           lambda op: approve_failback(op, self.session.name))
             return
