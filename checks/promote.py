@@ -13,8 +13,6 @@ import time
 
 from pydantic import BaseModel, ConfigDict
 
-from checks.config import Node, Sampling
-from checks.connect import NodeUnreachable, node_connection
 from checks.queries import IN_RECOVERY, PROMOTE_NO_WAIT, WRITABLE_CHECK
 
 
@@ -33,15 +31,6 @@ class PromotionResult(BaseModel):
         if self.already:
             return f"{self.node} was already promoted: nothing sent"
         return f"{self.node} promoted: writable {self.promote_to_writable_ms:.0f} ms after pg_promote"
-
-
-async def promote(node: Node, sampling: Sampling, *, poll_s: float = 0.01, timeout_s: float = 60.0) -> PromotionResult:
-    """Connect to ``node`` and promote it (see :func:`promote_on`)."""
-    try:
-        async with node_connection(node, sampling, purpose="promote") as conn:
-            return await promote_on(conn, node.name, sampling.statement_timeout_s, poll_s=poll_s, timeout_s=timeout_s)
-    except NodeUnreachable as exc:
-        return PromotionResult(node=node.name, promoted=False, error=str(exc))
 
 
 async def promote_on(conn, name: str, statement_timeout_s: float, *, poll_s: float = 0.01,

@@ -46,7 +46,8 @@ class Session:
         self._samples: queue.SimpleQueue[NodeSample | None] = queue.SimpleQueue()
         self._sample_writer = threading.Thread(target=self._write_samples, daemon=True,
                                                name=f"journal samples {self.dir.name}")
-        self._sample_writer.start()
+        if self.is_operator:                 # no other seat journals samples
+            self._sample_writer.start()
         self.note("role", f"{name} joined as {seat}", data={"joined": True})
 
     @property
