@@ -109,7 +109,7 @@ def test_a_planted_password_appears_nowhere(lab, tmp_path, tmux, where):
     tmux.start("op", cockpit(str(config), "--incident", str(incident), "--name", "olga"), size=(200, 60))
     tmux.wait_for("op", "WRITABLE")                       # it connected with the inline password
     tmux.keys("op", "n")
-    time.sleep(0.3)
+    _wait_until_input_has_focus(tmux, "op")               # typed earlier, the keys would go to the app
     tmux.keys("op", f"pasted by mistake: {password}", literal=True)
     tmux.keys("op", "Enter")
     tmux.wait_for("op", "pasted by mistake: *****")        # journaled and shown masked; the input is cleared
