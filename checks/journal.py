@@ -138,12 +138,10 @@ class Journal:
         path = dir / JOURNAL_FILE
         if path.exists():
             raise JournalError(f"{dir} already holds an incident journal: open it instead of creating one")
+        from checks.incident import prepare_incident_dir  # (it imports this module)
+
+        prepare_incident_dir(dir, create=True)  # mode 0700 when made here; refuses a link or a stranger's files
         try:
-            try:
-                dir.mkdir(mode=0o700, parents=True)
-                os.chmod(dir, 0o700)  # whatever the umask; an existing directory keeps its mode
-            except FileExistsError:
-                pass
             conn = cls._connect(path, create=True)
             os.chmod(path, 0o600)
         except OSError as exc:
@@ -173,8 +171,11 @@ class Journal:
     @classmethod
     def open(cls, dir: Path, *, recorder: SampleRecorder | None = None) -> Journal:
         """An existing incident; JournalError if ``dir`` is not one or its schema is newer."""
+        from checks.incident import check_no_symlinks  # (it imports this module)
+
         dir = Path(dir)
         path = dir / JOURNAL_FILE
+        check_no_symlinks(dir)
         if not dir.is_dir():
             raise JournalError(f"{dir} is not an incident directory: no such directory")
         if not path.is_file():
