@@ -159,6 +159,9 @@ class Operation:
 
     # -- stage 0 -------------------------------------------------------------------------------
     def set_roles(self, operator: str, scribe: str, approver: str) -> None:
+        from checks.text import clean_name   # person text is made safe once, where it enters (checks.text)
+        operator, scribe, approver = (clean_name(name, field, required=False) for name, field in
+                                      ((operator, "operator"), (scribe, "scribe"), (approver, "approver")))
         problem = approval_problem(approver, self.cluster, operator)
         if problem:
             raise self.refuse("set roles", f"roles refused: {problem}", 0)
@@ -180,6 +183,8 @@ class Operation:
             "output": result.output, "duration_ms": result.duration_ms, "error": result.error, **extra})
 
     def skip_freeze(self, reason: str) -> None:
+        from checks.text import clean_text   # person text is made safe once, where it enters (checks.text)
+        reason = clean_text(reason, "the reason for skipping the freeze")
         self.require(0, "skip freeze")
         if not reason.strip():
             raise self.refuse("skip freeze", "skipping the freeze needs a reason", 0)
@@ -216,6 +221,8 @@ class Operation:
         return risk
 
     def approve(self, approver: str, note: str = "") -> None:
+        from checks.text import clean_name, clean_text   # person text is made safe once, where it enters
+        approver, note = clean_name(approver, "approver", required=False), clean_text(note, "the approval's note")
         state = self.require(1, "approve the data risk")
         if not state.candidate:
             raise self.refuse("approve", "there is nothing to approve yet: choose a candidate first", 1)
@@ -244,6 +251,8 @@ class Operation:
         return self.state()
 
     def attest(self, node: str, approver: str, statement: str) -> None:
+        from checks.text import clean_name, clean_text   # person text is made safe once, where it enters
+        approver, statement = clean_name(approver, "approver", required=False), clean_text(statement, "the attestation")
         state = self.require(2, "attest")
         problem = approval_problem(approver, self.cluster, state.roles.get("operator"))
         if problem:

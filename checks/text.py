@@ -75,9 +75,12 @@ def _check_length(text: str, field: str, limit: int) -> str:
     return text
 
 
-def clean_name(name: Any, field: str) -> str:
+def clean_name(name: Any, field: str, *, required: bool = True) -> str:
     """A person's name, safe to journal and show; TextRefused (naming ``field``) when it is
-    empty, longer than :data:`NAME_MAX`, or holds a line break."""
+    empty, longer than :data:`NAME_MAX`, or holds a line break. ``required=False``: no name
+    (None or blank) is ``""``, for a gate to refuse with its own sentence."""
+    if not required and (name is None or (isinstance(name, str) and not name.strip())):
+        return ""
     if not isinstance(name, str):
         raise TextRefused(f"{field}: a name is text, not {type(name).__name__}")
     if _LINE_BREAK.search(name.strip()):

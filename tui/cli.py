@@ -87,6 +87,23 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _refused_name(args: argparse.Namespace, *options: str) -> bool:
+    """Clean the name options in place (checks.text.clean_name); print the one line and return
+    True when one is refused (empty, more than one line, too long): exit 2, like argparse."""
+    from checks.text import TextRefused, clean_name
+
+    for option in options:
+        value = getattr(args, option, None)
+        if value is None:
+            continue
+        try:
+            setattr(args, option, clean_name(value, f"--{option}"))
+        except TextRefused as exc:
+            print_error(str(exc))
+            return True
+    return False
+
+
 def _load_cluster(config: str, cluster: str | None):
     from checks.config import load_config
 
@@ -112,6 +129,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from checks.config import ConfigError
 
+    if _refused_name(args, "name"):
+        return 2
     try:
         name, cluster = _load_cluster(args.config, args.cluster)
     except ConfigError as exc:
@@ -129,6 +148,8 @@ def cmd_tmux(args: argparse.Namespace) -> int:
     from checks.incident import login_name
     from tui.tmux_cmd import run_tmux
 
+    if _refused_name(args, "operator", "scribe"):
+        return 2
     try:
         _load_cluster(args.config, args.cluster)
     except ConfigError as exc:
@@ -146,6 +167,8 @@ def cmd_drill(args: argparse.Namespace) -> int:
     from checks.seats import SeatError
     from tui.drill_cmd import run_drill
 
+    if _refused_name(args, "operator", "approver"):
+        return 2
     try:
         name, cluster = _load_cluster(args.config, args.cluster)
     except ConfigError as exc:
