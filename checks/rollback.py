@@ -18,6 +18,7 @@ from checks.fence import pause_poolers
 from checks.lsn import human_bytes, lsn_diff
 from checks.operation import Operation
 from checks.runbook import approval_problem
+from checks.text import clean_name
 from checks.verify import verify_all
 
 ROLLBACK = {"rollback": True}
@@ -107,6 +108,7 @@ def seat_approval(op: Operation, to: str, lost: int | None) -> str | None:
 
 def approve_failback(op: Operation, approver: str) -> str:
     """The approver seat approves the failback that waits for it; returns the sentence journaled."""
+    approver = clean_name(approver, "approver", required=False)
     if op.state().stage(3).status != "passed":
         raise op.refuse("approve", "there is no failback to approve: no node was promoted yet")
     pending = pending_failback(op.journal.events())
@@ -122,6 +124,7 @@ def approve_failback(op: Operation, approver: str) -> str:
 
 
 async def rollback(op: Operation, to: str, *, approver: str | None = None) -> bool:
+    approver = None if approver is None else clean_name(approver, "approver", required=False)  # None: the approver seat approves
     state = op.state()
     if state.stage(3).status != "passed":
         raise op.refuse("rollback", "rollback applies once a node was promoted (stage 3); nothing to roll back")
