@@ -124,7 +124,8 @@ def approve_failback(op: Operation, approver: str) -> str:
 
 
 async def rollback(op: Operation, to: str, *, approver: str | None = None) -> bool:
-    approver = None if approver is None else clean_name(approver, "approver", required=False)  # None: the approver seat approves
+    # approver None: the approver seat approves (see _failback_risk)
+    approver = None if approver is None else clean_name(approver, "approver", required=False)
     state = op.state()
     if state.stage(3).status != "passed":
         raise op.refuse("rollback", "rollback applies once a node was promoted (stage 3); nothing to roll back")
