@@ -7,7 +7,7 @@ committed transaction, and a busy timeout makes a writer wait for another.
 
 Every text and every string inside ``data`` goes through :func:`checks.redact.redact`
 before it is written (values under secret-looking keys are masked whole), so
-secrets never reach the journal.
+secrets never reach the journal; then through :func:`checks.text.visible` (an ESC is stored as ``\x1b``).
 
 A write that fails (disk full, read-only disk, the file locked for too long) raises
 :class:`JournalWriteError` with one line to show as an alarm. The event is not
@@ -38,6 +38,7 @@ from checks.redact import redact
 from checks.sample import NodeSample, iso_utc, utcnow
 from checks.sample_policy import SampleRecorder
 from checks.seats import SEATS
+from checks.text import visible, visible_data
 
 SCHEMA_VERSION = 1
 JOURNAL_FILE = "journal.sqlite3"
@@ -278,8 +279,8 @@ class Journal:
             raise ValueError(f"unknown seat {seat!r} (seats: {', '.join(SEATS)})")
         if stage is not None and not isinstance(stage, int):
             raise ValueError("stage must be an int or None")
-        event = PendingEvent(at=utcnow(), seat=seat, author=redact(author), kind=kind, stage=stage,
-                             text=redact(text), data=json.loads(to_json(data or {})))
+        event = PendingEvent(at=utcnow(), seat=seat, author=visible(redact(author), multiline=False), kind=kind,
+                             stage=stage, text=visible(redact(text)), data=visible_data(json.loads(to_json(data or {}))))
         with self._lock:
             self.pending.append(event)
             stored = self.retry_pending()
