@@ -1,4 +1,9 @@
-"""Close: RTO, RPO, time per stage and the hardening checklist, computed from the journal alone."""
+"""Close: RTO, RPO, time per stage and the hardening checklist, computed from the journal alone.
+
+No figure is ever negative: the RTO ends at the write probe (or the last check) of the last
+verification run that passed, and starts at the first bad signal at or before that end (else
+at the incident start); a resumed incident's later fault cannot start a clock after it ended.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,8 @@ from datetime import datetime
 from checks.config import Cluster
 from checks.lsn import human_bytes, human_seconds
 from checks.reprotect import reprotect_lines
-from checks.runbook import STAGES, evaluate
+from checks.runbook import STAGES, evaluate, last_passed_run
+from checks.sample import iso_utc
 
 
 def stage_passed_at(cluster: Cluster, events: list) -> dict[int, datetime]:
@@ -23,25 +29,32 @@ def stage_passed_at(cluster: Cluster, events: list) -> dict[int, datetime]:
     return passed
 
 
+def _seconds(later: datetime, earlier: datetime) -> float:
+    return round(max(0.0, (later - earlier).total_seconds()), 3)
+
+
 def closeout(cluster: Cluster, events: list, samples: list, *, started_at: datetime,
              first_bad_at: datetime | None) -> dict:
-    """The close event's data: figures in numbers and the hardening checklist in words."""
+    """The close event's data: figures in numbers and the hardening checklist in words.
+    ``first_bad_at``: the first bad signal; one after the RTO's end is a later fault and is ignored."""
     passed = stage_passed_at(cluster, events)
     state = evaluate(cluster, events)
+    run = last_passed_run(cluster, events)
+    end = run.ended_at if run else None
+    if first_bad_at is not None and end is not None and first_bad_at > end:
+        first_bad_at = None                      # after the end: a later fault, not this RTO's origin
     origin = first_bad_at or started_at          # the first bad signal, or the incident start
-    probe = [e for e in events if e.kind == "evidence" and e.stage == 5 and e.data.get("check") == "write_probe"
-             and e.data.get("passed")]
-    verified = [e for e in events if e.kind == "evidence" and e.stage == 5]
-    end = probe[0].at if probe else (passed.get(5) or (verified[-1].at if verified else None))
-    rto = round((end - origin).total_seconds(), 3) if end else None
+    rto = _seconds(end, origin) if end else None
+    if end is not None:
+        passed[5] = end                          # stage 5 passed when the run the RTO ends at did
     # Time per stage counts from the first bad signal; when the work began before any (a planned
     # switchover, whose first bad signal is its own fence), from the incident start.
     first_pass = min(passed.values(), default=None)
     stage_s, previous = {}, (started_at if first_pass is not None and first_pass < origin else origin)
     for number, _title in STAGES:
         if number in passed:
-            stage_s[str(number)] = round((passed[number] - previous).total_seconds(), 3)
-            previous = passed[number]
+            stage_s[str(number)] = _seconds(passed[number], previous)
+            previous = max(previous, passed[number])
     risk = state.data_risk or {}
     finals = [e.data for e in events if e.kind == "evidence" and e.data.get("check") == "pre_promote"]
     measured = (finals[-1].get("data_risk") or {}) if finals else risk
@@ -78,7 +91,10 @@ def closeout(cluster: Cluster, events: list, samples: list, *, started_at: datet
     return {
         "rto_s": rto,
         "rto_from": "first bad signal" if first_bad_at else "incident start",
-        "rto_to": "the Odoo write probe passing" if probe else "verification",
+        "rto_to": ("the Odoo write probe passing" if run and "write_probe" in run.checks else
+                   "verification" if run else "no verification passed"),
+        "rto_origin_at": iso_utc(origin),
+        "rto_end_at": iso_utc(end) if end else None,
         "rpo_bytes": measured.get("bytes"),
         "rpo_s": measured.get("seconds"),
         "rpo_statement": measured.get("statement") or risk.get("statement"),

@@ -137,10 +137,20 @@ class Operation:
         """Close this operation's connections (it reconnects when used again)."""
         await asyncio.gather(*(s.close() for s in self._samplers.values()))
 
-    def close_incident(self) -> dict:
-        """Journal the close event with the figures (RTO, RPO, time per stage, hardening)."""
+    async def close_incident(self) -> dict:
+        """Journal the close event with the figures (RTO, RPO, time per stage, hardening). Refused
+        (journaled) when the incident is closed already, or when this round of samples does not show
+        exactly one writer, the authoritative node, with every other node accounted for."""
         from checks.closeout import closeout
+        from checks.one_writer import authoritative_node, confirm_one_writer
+        from checks.runbook import closed_sentence, standing_close
 
+        standing = standing_close(self.journal.events())
+        if standing is not None:
+            raise self.refuse("close", closed_sentence(standing, self.journal.incident_id))
+        problem = await confirm_one_writer(self, authoritative_node(self.state(), self.journal.events()))
+        if problem:
+            raise self.refuse("close", f"close refused: {problem}")
         events = self.journal.events()
         figures = closeout(self.cluster, events, self.journal.samples(), started_at=events[0].at,
                            first_bad_at=self.first_bad_at())

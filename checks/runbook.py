@@ -9,11 +9,13 @@ resumed incident lands on the same stage with the same evidence.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Iterable, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from checks.config import Cluster
+from checks.sample import iso_utc
 
 Status = Literal["locked", "open", "passed", "overridden", "failed"]
 STAGES = (
@@ -28,6 +30,7 @@ VERIFY_CHECKS = ("new_primary_writable", "odoo_login", "write_probe", "cron_prog
 
 
 class EventLike(Protocol):
+    at: datetime
     kind: str
     author: str
     seat: str
@@ -116,9 +119,98 @@ def evaluate(cluster: Cluster, events: list[EventLike]) -> RunbookState:
         states.append(StageState(number=number, title=title, status=status, gate=gate,
                                  next_action=action, evidence=tuple(evidence)))
         unlocked = status in ("passed", "overridden")
-    closed = any(e.kind == "close" for e in events)
+    closed = standing_close(events) is not None
     return RunbookState(stages=tuple(states), roles=roles, candidate=ctx.get("candidate"),
                         old_primary=ctx.get("old_primary"), data_risk=ctx.get("data_risk"), closed=closed)
+
+
+# -- closed, reopened --------------------------------------------------------------------------------
+def is_reopen(event: EventLike) -> bool:
+    """A reopen is journaled as a ``system`` event whose data says ``reopen``."""
+    return event.kind == "system" and bool(_data(event).get("reopen"))
+
+
+def reopen_data(closed: EventLike) -> dict:
+    """The data of the reopen event for the close it reopens."""
+    return {"reopen": True, "closed_at": iso_utc(closed.at), "closed_by": closed.author}
+
+
+def standing_close(events: Iterable[EventLike]) -> EventLike | None:
+    """The close that stands: the last close with no reopen after it (None: the incident is open)."""
+    standing = None
+    for e in events:
+        if e.kind == "close":
+            standing = e
+        elif is_reopen(e):
+            standing = None
+    return standing
+
+
+def closed_sentence(close: EventLike, incident_id: str) -> str:
+    return (f"incident {incident_id} was closed at {iso_utc(close.at)} by {close.author}: a new fault is a new "
+            "incident (pass a new --incident), or reopen this one with --reopen")
+
+
+def since_reopen(events: list[EventLike]) -> list[EventLike]:
+    """The events after the last reopen (all of them when never reopened)."""
+    last = max((i for i, e in enumerate(events) if is_reopen(e)), default=-1)
+    return events[last + 1:]
+
+
+# -- verification runs -------------------------------------------------------------------------------
+def required_checks(cluster: Cluster) -> list[str]:
+    """The stage 5 checks a verification run must pass for this cluster."""
+    return [c for c in VERIFY_CHECKS if _required(c, cluster)]
+
+
+class VerifyRun(BaseModel):
+    """One verification run: its checks (the last event of each), in the order they ended."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    run: str | None
+    checks: dict[str, Any]              # check name -> its evidence event
+    wanted: tuple[str, ...]
+    last_at: datetime | None = None
+
+    @property
+    def failing(self) -> list[str]:
+        return [c for c in self.wanted if c in self.checks and not _data(self.checks[c]).get("passed")]
+
+    @property
+    def missing(self) -> list[str]:
+        return [c for c in self.wanted if c not in self.checks]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failing and not self.missing
+
+    @property
+    def ended_at(self) -> datetime | None:
+        """When it proved Odoo writes: its write probe, or else its last check."""
+        probe = self.checks.get("write_probe")
+        return probe.at if probe is not None else self.last_at
+
+
+def verification_runs(cluster: Cluster, events: Iterable[EventLike]) -> list[VerifyRun]:
+    """Stage 5's verification runs, in order (each journals its checks with its ``verify_run``)."""
+    runs: dict[str | None, dict[str, Any]] = {}
+    last: dict[str | None, datetime | None] = {}
+    for e in events:
+        if e.kind == "evidence" and e.stage == 5:
+            run = _data(e).get("verify_run")
+            runs.setdefault(run, {})[_data(e).get("check")] = e
+            last[run] = getattr(e, "at", None)
+    out = []
+    for run, checks in runs.items():
+        wanted = tuple(c for c in VERIFY_CHECKS if c in checks or _required(c, cluster))
+        out.append(VerifyRun(run=run, checks=checks, wanted=wanted, last_at=last[run]))
+    return out
+
+
+def last_passed_run(cluster: Cluster, events: Iterable[EventLike]) -> VerifyRun | None:
+    """The last verification run that passed every check (None when none did)."""
+    return next((r for r in reversed(verification_runs(cluster, events)) if r.passed), None)
 
 
 def _stage_events(events: list[EventLike], stage: int, *kinds: str) -> list[EventLike]:
@@ -225,20 +317,20 @@ def _stage4(cluster: Cluster, events, ctx):
 def _stage5(cluster: Cluster, events, ctx):
     # Only the last verification run counts (each journals its checks as they end, with its
     # ``verify_run``): a check still running is "not verified yet", never an older run's pass.
-    evidence = _stage_events(events, 5, "evidence")
-    run = _data(evidence[-1]).get("verify_run") if evidence else None
-    latest: dict[str, EventLike] = {}
-    for e in evidence:
-        if _data(e).get("verify_run") == run:
-            latest[_data(e).get("check")] = e
-    wanted = [c for c in VERIFY_CHECKS if c in latest or _required(c, cluster)]
-    lines = [f"{c}: {'pass' if _data(latest[c]).get('passed') else 'FAIL'} ({latest[c].text})" for c in wanted if c in latest]
-    failing = [c for c in wanted if c in latest and not _data(latest[c]).get("passed")]
-    missing = [c for c in wanted if c not in latest]
-    if failing:
-        return "failed", f"failing: {', '.join(failing)}", "fix and verify again", lines
-    if missing:
-        return "open", f"not verified yet: {', '.join(missing)}", "verify", lines
+    # After a reopen, only a run since the reopen counts: an old verification is not the present.
+    evidence = _stage_events(since_reopen(events), 5, "evidence")
+    run_id = _data(evidence[-1]).get("verify_run") if evidence else None
+    run = next((r for r in verification_runs(cluster, evidence) if r.run == run_id), None) if evidence else None
+    if run is None:
+        missing = ", ".join(required_checks(cluster))
+        return "open", f"not verified yet: {missing}", "verify", []
+    latest = run.checks
+    lines = [f"{c}: {'pass' if _data(latest[c]).get('passed') else 'FAIL'} ({latest[c].text})"
+             for c in run.wanted if c in latest]
+    if run.failing:
+        return "failed", f"failing: {', '.join(run.failing)}", "fix and verify again", lines
+    if run.missing:
+        return "open", f"not verified yet: {', '.join(run.missing)}", "verify", lines
     return "passed", "every verification check passed", "", lines
 
 

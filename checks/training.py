@@ -384,7 +384,7 @@ class TrainingRun:
 
     def close(self) -> dict:
         """Close: the cockpit's own close-out figures (RTO, RPO, time per stage), in simulated time."""
-        figures = self._attempt("close", self.op.close_incident)
+        figures = self._attempt("close", lambda: _drive(self.op.close_incident()))
         self.finished_at = self.t
         return figures
 

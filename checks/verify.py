@@ -6,6 +6,11 @@ probe (a draft ``sale.order`` created, updated and removed, labelled with the in
 id); cron progress (``ir_cron.lastcall`` advancing on the new primary, failed
 ``queue_job`` rows not spiking); stragglers (``SHOW SERVERS`` on every PgBouncer pointing
 at another node, Odoo sessions on the old primary if it answers).
+
+Every run first samples every node again and judges that round
+(:func:`checks.one_writer.confirm_one_writer`): unless exactly the node being verified is
+writable, and every other node is reachable and read-only, fenced, or attested down, every
+check of the run fails with that sentence. A journal's old pass is never the present.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ from urllib.parse import urlsplit, urlunsplit
 from checks.config import Node
 from checks.connect import NodeUnreachable, node_connection
 from checks.odoo_rpc import OdooClient, OdooError, in_thread, write_probe
+from checks.one_writer import confirm_one_writer
 from checks.operation import Operation
 from checks.pgbouncer import PgBouncerError, admin_show
 from checks.queries import CRON_LASTCALL, FAILED_JOBS_SINCE, HAS_QUEUE_JOB, ODOO_SESSIONS, WRITABLE_CHECK
+from checks.runbook import required_checks
 from checks.sample import utcnow
 
 
@@ -97,7 +104,8 @@ async def check_stragglers(op: Operation, new: Node) -> tuple[bool, str]:
 
 
 async def verify_all(op: Operation, target: str | None = None, *, context: dict | None = None) -> bool:
-    """Every stage 5 check against the new primary (or ``target``, in a rollback), journaled."""
+    """Every stage 5 check against the new primary (or ``target``, in a rollback), journaled.
+    First, one sampling round: no other writer, nothing unaccounted for, else every check fails."""
     state = op.require(5, "verify")
     new = op.cluster.node(target or state.candidate)
     promoted_at = _promoted_at(op)
@@ -111,6 +119,11 @@ async def verify_all(op: Operation, target: str | None = None, *, context: dict 
         op.log("evidence", f"{check}: {'pass' if passed else 'FAIL'}: {text}", stage=5,
                data={"check": check, "passed": passed, "node": new.name, "verify_run": run, **(context or {})})
 
+    problem = await confirm_one_writer(op, new.name)
+    if problem:
+        for check in required_checks(op.cluster):
+            record(check, (False, problem))
+        return False
     record("new_primary_writable", await check_writable(op, new))
     if op.cluster.odoo:
         label = f"incident {op.journal.incident_id}"

@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     drill.add_argument("--approver", metavar="WHO", help="an approver from the config's list, not the operator")
     drill.add_argument("--fence", action="store_true", help="allow running fence commands")
     drill.add_argument("--yes", action="store_true", help="confirm the promotion without typing the node's name")
+    drill.add_argument("--reopen", action="store_true",
+                       help="reopen a closed incident (journaled) and verify it again; without it a closed one is refused")
     drill.add_argument("--rollback", metavar="NODE", dest="rollback_to",
                        help="roll back (from stage 3 on): make NODE the authoritative node, re-point, verify")
 
@@ -185,7 +187,7 @@ def cmd_drill(args: argparse.Namespace) -> int:
                                 operator=args.operator or login_name(), approver=args.approver)
         return run_drill(name, cluster, Path(args.incident), candidate=args.candidate,
                          operator=args.operator or login_name(), approver=args.approver,
-                         fence=args.fence, yes=args.yes)
+                         fence=args.fence, yes=args.yes, reopen=args.reopen)
     except (JournalError, SeatError) as exc:
         print_error(str(exc))
         return 1

@@ -2,8 +2,10 @@
 
 It never bypasses a gate: without ``--fence`` a writable old primary stops it, and data
 risk above the SLO (or unknown) without an approver from the config's list (never the
-operator) stops it. Exit 0 when stage 5 verified; otherwise 1, with the blocking gate
-on the last line.
+operator) stops it; nobody is the approver unless ``--approver`` names them. Every run
+verifies afresh, a resumed one too (a journal's old pass is not the present), and says
+"verified" only when that run passed. A closed incident is refused unless ``--reopen``.
+Exit 0 when stage 5 verified; otherwise 1, with the blocking gate on the last line.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from checks.cutover import cut_over
 from checks.journal import Journal
 from checks.operation import GateRefused, Operation
 from checks.record import write_record
-from checks.runbook import approval_problem
+from checks.runbook import approval_problem, closed_sentence, reopen_data, standing_close
 from checks.seats import OperatorLock
 from checks.stage_actions import fence_old_primary, promote_candidate
 from checks.verify import verify_all
@@ -41,15 +43,35 @@ def _gate(op: Operation, number: int) -> None:
                       + (f"; to unlock: {stage.next_action}" if stage.next_action else ""))
 
 
+def _no_approver(cluster: Cluster, operator: str) -> str:
+    listed = [a for a in cluster.approvers if a != operator]
+    if not listed:
+        return "blocked at stage 0 Stabilize: the config lists no approver other than the operator"
+    return (f"blocked at stage 0 Stabilize: nobody was named as the approver: pass --approver WHO, one of the "
+            f"config's approvers ({', '.join(listed)}), never the operator")
+
+
+async def _fence(op: Operation) -> None:
+    """Fence, printing every fence step that failed with its reason (they are journaled too)."""
+    seen = op.journal.events()
+    mark = seen[-1].id if seen else 0
+    try:
+        await fence_old_primary(op, allowed=True)
+    finally:
+        for e in op.journal.events(after_id=mark, kinds={"action"}):
+            if e.stage == 2 and e.data.get("exit_code") not in (0, None):
+                say(f"    fence step failed: {e.text}")
+
+
 async def drive(op: Operation, *, candidate: str | None, operator: str, approver: str | None,
-                fence: bool, yes: bool) -> None:
+                fence: bool, yes: bool) -> bool:
+    """Every stage in turn; True only when this run's own verification passed."""
     state = op.state()
     if state.stage(0).status not in ("passed", "overridden"):
         if not state.roles:
-            on_call = approver or next((a for a in op.cluster.approvers if a != operator), None)
-            if on_call is None:
-                raise Blocked("blocked at stage 0 Stabilize: the config lists no approver other than the operator")
-            op.set_roles(operator, operator, on_call)
+            if not approver:
+                raise Blocked(_no_approver(op.cluster, operator))
+            op.set_roles(operator, operator, approver)
         if op.cluster.freeze and op.state().stage(0).status != "passed":
             for result in await op.run_freeze():
                 say(f"    freeze {result.summary()}")
@@ -63,7 +85,7 @@ async def drive(op: Operation, *, candidate: str | None, operator: str, approver
     if op.state().stage(2).status not in ("passed", "overridden"):
         state = await op.check_others()
         if state.stage(2).status == "failed" and fence:
-            await fence_old_primary(op, allowed=True)
+            await _fence(op)
     _gate(op, 2)
     if op.state().stage(3).status != "passed":
         name = op.state().candidate
@@ -74,13 +96,31 @@ async def drive(op: Operation, *, candidate: str | None, operator: str, approver
     if op.state().stage(4).status != "passed":
         await cut_over(op)
     _gate(op, 4)
-    if op.state().stage(5).status != "passed":
-        await verify_all(op)
+    # Always a fresh run, also when an earlier run passed: it samples every node first, and only
+    # its own result may say "verified" (a resumed incident's journal is not the present).
+    verified = await verify_all(op)
     _gate(op, 5)
+    return verified
+
+
+def _refuse_or_reopen(op: Operation, reopen: bool) -> None:
+    """A closed incident is refused (journaled), unless ``--reopen``: then a reopen is journaled."""
+    standing = standing_close(op.journal.events())
+    if standing is None:
+        if reopen:
+            say(f"incident {op.journal.incident_id} is open: there is nothing to reopen")
+        return
+    sentence = closed_sentence(standing, op.journal.incident_id)
+    if not reopen:
+        raise op.refuse("drill", sentence)
+    data = reopen_data(standing)
+    op.log("system", f"incident reopened by {op.author}: it was closed at {data['closed_at']} by "
+           f"{data['closed_by']}; everything is verified again", data=data)
+    say(f"reopened incident {op.journal.incident_id} (closed at {data['closed_at']} by {data['closed_by']})")
 
 
 def run_drill(cluster_name: str, cluster: Cluster, incident: Path, *, candidate: str | None, operator: str,
-              approver: str | None, fence: bool, yes: bool) -> int:
+              approver: str | None, fence: bool, yes: bool, reopen: bool = False) -> int:
     if approver:
         problem = approval_problem(approver, cluster, operator)
         if problem:
@@ -96,8 +136,11 @@ def run_drill(cluster_name: str, cluster: Cluster, incident: Path, *, candidate:
         op.log("system", f"drill started by {operator} on cluster {cluster_name}")
     code = 0
     try:
-        asyncio.run(_drive_and_close(op, candidate=candidate, operator=operator, approver=approver,
-                                     fence=fence, yes=yes))
+        _refuse_or_reopen(op, reopen)
+        verified = asyncio.run(_drive_and_close(op, candidate=candidate, operator=operator, approver=approver,
+                                                fence=fence, yes=yes))
+        if not verified:
+            raise Blocked("blocked at stage 5 Verify: this run's verification did not pass")
         odoo = "Odoo writing through the new path" if cluster.odoo else "no Odoo configured, so no Odoo checks ran"
         say(f"verified: exactly one writable primary; {odoo}")
     except (Blocked, GateRefused) as exc:
@@ -112,12 +155,14 @@ def run_drill(cluster_name: str, cluster: Cluster, incident: Path, *, candidate:
     return code
 
 
-async def _drive_and_close(op: Operation, **kw) -> None:
+async def _drive_and_close(op: Operation, **kw) -> bool:
+    """Drive, then close (the close samples every node again first, and may be refused)."""
     try:
-        await drive(op, **kw)
-        figures = op.close_incident()
+        verified = await drive(op, **kw)
+        figures = await op.close_incident()
         say(f"RTO {figures['rto_s']} s ({figures['rto_from']}); RPO: {figures['rpo_statement']}")
         say("time per stage: " + ", ".join(f"{k}: {v} s" for k, v in figures["stage_seconds"].items()))
+        return verified
     finally:
         await op.close()
 

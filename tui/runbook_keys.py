@@ -154,8 +154,13 @@ class RunbookKeys:
         self._go("verify", lambda: self.actions.start("verify", verify_all))
 
     def action_close_incident(self) -> None:
-        self._confirm("Close the incident?", "journals RTO, RPO, time per stage and the hardening checklist",
-                      "close", lambda op: f"closed: RTO {op.close_incident()['rto_s']} s")
+        async def close(op) -> str:
+            # samples every node first: refused (with the sentence) unless exactly one writer now
+            figures = await op.close_incident()
+            return f"closed: RTO {figures['rto_s']} s"
+
+        self._confirm("Close the incident?", "samples every node again (exactly one writer now), then journals "
+                      "RTO, RPO, time per stage and the hardening checklist", "close", close)
 
     def action_rollback(self) -> None:
         from checks.rollback import rollback
