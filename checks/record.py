@@ -35,7 +35,7 @@ from checks.journal import (
     ACTION, ALARM, APPROVAL, CLOSE, DECISION, EVIDENCE, OVERRIDE, ROLE, STAGE, Event, Journal, JournalWriteError,
 )
 from checks.lsn import human_bytes, human_seconds
-from checks.record_text import fence_for, first_line, fmt, key_label, list_item, parse_time, risk_text, short_output
+from checks.record_text import fence_for, first_line, fmt, key_label, list_item, md, parse_time, risk_text, short_output
 from checks.redact import redact
 from checks.runbook import STAGES
 from checks.sample import NodeSample, iso_utc, utcnow
@@ -57,7 +57,7 @@ def node_line(sample: NodeSample) -> str:
     """One node at one moment: role, writable, WAL position, replay delay, sample time."""
     when = f" (sampled {iso_utc(sample.observed_at)})"
     if not sample.reachable:
-        return f"{sample.name}: unreachable, writable ?, error: {redact(sample.error) or '-'}{when}"
+        return f"{sample.name}: unreachable, writable ?, error: {md(redact(sample.error)) or '-'}{when}"
     if sample.in_recovery is False:
         return f"{sample.name}: primary, writable yes, current {sample.current_lsn or '?'}, replay delay -{when}"
     if sample.in_recovery is True:
@@ -96,27 +96,27 @@ class _Facts:
                 signals.append(bad)
             if e.kind in (DECISION, EVIDENCE):
                 if e.data.get("candidate"):
-                    self.candidate = fmt(e.data["candidate"])
+                    self.candidate = md(fmt(e.data["candidate"]))
                 if e.data.get("data_risk"):
-                    self.data_risk = risk_text(e.data["data_risk"])
+                    self.data_risk = md(risk_text(e.data["data_risk"]))
         self.first_signal = min(signals) if signals else None
         self.opened = parse_time(meta.get("created_at")) or (events[0].at if events else None)
 
 
 def _header(meta: Mapping[str, str], facts: _Facts, now: datetime) -> list[str]:
-    incident, cluster = meta.get("incident_id", "?"), meta.get("cluster", "?")
+    incident, cluster = md(meta.get("incident_id", "?")), md(meta.get("cluster", "?"))
     status = f"closed at {iso_utc(facts.close.at)}" if facts.close else "open"
     lines = [f"# Incident {incident}: {cluster} PostgreSQL failover", "",
              f"- Incident: {incident}", f"- Cluster: {cluster}", f"- Status: {status}"]
     if facts.opened:
         lines.append(f"- Opened: {iso_utc(facts.opened)}")
     if meta.get("config"):
-        lines.append(f"- Config: {meta['config']}")
+        lines.append(f"- Config: {md(meta['config'])}")
     lines.append(f"- Record rendered: {iso_utc(now)}")
     lines += ["", "## Summary", ""]
     if facts.stage is not None:
         name = facts.stage.data.get("name")
-        label = stage_label(facts.stage.stage) if facts.stage.stage is not None else fmt(name or "-")
+        label = stage_label(facts.stage.stage) if facts.stage.stage is not None else md(fmt(name or "-"))
         lines.append(f"- Stage: {label} (since {iso_utc(facts.stage.at)})")
     else:
         lines.append("- Stage: not started")
@@ -153,16 +153,16 @@ def _roles(events: Sequence[Event]) -> list[str]:
             lines.append(f"- {role.capitalize()}: not named yet")
             continue
         seats = [f"{s} seat since {iso_utc(t)}" for (s, a), t in seated.items() if a == name]
-        lines.append(f"- {role.capitalize()}: {name} ({'; '.join(seats) if seats else 'not seated'})")
+        lines.append(f"- {role.capitalize()}: {md(name)} ({'; '.join(seats) if seats else 'not seated'})")
     observers = [(a, t) for (s, a), t in seated.items() if s == "observer"]
     if observers:
-        lines.append("- Observers: " + ", ".join(f"{a} (since {iso_utc(t)})" for a, t in observers))
+        lines.append("- Observers: " + ", ".join(f"{md(a)} (since {iso_utc(t)})" for a, t in observers))
     return lines
 
 
 def _timeline(events: Sequence[Event]) -> list[str]:
     lines = ["## Timeline (UTC)", ""]
-    lines += [list_item(f"- {iso_utc(e.at)} [{e.seat} {e.author}] {e.kind}: ", e.text) for e in events]
+    lines += [list_item(f"- {iso_utc(e.at)} [{e.seat} {md(e.author)}] {e.kind}: ", e.text) for e in events]
     return lines if events else lines + ["No events yet."]
 
 
@@ -172,17 +172,17 @@ def _decisions(events: Sequence[Event], samples: Sequence[NodeSample]) -> list[s
     for e in chosen:
         proposer = e.data.get("proposed_by") or (None if e.kind == APPROVAL else e.author)
         approver = e.data.get("approved_by") or (e.author if e.kind == APPROVAL else None)
-        lines += ["", f"### {iso_utc(e.at)} {e.kind}: {first_line(e.text)}", ""]
+        lines += ["", f"### {iso_utc(e.at)} {e.kind}: {md(first_line(e.text))}", ""]
         if proposer:
-            lines.append(f"- Proposed by: {fmt(proposer)}")
-        lines.append(f"- Approved by: {fmt(approver) if approver else 'not approved'}")
-        lines.append(f"- Entered by: {e.author} ({e.seat} seat)")
+            lines.append(f"- Proposed by: {md(fmt(proposer))}")
+        lines.append(f"- Approved by: {md(fmt(approver)) if approver else 'not approved'}")
+        lines.append(f"- Entered by: {md(e.author)} ({e.seat} seat)")
         if e.stage is not None:
             lines.append(f"- Stage: {stage_label(e.stage)}")
         if e.data.get("candidate"):
-            lines.append(f"- Candidate: {fmt(e.data['candidate'])}")
+            lines.append(f"- Candidate: {md(fmt(e.data['candidate']))}")
         if e.data.get("data_risk"):
-            lines.append(f"- Data risk: {risk_text(e.data['data_risk'])}")
+            lines.append(f"- Data risk: {md(risk_text(e.data['data_risk']))}")
         states = _states_at(samples, e.at)
         if states:
             lines.append("- Node states at the decision:")
@@ -201,14 +201,14 @@ def _commands(events: Sequence[Event]) -> list[str]:
         code = e.data.get("exit_code")
         ms = e.data.get("duration_ms")
         took = f" in {ms:.0f} ms" if isinstance(ms, (int, float)) else ""
-        error = first_line(redact(fmt(e.data["error"]))) if e.data.get("error") else ""
+        error = md(first_line(redact(fmt(e.data["error"])))) if e.data.get("error") else ""
         if code is None:
             result = f"no exit code ({error or 'did not finish'})"
         else:
             result = f"exit code {code}" + (f" ({error})" if error else "")
         stage = f", stage {stage_label(e.stage)}" if e.stage is not None else ""
-        lines += ["", f"### {iso_utc(e.at)} {first_line(e.text)}", "",
-                  f"- Run by {e.author} ({e.seat} seat){stage}: {result}{took}"]
+        lines += ["", f"### {iso_utc(e.at)} {md(first_line(e.text))}", "",
+                  f"- Run by {md(e.author)} ({e.seat} seat){stage}: {result}{took}"]
         output = short_output(e.data.get("output") or "")
         if argv:
             body, lang = f"$ {command}" + (f"\n{output}" if output else ""), "console"
@@ -226,7 +226,7 @@ def _verification(events: Sequence[Event]) -> list[str]:
     for e in checks:
         passed = e.data.get("passed")
         verdict = "pass" if passed is True else "FAIL" if passed is False else "noted"
-        check = f" ({fmt(e.data['check'])})" if e.data.get("check") else ""
+        check = f" ({md(fmt(e.data['check']))})" if e.data.get("check") else ""
         lines.append(list_item(f"- {iso_utc(e.at)} {verdict}{check}: ", e.text))
     return lines if checks else lines + ["None yet."]
 
@@ -236,7 +236,8 @@ def _close_out(close: Event | None) -> list[str]:
     if close is None:
         return lines + ["The incident is still open."]
     d = close.data
-    lines.append(f"- Closed at {iso_utc(close.at)} by {close.author} ({close.seat} seat): {first_line(close.text)}")
+    lines.append(f"- Closed at {iso_utc(close.at)} by {md(close.author)} ({close.seat} seat): "
+                 f"{md(first_line(close.text))}")
     if isinstance(d.get("rto_s"), (int, float)):
         lines.append(f"- RTO: {human_seconds(d['rto_s'])} ({fmt(float(d['rto_s']))} s)")
     elif "rto_s" in d:
@@ -253,14 +254,14 @@ def _close_out(close: Event | None) -> list[str]:
         for key in sorted(stages, key=lambda k: (not str(k).isdigit(), int(k) if str(k).isdigit() else 0, str(k))):
             label = stage_label(int(key)) if str(key).isdigit() else str(key)
             value = stages[key]
-            lines.append(f"  - {label}: {human_seconds(value) if isinstance(value, (int, float)) else fmt(value)}")
+            lines.append(f"  - {label}: {human_seconds(value) if isinstance(value, (int, float)) else md(fmt(value))}")
     for key in sorted(k for k in d if k not in ("rto_s", "rpo_bytes", "rpo_s", "stage_s", "stage_seconds")):
         value = d[key]
         if isinstance(value, list):
-            lines.append(f"- {key_label(key)}:")
+            lines.append(f"- {md(key_label(key))}:")
             lines += [list_item("  - ", fmt(v)) for v in value]
         else:
-            lines.append(f"- {key_label(key)}: {fmt(value)}")
+            lines.append(f"- {md(key_label(key))}: {md(fmt(value))}")
     return lines
 
 

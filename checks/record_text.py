@@ -1,4 +1,8 @@
-"""Plain-text helpers for the markdown record: values as people write them, list items, code fences."""
+"""Plain-text helpers for the markdown record: values as people write them, list items, code fences.
+
+Text from people (and from servers) is escaped where the record renders it, with the one helper
+:func:`checks.text.md` (re-exported here): a note cannot add markup, close a ``<details>`` or
+open a code fence; :func:`list_item` escapes its text itself."""
 
 from __future__ import annotations
 
@@ -6,6 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from checks.redact import redact
+from checks.text import md, visible
+
+__all__ = ["fmt", "key_label", "risk_text", "parse_time", "first_line", "list_item", "fence_for", "short_output", "md"]
 
 MAX_OUTPUT_LINES = 20
 MAX_OUTPUT_CHARS = 2000
@@ -67,8 +74,8 @@ def first_line(text: str) -> str:
 
 
 def list_item(prefix: str, text: str) -> str:
-    """A list item whose continuation lines stay inside the item."""
-    lines = text.strip().splitlines() or [""]
+    """A list item of ``text`` (escaped with :func:`md`) whose continuation lines stay inside the item."""
+    lines = md(text.strip()).split("\n")
     return "\n".join([f"{prefix}{lines[0]}".rstrip()] + [f"  {line}".rstrip() for line in lines[1:]])
 
 
@@ -81,7 +88,7 @@ def fence_for(text: str) -> str:
 
 
 def short_output(output: Any) -> str:
-    text = redact(output if isinstance(output, str) else fmt(output)).rstrip()
+    text = visible(redact(output if isinstance(output, str) else fmt(output))).rstrip()
     lines = text.splitlines()
     cut = lines[:MAX_OUTPUT_LINES]
     body = "\n".join(cut)
