@@ -61,7 +61,7 @@ def cutover_figures(make_lab, root: Path, seconds: float) -> dict:
     try:
         def switch_over():
             proc = subprocess.run([sys.executable, "-m", "tui", "drill", lab.status()["config"], "--incident",
-                                   str(root / f"switch-{time.time_ns()}"), "--yes", "--fence"],
+                                   str(root / f"switch-{time.time_ns()}"), "--yes", "--approver", "alice", "--fence"],
                                   capture_output=True, text=True, cwd=ROOT, timeout=120)
             if proc.returncode != 0:
                 raise RuntimeError(f"switchover failed: {proc.stdout[-1500:]}")

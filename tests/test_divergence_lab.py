@@ -37,7 +37,7 @@ def switch_over_and_restart_node1(lab, tmp_path) -> tuple[str, str]:
     node1 started again: it comes back as a writable primary on timeline 1. Returns the new
     primary and its switch point, read straight from its history file."""
     st = lab.status()
-    proc = drill(st["config"], tmp_path / "inc", "--yes", "--fence", "--candidate", "node2")
+    proc = drill(st["config"], tmp_path / "inc", "--yes", "--fence", "--approver", "alice", "--candidate", "node2")
     assert proc.returncode == 0, proc.stdout
     new = [e for e in events(tmp_path / "inc", "decision") if e.data.get("candidate")][-1].data["candidate"]
     lab.start("node1")

@@ -45,9 +45,23 @@ def test_partitioned_but_alive_old_primary_refuses_without_fence_or_attestation(
 
 
 def test_unknown_risk_refuses_without_an_approver(lab, tmp_path):
+    from checks.config import load_config
+    from checks.journal import Journal
+    from checks.operation import Operation
+
+    config, incident = lab.status()["config"], tmp_path / "inc"
     lab.partition("node1")
     try:
-        proc = drill(lab.status()["config"], tmp_path / "inc", "--yes", "--fence")
+        # nobody is the approver unless named: the drill stops at stage 0 and names the listed ones
+        proc = drill(config, incident, "--yes", "--fence", "--operator", "olga")
+        assert proc.returncode == 1
+        assert last_line(proc) == ("blocked at stage 0 Stabilize: nobody was named as the approver: pass --approver "
+                                   "WHO, one of the config's approvers (alice, bob), never the operator")
+        name, cluster = load_config(config).cluster(None)
+        journal = Journal.open(incident)             # the roles named elsewhere (the cockpit): alice approves nothing
+        Operation(journal, name, cluster, author="olga").set_roles("olga", "olga", "alice")
+        journal.close()
+        proc = drill(config, incident, "--yes", "--fence", "--operator", "olga")
     finally:
         lab.heal("node1")
     assert proc.returncode == 1

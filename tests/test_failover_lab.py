@@ -100,7 +100,7 @@ def test_planned_switchover_under_load_loses_no_row_and_fails_no_transaction(fre
          "-h", "127.0.0.1", "-p", str(port), "-U", "odoo", "odoo"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     time.sleep(3)
-    proc = drill(st["config"], tmp_path / "inc", "--yes", "--fence")
+    proc = drill(st["config"], tmp_path / "inc", "--yes", "--approver", "alice", "--fence")
     out, _ = bench.communicate(timeout=60)
     assert proc.returncode == 0, proc.stdout
     risk = [e for e in events(tmp_path / "inc", "evidence") if e.data.get("check") == "pre_promote"][-1]

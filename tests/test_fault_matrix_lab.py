@@ -180,7 +180,7 @@ def test_odoo_down_during_verification(fresh_lab, tmp_path):
 
 def test_old_primary_returns_after_promotion_is_split_brain(fresh_lab, tmp_path):
     lab = fresh_lab
-    proc = drill(lab.status()["config"], tmp_path / "inc", "--yes", "--fence")
+    proc = drill(lab.status()["config"], tmp_path / "inc", "--yes", "--approver", "alice", "--fence")
     assert proc.returncode == 0, proc.stdout
     new = [e for e in events(tmp_path / "inc", "decision") if e.data.get("candidate")][-1].data["candidate"]
     lab.start("node1")                            # the old primary comes back, writable, on timeline 1

@@ -68,7 +68,7 @@ def test_planned_switchover_then_the_old_primary_is_re_protected(fresh_lab, tmp_
     lab, st = fresh_lab, fresh_lab.status()
     psql(st, "node1", "create table t(x int); insert into t select generate_series(1, 1000)")
     incident = tmp_path / "inc"
-    proc = drill(st["config"], incident, "--yes", "--fence", "--candidate", "node2")
+    proc = drill(st["config"], incident, "--yes", "--fence", "--approver", "alice", "--candidate", "node2")
     assert proc.returncode == 0, proc.stdout
     assert writable_nodes(lab) == ["node2"]
 

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.lab
 
 def switched_over(lab, tmp_path) -> tuple[str, str]:
     incident = tmp_path / "inc"
-    proc = drill(lab.status()["config"], incident, "--yes", "--fence")
+    proc = drill(lab.status()["config"], incident, "--yes", "--approver", "alice", "--fence")
     assert proc.returncode == 0, proc.stdout
     new = [e for e in events(incident, "decision") if e.data.get("candidate")][-1].data["candidate"]
     return str(incident), new
