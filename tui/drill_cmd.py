@@ -19,9 +19,9 @@ from checks.journal import Journal
 from checks.operation import GateRefused, Operation
 from checks.record import write_record
 from checks.runbook import approval_problem, closed_sentence, reopen_data, standing_close
-from checks.seats import OperatorLock
 from checks.stage_actions import fence_old_primary, promote_candidate
 from checks.verify import verify_all
+from tui.session import open_as_operator
 
 
 def say(line: str) -> None:
@@ -126,9 +126,7 @@ def run_drill(cluster_name: str, cluster: Cluster, incident: Path, *, candidate:
         if problem:
             say(f"blocked at stage 0 Stabilize: --approver refused: {problem}")
             return 1
-    journal = Journal.open_or_create(incident, incident_id=incident.name, cluster=cluster_name)
-    lock = OperatorLock(incident)
-    lock.acquire(operator)
+    journal, lock = open_as_operator(incident, cluster_name, cluster, operator)  # cluster + incident locks
     write_record(incident, journal)
     op = Operation(journal, cluster_name, cluster, author=operator, seat="operator",
                    on_event=lambda _e: write_record(incident, journal))
@@ -175,9 +173,7 @@ def run_rollback(cluster_name: str, cluster: Cluster, incident: Path, *, to: str
     if not (incident / "journal.sqlite3").exists():
         say(f"blocked: {incident} is not an incident directory: roll back an incident that promoted a node")
         return 1
-    journal = Journal.open_or_create(incident, incident_id=incident.name, cluster=cluster_name)
-    lock = OperatorLock(incident)
-    lock.acquire(operator)
+    journal, lock = open_as_operator(incident, cluster_name, cluster, operator, create=False)
     op = Operation(journal, cluster_name, cluster, author=operator, seat="operator",
                    on_event=lambda _e: write_record(incident, journal))
 

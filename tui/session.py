@@ -1,4 +1,4 @@
-"""One seat's hold on an incident: the journal, the operator lock, the operation and the record.
+"""One seat's hold on an incident: the journal, the operator seat's locks, the operation and the record.
 
 Every seat journals its own entries and re-renders ``record.md`` after each; only the
 operator seat holds the exclusive lock, journals samples and runs actions.
@@ -12,13 +12,25 @@ import threading
 from pathlib import Path
 
 from checks.config import Cluster
+from checks.incident import prepare_incident_dir
 from checks.journal import Event, Journal, JournalError
 from checks.operation import Operation
+from checks.operator_seat import OperatorSeat, take_operator_seat
 from checks.record import write_record
 from checks.sample import NodeSample
-from checks.seats import OperatorLock
+from tui.console import print_error
 
 LOW_DISK_BYTES = 2 * 1024 * 1024
+
+
+def open_as_operator(incident: Path, cluster_name: str, cluster: Cluster, name: str, *, create: bool = True,
+                     config_path: str | None = None) -> tuple[Journal, OperatorSeat]:
+    """The journal and the operator seat (the cluster's lock and the incident's), for the cockpit and
+    ``drill``; says on stderr when the cluster lock lives in the fallback directory."""
+    journal, seat = take_operator_seat(incident, cluster_name, cluster, name, create=create, config_path=config_path)
+    if seat.warning:
+        print_error(f"warning: {seat.warning}")
+    return journal, seat
 
 
 class Session:
@@ -28,17 +40,14 @@ class Session:
         self.seat = seat
         self.name = name
         self.cluster = cluster
-        self.lock: OperatorLock | None = None
+        self.lock: OperatorSeat | None = None
         self.alarm: str | None = None
-        self.journal = Journal.open_or_create(self.dir, incident_id=self.dir.name, cluster=cluster_name,
-                                              config_path=config_path)
-        try:
-            if seat == "operator":
-                self.lock = OperatorLock(self.dir)
-                self.lock.acquire(name)
-        except BaseException:
-            self.journal.close()
-            raise
+        if seat == "operator":               # the incident's operator lock and the cluster's, or a refusal
+            self.journal, self.lock = open_as_operator(self.dir, cluster_name, cluster, name, config_path=config_path)
+        else:
+            prepare_incident_dir(self.dir, create=True)
+            self.journal = Journal.open_or_create(self.dir, incident_id=self.dir.name, cluster=cluster_name,
+                                                  config_path=config_path)
         self.operation = Operation(self.journal, cluster_name, cluster, author=name, seat=seat,
                                    on_event=lambda _e: self.write_record())
         # Kept samples are fsynced (synchronous=FULL): on a slow bastion disk that is milliseconds
