@@ -33,6 +33,7 @@ class PrimaryMark(BaseModel):
     node: str
     lsn: str
     observed_at: datetime
+    timeline: int | None = None
     lost_at: datetime | None = None
     sync_standbys: tuple[str, ...] = ()
     standby_lag_s: dict[str, float] = {}
@@ -44,8 +45,9 @@ class NodeView(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     sample: NodeSample
-    role: str  # primary | standby | unreachable | foreign | unknown
+    role: str  # primary | standby | unreachable | foreign | duplicate | unknown
     foreign: bool = False
+    duplicate_of: str | None = None    # another entry of the config reaches this same server
     data_risk_bytes: int | None = None
     data_risk_ref_age_s: float | None = None
     over_slo: bool = False
@@ -71,6 +73,14 @@ class ClusterView(BaseModel):
     last_primary: PrimaryMark | None = None
     first_bad_at: datetime | None = None
     stale_writers: tuple[str, ...] = ()   # writable on an older timeline than another member
+    duplicates: tuple[tuple[str, str], ...] = ()   # (first entry, second entry) reaching one server
+
+    @property
+    def config_error(self) -> str | None:
+        """A sentence when the config cannot be acted on (two entries reach the same server)."""
+        if not self.duplicates:
+            return None
+        return "; ".join(duplicate_sentence(a, b, self.node(b).sample) for a, b in self.duplicates)
 
     @property
     def split_brain(self) -> bool:
@@ -121,6 +131,28 @@ def reference_system_identifier(cluster: Cluster, samples: dict[str, NodeSample]
     return None
 
 
+def duplicate_sentence(first: str, second: str, sample: NodeSample) -> str:
+    where = f", data directory {sample.data_directory}" if sample.data_directory else ""
+    return (f"config error: {first} and {second} reach the same server (system identifier "
+            f"{sample.system_identifier}, started {sample.postmaster_start}{where}): fix the DSN of "
+            f"one of them; every action is refused until each entry reaches its own server")
+
+
+def find_duplicates(ordered: list[NodeSample]) -> dict[str, str]:
+    """Entries that reach a server an earlier entry already reaches: {later: earlier}."""
+    seen: dict[tuple, str] = {}
+    dupes: dict[str, str] = {}
+    for sample in ordered:
+        identity = sample.server_identity
+        if identity is None:
+            continue
+        if identity in seen:
+            dupes[sample.name] = seen[identity]
+        else:
+            seen[identity] = sample.name
+    return dupes
+
+
 def assess(
     cluster_name: str,
     cluster: Cluster,
@@ -133,17 +165,25 @@ def assess(
     ref_id = reference_system_identifier(cluster, samples)
     ordered = [samples[n.name] for n in cluster.nodes if n.name in samples]
     foreign = {s.name for s in ordered if s.reachable and ref_id and s.system_identifier != ref_id}
-    writable = [s for s in ordered if s.writable and s.name not in foreign]
+    dupes = find_duplicates(ordered)
+    writable = [s for s in ordered if s.writable and s.name not in foreign and s.name not in dupes]
     last_primary = _track_primary(last_primary, writable, samples)
 
     stale, stale_names = _stale_writers(ordered, foreign, writable)
     views, problems = [], []
     for sample in ordered:
-        view = _node_view(sample, cluster, sample.name in foreign, ref_id, last_primary, now)
+        if sample.name in dupes:
+            view = NodeView(sample=sample, role="duplicate", duplicate_of=dupes[sample.name],
+                            problems=(duplicate_sentence(dupes[sample.name], sample.name, sample),))
+        else:
+            view = _node_view(sample, cluster, sample.name in foreign, ref_id, last_primary, now)
         views.append(view)
         problems.extend(view.problems)
     missing = [n.name for n in cluster.nodes if n.name not in samples]
-    if missing:
+    if dupes:
+        verdict = "unknown"              # a config error, as status reports a bad config
+        problems.sort(key=lambda p: not p.startswith("config error"))
+    elif missing:
         # Judging a partial round would raise false alarms (the first sample alone is "no primary").
         verdict = "unknown"
         problems.append(f"waiting for the first sample of {', '.join(missing)}")
@@ -166,6 +206,7 @@ def assess(
         cluster=cluster_name, observed_at=now, verdict=verdict, problems=tuple(problems),
         writable=tuple(s.name for s in writable), nodes=tuple(views), system_identifier=ref_id,
         last_primary=last_primary, first_bad_at=first_bad_at, stale_writers=stale_names,
+        duplicates=tuple((first, later) for later, first in dupes.items()),
     )
 
 
@@ -191,7 +232,7 @@ def _track_primary(mark: PrimaryMark | None, writable: list[NodeSample], samples
         if committed and (mark is None or sample.observed_at >= mark.observed_at):
             peers = sample.replication
             mark = PrimaryMark(
-                node=sample.name, lsn=committed, observed_at=sample.observed_at,
+                node=sample.name, lsn=committed, observed_at=sample.observed_at, timeline=sample.timeline,
                 sync_standbys=tuple(p.application_name for p in peers
                                     if p.application_name and p.sync_state in ("sync", "quorum")),
                 standby_lag_s={p.application_name: p.flush_lag_s or 0.0 for p in peers if p.application_name},

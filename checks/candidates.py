@@ -43,6 +43,8 @@ def rank_candidates(view: ClusterView, cluster: Cluster) -> list[Candidate]:
 def _not_a_candidate(role: str, sample) -> str:
     if role == "unreachable":
         return f"unreachable ({sample.error})"
+    if role == "duplicate":
+        return "it reaches the same server as another entry of the config (fix its DSN)"
     if role == "foreign":
         return "belongs to another cluster (different system identifier)"
     if role == "primary":

@@ -69,6 +69,7 @@ class Node(_Model):
     password_env: EnvVar | None = None
     priority: int = 100
     fence: Argv | None = None
+    fence_timeout_s: float = Field(60.0, gt=0, le=3600)
     app_host: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]+$")] | None = None
     app_port: int | None = Field(None, gt=0, lt=65536)
     reprotect: Reprotect | None = None

@@ -20,7 +20,7 @@ from checks.config import Cluster, Node
 from checks.connect import NodeUnreachable, node_connection
 from checks.lsn import lsn_diff
 from checks.pgbouncer import PgBouncerError, admin_execute, preload_show_driver
-from checks.queries import CURRENT_LSN, RECEIVE_LSN
+from checks.queries import CURRENT_POSITION, RECEIVE_POSITION
 from checks.sample import NodeSample
 
 
@@ -74,24 +74,27 @@ class FenceOutcome(BaseModel):
     steps: tuple[FenceStep, ...]
     command: CommandResult | None = None
     final_lsn: str | None = None
+    final_timeline: int | None = None
     candidate_received: str | None = None
+    caught_up: bool = False
     paused: tuple[str, ...] = ()      # pgbouncer:database pairs left paused for the cutover
+    stopped: str | None = None        # a switchover stopped before the fence: why (PgBouncer resumed)
 
     @property
     def fenced(self) -> bool:
         return self.command is not None and self.command.ok
 
 
-async def _lsn(node: Node, cluster: Cluster, sql: str, conn=None) -> str | None:
-    """One LSN query: on ``conn`` (opened before the pause) when given and still working, else on
-    a connection of its own (errors raised)."""
+async def _row(node: Node, cluster: Cluster, sql: str, conn=None):
+    """One position query: on ``conn`` (opened before the pause) when given and still working, else
+    on a connection of its own (errors raised)."""
     if conn is not None and not conn.is_closed():
         try:
-            return await conn.fetchval(sql, timeout=cluster.sampling.statement_timeout_s)
+            return await conn.fetchrow(sql, timeout=cluster.sampling.statement_timeout_s)
         except Exception:  # noqa: BLE001 - it broke since it was opened: one fresh try below
             conn.terminate()
     async with node_connection(node, cluster.sampling, purpose="fence") as fresh:
-        return await fresh.fetchval(sql, timeout=cluster.sampling.statement_timeout_s)
+        return await fresh.fetchrow(sql, timeout=cluster.sampling.statement_timeout_s)
 
 
 async def _open(stack: AsyncExitStack, node: Node, cluster: Cluster):
@@ -102,19 +105,27 @@ async def _open(stack: AsyncExitStack, node: Node, cluster: Cluster):
         return None                      # the query inside the pause tries again and says why
 
 
-async def wait_received(candidate: Node, cluster: Cluster, lsn: str, timeout_s: float, conn=None) -> str | None:
-    """Poll the candidate's received LSN until it reaches ``lsn``; the last one seen."""
+def caught_up(received: str | None, received_tli: int | None, lsn: str, timeline: int | None) -> bool:
+    """The candidate holds ``lsn`` of ``timeline``: LSNs compare only along one timeline, and a
+    standby still following another (a dead primary's) can be 'ahead' and hold none of it."""
+    return (received is not None and (lsn_diff(received, lsn) or 0) >= 0
+            and (timeline is None or received_tli == timeline))
+
+
+async def wait_received(candidate: Node, cluster: Cluster, lsn: str, timeout_s: float, conn=None,
+                        timeline: int | None = None) -> tuple[str | None, int | None]:
+    """Poll the candidate's received LSN until it holds ``lsn`` on ``timeline``; the last one seen
+    and the timeline it was received on."""
     deadline = time.monotonic() + timeout_s
-    seen = None
+    seen = tli = None
     while True:
         try:
-            seen = await _lsn(candidate, cluster, RECEIVE_LSN, conn)
+            row = await _row(candidate, cluster, RECEIVE_POSITION, conn)
+            seen, tli = row["lsn"], row["timeline"]
         except (NodeUnreachable, Exception):  # noqa: BLE001 - keep polling until the deadline
             pass
-        if seen is not None and (lsn_diff(seen, lsn) or 0) >= 0:
-            return seen
-        if time.monotonic() > deadline:
-            return seen
+        if caught_up(seen, tli, lsn, timeline) or time.monotonic() > deadline:
+            return seen, tli
         await asyncio.sleep(0.02)
 
 
@@ -131,6 +142,20 @@ async def pause_poolers(cluster: Cluster) -> tuple[list[FenceStep], list[str]]:
     return steps, paused
 
 
+async def resume_poolers(cluster: Cluster, paused: list[str]) -> list[FenceStep]:
+    """RESUME what :func:`pause_poolers` paused (``pgbouncer:database`` pairs)."""
+    steps = []
+    by_name = {p.name: p for p in cluster.pgbouncers}
+    for pair in paused:
+        name, _, db = pair.partition(":")
+        try:
+            await admin_execute(by_name[name], f"RESUME {db}")
+            steps.append(FenceStep(name=f"resume {name}/{db}", ok=True, text=f"PgBouncer {name}: RESUME {db}"))
+        except PgBouncerError as exc:
+            steps.append(FenceStep(name=f"resume {name}/{db}", ok=False, text=str(exc)))
+    return steps
+
+
 class _Steps(list):
     """The steps so far; each is handed to ``on_step`` the moment it ends, so it is journaled with its own time."""
 
@@ -145,12 +170,15 @@ class _Steps(list):
 
 
 async def fence_sequence(cluster: Cluster, old: Node, candidate: Node, *, catch_up_timeout_s: float = 10.0,
-                         writable: bool = True, on_step=None) -> FenceOutcome:
-    """Fence ``old``. When it is writable: pause the poolers and let the candidate catch up first.
-    ``on_step(step, command_result_or_None)`` is called as each step ends."""
+                         writable: bool = True, on_step=None, on_progress=None,
+                         loss_approved: bool = False) -> FenceOutcome:
+    """Fence ``old``. When it is writable: pause the poolers and let the candidate catch up first; a
+    switchover without that proof stops (poolers resumed, nothing fenced) unless an approver approved
+    the measured loss. ``on_step(step, command_result_or_None)`` is called as each step ends."""
     steps = _Steps(on_step)
     paused: list[str] = []
-    final = received = None
+    final = received = final_tli = None
+    caught = False
     if writable:
         preload_show_driver()                # its first import would otherwise lengthen the pause
         async with AsyncExitStack() as held:
@@ -159,25 +187,57 @@ async def fence_sequence(cluster: Cluster, old: Node, candidate: Node, *, catch_
             for step in pause_steps:
                 steps.append(step)
             try:
-                final = await _lsn(old, cluster, CURRENT_LSN, old_conn)
-                steps.append(FenceStep(name="final lsn", ok=True, text=f"{old.name} final LSN {final}",
-                                       data={"lsn": final}))
+                row = await _row(old, cluster, CURRENT_POSITION, old_conn)
+                final, final_tli = row["lsn"], row["timeline"]
+                steps.append(FenceStep(name="final lsn", ok=True,
+                                       text=f"{old.name} final LSN {final} on timeline {final_tli}",
+                                       data={"lsn": final, "timeline": final_tli}))
             except (NodeUnreachable, Exception) as exc:  # noqa: BLE001
                 steps.append(FenceStep(name="final lsn", ok=False, text=f"could not read {old.name}'s final LSN: {exc}"))
             if final is not None:
                 started = time.monotonic()
-                received = await wait_received(candidate, cluster, final, catch_up_timeout_s, candidate_conn)
-                caught = received is not None and (lsn_diff(received, final) or 0) >= 0
+                received, received_tli = await wait_received(candidate, cluster, final, catch_up_timeout_s,
+                                                             candidate_conn, timeline=final_tli)
+                caught = caught_up(received, received_tli, final, final_tli)
                 waited = round((time.monotonic() - started) * 1000, 1)
                 text = (f"{candidate.name} received {received} (>= {final}) after {waited} ms" if caught else
-                        f"{candidate.name} received only {received} of {final} within {catch_up_timeout_s:g}s")
+                        f"{candidate.name} received only {received} on timeline {received_tli} of {final} on "
+                        f"timeline {final_tli} within {catch_up_timeout_s:g}s")
                 steps.append(FenceStep(name="catch up", ok=caught, text=text,
-                                       data={"received": received, "waited_ms": waited}))
+                                       data={"received": received, "received_timeline": received_tli,
+                                             "waited_ms": waited}))
+        if not caught and not loss_approved:
+            why = next((st.text for st in reversed(steps) if not st.ok), "the candidate did not catch up")
+            for step in await resume_poolers(cluster, paused):
+                steps.append(step)
+            stopped = (f"the switchover stopped before fencing {old.name}: {why}; so zero loss is not proven. "
+                       f"PgBouncer was resumed and {old.name} was not fenced: it is still the primary. Choose a "
+                       f"candidate that streams from {old.name}, or have an approver approve the measured loss "
+                       "at stage 1, then fence again")
+            return FenceOutcome(node=old.name, steps=tuple(steps), final_lsn=final, final_timeline=final_tli,
+                                candidate_received=received, stopped=stopped)
+    outcome = dict(node=old.name, final_lsn=final, final_timeline=final_tli, candidate_received=received,
+                   caught_up=caught, paused=tuple(paused))
     if not old.fence:
         steps.append(FenceStep(name="fence", ok=False, text=f"{old.name} has no fence command configured"))
-        return FenceOutcome(node=old.name, steps=tuple(steps), final_lsn=final, candidate_received=received,
-                            paused=tuple(paused))
-    result = await run_command(f"fence {old.name}", old.fence, timeout_s=60)
+        return FenceOutcome(steps=tuple(steps), **outcome)
+    result = await run_with_progress(f"fence {old.name}", old.fence, old.fence_timeout_s, on_progress)
     steps.append(FenceStep(name="fence", ok=result.ok, text=result.summary()), result)
-    return FenceOutcome(node=old.name, steps=tuple(steps), command=result, final_lsn=final,
-                        candidate_received=received, paused=tuple(paused))
+    if not result.ok and paused:         # not fenced: Odoo must not stay paused in front of a live primary
+        for step in await resume_poolers(cluster, paused):
+            steps.append(step)
+        outcome["paused"] = ()
+    return FenceOutcome(steps=tuple(steps), command=result, **outcome)
+
+
+async def run_with_progress(name: str, argv, timeout_s: float, on_progress, every_s: float = 5.0) -> CommandResult:
+    """``run_command``, with a line to ``on_progress`` every ``every_s`` seconds while it runs."""
+    task = asyncio.ensure_future(run_command(name, argv, timeout_s=timeout_s))
+    started = time.monotonic()
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=every_s)
+        if done:
+            return task.result()
+        if on_progress is not None:
+            on_progress(f"{name}: still running after {time.monotonic() - started:.0f} s "
+                        f"(it is stopped at its timeout, {timeout_s:g} s)")

@@ -46,6 +46,8 @@ class Operation:
         self.watch = Watch(cluster_name, cluster)
         self._watch_lock = threading.Lock()       # the cockpit's screen observes while an action thread refreshes
         self.seen_as_standby: set[str] = set()
+        self.standby_timelines: dict[str, int | None] = {}   # every node seen in recovery, and on which timeline
+        self.on_progress: Callable[[str], None] | None = None   # a long step's progress lines (drill prints them)
         self.view: ClusterView | None = None
         self._samplers = {n.name: NodeSampler(n, cluster.sampling) for n in cluster.nodes}
         for sample in journal.samples():
@@ -112,6 +114,7 @@ class Operation:
             for sample in samples:
                 if sample.reachable and sample.in_recovery:
                     self.seen_as_standby.add(sample.name)
+                    self.standby_timelines[sample.name] = sample.timeline
                 elif sample.writable:
                     self.seen_as_standby.discard(sample.name)
             self.view = self.watch.update(*samples)
@@ -131,7 +134,10 @@ class Operation:
         # One update for the whole round, returned as is: a sample the screen observes meanwhile
         # (in its own reconnect backoff it says "unreachable" of a node that is back) cannot
         # replace one of this round in the view the gates judge.
-        return self._remember(*samples)
+        view = self._remember(*samples)
+        if view.config_error:
+            raise self.refuse("act", f"refused: {view.config_error}")
+        return view
 
     async def close(self) -> None:
         """Close this operation's connections (it reconnects when used again)."""
@@ -201,16 +207,67 @@ class Operation:
         self.log("decision", f"freeze skipped: {reason}", stage=0,
                  data={"skip_freeze": True, "reason": reason, "proposed_by": self.author})
 
+    # -- another operator ------------------------------------------------------------------------
+    def promoted_here(self) -> set[str]:
+        """Nodes this incident promoted (stage 3 evidence)."""
+        return {e.data.get("node") for e in self.journal.events(kinds={"evidence"})
+                if e.stage == 3 and e.data.get("check") == "promoted" and e.data.get("passed")}
+
+    def decision(self) -> dict:
+        """The data of the last stage 1 decision that chose a candidate ({} before one)."""
+        found = [e.data for e in self.journal.events(kinds={"decision"}) if e.stage == 1 and e.data.get("candidate")]
+        return found[-1] if found else {}
+
+    def promoted_elsewhere(self, view: ClusterView) -> list[str]:
+        """Writers this incident did not make: a node it saw as a standby that is writable now, or a
+        writer on a newer timeline than the one the decision was made on. That is another operator's
+        (or an automatic) promotion: never to be fenced or replaced as if it were the old primary."""
+        ours = self.promoted_here()
+        decided = self.decision().get("old_primary_timeline")
+        lines = []
+        for n in view.nodes:
+            s = n.sample
+            if not s.writable or n.foreign or n.duplicate_of or n.name in ours:
+                continue
+            if n.name in self.standby_timelines:
+                why = f"this incident saw it as a standby on timeline {self.standby_timelines[n.name]}"
+            elif decided and s.timeline and s.timeline > decided:
+                why = f"the decision was made when the primary was on timeline {decided}"
+            else:
+                continue
+            lines.append(f"{n.name} is writable on timeline {s.timeline}, but {why} and this incident did not "
+                         f"promote it: another operator (or an automatic failover) did")
+        return lines
+
+    def refuse_if_promoted_elsewhere(self, action: str, view: ClusterView, stage: int) -> None:
+        lines = self.promoted_elsewhere(view)
+        if lines:
+            raise self.refuse(action, f"{action} refused: {'; '.join(lines)}. Do not fence or replace it from this "
+                              "incident: find who promoted it (failover-cockpit status, the other incident) and "
+                              "agree on one primary", stage)
+
     # -- stage 1 -------------------------------------------------------------------------------
-    def risk_for(self, candidate: str, view: ClusterView, final_lsn: str | None = None) -> DataRisk:
+    async def risk_for(self, candidate: str, view: ClusterView, final_lsn: str | None = None) -> DataRisk:
+        """The data risk of promoting ``candidate`` now, compared along one timeline history."""
+        from checks.lineage import journaled_histories, read_branch
+
         mark = view.last_primary
         alive = bool(mark and any(n.name == mark.node and n.sample.writable for n in view.nodes))
-        return data_risk(view.node(candidate).sample, mark, self.cluster.slo, utcnow(),
-                         final_lsn=final_lsn, final_node=mark.node if mark else None, primary_alive=alive)
+        sample = view.node(candidate).sample
+        samples = {n.name: n.sample for n in view.nodes if not n.foreign and not n.duplicate_of}
+        branch = None
+        if mark is not None:
+            reference = final_lsn or mark.lsn
+            branch = await read_branch(self.cluster, sample, mark.node, mark.timeline, reference, samples,
+                                       journaled_histories(self.journal.events(kinds={"evidence"})))
+        return data_risk(sample, mark, self.cluster.slo, utcnow(), final_lsn=final_lsn,
+                         final_node=mark.node if mark else None, primary_alive=alive, branch=branch,
+                         others=[s for name, s in samples.items() if name != candidate])
 
     async def choose(self, candidate: str | None = None) -> DataRisk:
         self.require(1, "choose a candidate")
         view = await self.refresh()
+        self.refuse_if_promoted_elsewhere("choose a candidate", view, 1)
         ranked = rank_candidates(view, self.cluster)
         eligible = [c for c in ranked if c.eligible]
         if candidate is None:
@@ -222,10 +279,12 @@ class Operation:
         if chosen is None or not chosen.eligible:
             why = chosen.reason if chosen else "it is not a node of this cluster"
             raise self.refuse("choose a candidate", f"{candidate} cannot be the candidate: {why}", 1)
-        risk = self.risk_for(candidate, view)
+        risk = await self.risk_for(candidate, view)
         mark = view.last_primary
         self.log("decision", f"candidate {candidate}: {risk.statement}", stage=1, data={
             "candidate": candidate, "old_primary": mark.node if mark else None,
+            "old_primary_timeline": mark.timeline if mark else None,
+            "writers": {n.name: n.sample.timeline for n in view.nodes if n.name in view.writable},
             "data_risk": risk.model_dump(mode="json"), "proposed_by": self.author,
             "ranking": [f"{c.name}: {'eligible' if c.eligible else c.reason} (received {c.receive_lsn})" for c in ranked]})
         return risk
@@ -256,6 +315,7 @@ class Operation:
     async def check_others(self) -> RunbookState:
         state = self.require(2, "check the old primary")
         view = await self.refresh()
+        self.refuse_if_promoted_elsewhere("check the old primary", view, 2)
         evidence = self.judge(state, view)
         self.log("evidence", "; ".join(evidence["lines"]) or "no other node", stage=2, data=evidence)
         return self.state()

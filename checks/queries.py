@@ -12,6 +12,12 @@ SELECT
   current_setting('server_version') AS server_version,
   current_setting('cluster_name') AS cluster_name,
   (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier,
+  pg_postmaster_start_time() AS postmaster_start,
+  -- pg_settings hides data_directory from a role without pg_read_all_settings (NULL, no error)
+  (SELECT setting FROM pg_settings WHERE name = 'data_directory') AS data_directory,
+  CASE WHEN r.in_recovery
+       THEN (SELECT setting::float8 / 1000 FROM pg_settings WHERE name = 'recovery_min_apply_delay')
+       END AS apply_delay_s,
   CASE WHEN r.in_recovery THEN pg_last_wal_receive_lsn()::text END AS receive_lsn,
   CASE WHEN r.in_recovery THEN pg_last_wal_replay_lsn()::text END AS replay_lsn,
   CASE WHEN r.in_recovery
@@ -43,8 +49,15 @@ FROM (SELECT pg_is_in_recovery() AS in_recovery) r
 IN_RECOVERY = "SELECT pg_is_in_recovery()"
 PROMOTE_NO_WAIT = "SELECT pg_promote(wait => false)"
 WRITABLE_CHECK = "SELECT pg_is_in_recovery() AS in_recovery, current_setting('transaction_read_only') AS tx_read_only"
-CURRENT_LSN = "SELECT pg_current_wal_lsn()::text"
-RECEIVE_LSN = "SELECT pg_last_wal_receive_lsn()::text"
+# The fence sequence's positions: LSNs mean something only with their timeline.
+CURRENT_POSITION = """
+SELECT pg_current_wal_lsn()::text AS lsn,
+       ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int AS timeline
+"""
+RECEIVE_POSITION = """
+SELECT pg_last_wal_receive_lsn()::text AS lsn,
+       coalesce((SELECT received_tli FROM pg_stat_wal_receiver), (pg_control_checkpoint()).timeline_id) AS timeline
+"""
 
 CRON_LASTCALL = "SELECT max(lastcall) FROM ir_cron WHERE active"
 # Two statements: a table name inside CASE is still resolved when the query is parsed.
@@ -78,3 +91,10 @@ FROM (SELECT pg_is_in_recovery() AS in_recovery) r, pg_control_checkpoint() c
 """
 # $1 is 'pg_wal/<8 hex digits>.history'; the one-argument form needs EXECUTE on pg_read_file(text).
 READ_TIMELINE_HISTORY = "SELECT pg_read_file($1::text)"
+
+# Transactions a writer committed between two LSNs of its own WAL (the data-risk statement of a
+# candidate on another timeline branch); needs the pg_walinspect extension and its privileges.
+COMMITS_BETWEEN = """
+SELECT count(*)::int FROM pg_get_wal_records_info($1::text::pg_lsn, $2::text::pg_lsn)
+WHERE resource_manager = 'Transaction' AND record_type IN ('COMMIT', 'COMMIT_PREPARED')
+"""

@@ -68,6 +68,9 @@ class NodeSample(BaseModel):
     server_version: str | None = None
     cluster_name: str | None = None
     system_identifier: str | None = None
+    postmaster_start: str | None = None        # UTC ISO; with system_identifier and data_directory: which server
+    data_directory: str | None = None
+    apply_delay_s: float | None = None         # a standby's recovery_min_apply_delay
     receive_lsn: str | None = None
     replay_lsn: str | None = None
     bytes_not_replayed: int | None = None
@@ -82,6 +85,14 @@ class NodeSample(BaseModel):
     @field_serializer("observed_at")
     def _ser_time(self, value: datetime) -> str:
         return iso_utc(value)
+
+    @property
+    def server_identity(self) -> tuple | None:
+        """What makes a server one server: two node entries with the same identity reach the same
+        postmaster (a DSN typo or a proxy pointing at the wrong port)."""
+        if not self.reachable or not self.system_identifier or self.postmaster_start is None:
+            return None
+        return (self.system_identifier, self.postmaster_start, self.data_directory)
 
     @property
     def writable(self) -> bool:

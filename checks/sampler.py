@@ -17,7 +17,7 @@ import asyncpg
 from checks.config import Node, Sampling
 from checks.queries import NODE_SAMPLE
 from checks.redact import redact, remember_secret
-from checks.sample import NodeSample, ReplicationPeer, WalReceiver, utcnow
+from checks.sample import NodeSample, ReplicationPeer, WalReceiver, iso_utc, utcnow
 
 APPLICATION_NAME = "failover-cockpit"
 BACKOFF_FIRST_S = 0.5
@@ -149,6 +149,9 @@ def sample_from_row(name: str, row: asyncpg.Record, latency_ms: float) -> NodeSa
         server_version=row["server_version"],
         cluster_name=row["cluster_name"] or None,
         system_identifier=row["system_identifier"],
+        postmaster_start=iso_utc(row["postmaster_start"]) if row["postmaster_start"] else None,
+        data_directory=row["data_directory"],
+        apply_delay_s=row["apply_delay_s"],
         receive_lsn=row["receive_lsn"],
         replay_lsn=row["replay_lsn"],
         bytes_not_replayed=int(not_replayed) if not_replayed is not None else None,

@@ -12,7 +12,7 @@ from checks.fence import FenceOutcome, fence_sequence, needs_fencing
 from checks.operation import GateRefused, Operation
 from checks.promote import PromotionResult, promote_on
 from checks.risk import DataRisk
-from checks.runbook import attestations
+from checks.runbook import approval_problem, attestations
 
 _RISK_RANK = {"zero": 0, "known": 1, "at_least": 2, "unknown": 3}
 
@@ -30,6 +30,7 @@ async def _fence_old_primary(op: Operation, *, allowed: bool) -> list[FenceOutco
         raise op.refuse("fence", "fencing runs the configured fence command: allow it (drill --fence, "
                         "or confirm in the cockpit)", 2)
     view = await op.refresh()
+    op.refuse_if_promoted_elsewhere("fence", view, 2)
     evidence = op.judge(state, view)
     targets = needs_fencing(evidence)
     if not targets:
@@ -44,16 +45,41 @@ async def _fence_old_primary(op: Operation, *, allowed: bool) -> list[FenceOutco
                                                            "exit_code": 0 if step.ok else 1, **step.data})
 
         outcome = await fence_sequence(op.cluster, op.cluster.node(name), op.cluster.node(state.candidate),
-                                       writable=evidence["nodes"][name]["writable"], on_step=journal_step)
+                                       writable=evidence["nodes"][name]["writable"], on_step=journal_step,
+                                       on_progress=op.on_progress,
+                                       loss_approved=measured_loss_approved(op, state.candidate, name))
         if outcome.final_lsn:
-            op.log("evidence", f"{name} final LSN {outcome.final_lsn}; {state.candidate} received "
-                   f"{outcome.candidate_received}", stage=2,
+            op.log("evidence", f"{name} final LSN {outcome.final_lsn} on timeline {outcome.final_timeline}; "
+                   f"{state.candidate} received {outcome.candidate_received}", stage=2,
                    data={"check": "final_lsn", "node": name, "final_lsn": outcome.final_lsn,
+                         "final_timeline": outcome.final_timeline, "caught_up": outcome.caught_up,
                          "candidate": state.candidate, "candidate_received": outcome.candidate_received,
                          "paused": list(outcome.paused)})
         outcomes.append(outcome)
+        if not outcome.fenced:
+            break                        # a stopped switchover, or a fence that failed: nothing more
     await op.check_others()
+    for outcome in outcomes:
+        if outcome.stopped:
+            raise op.refuse("fence", f"fence refused: {outcome.stopped}", 2, node=outcome.node)
+        if not outcome.fenced:
+            failed = next((st.text for st in reversed(outcome.steps) if not st.ok), "the fence command failed")
+            raise op.refuse("fence", f"fence refused: fencing {outcome.node} failed ({failed}); {outcome.node} is "
+                            "not proven down", 2, node=outcome.node)
     return outcomes
+
+
+def measured_loss_approved(op: Operation, candidate: str, node: str) -> bool:
+    """An approver approved promoting ``candidate`` after this incident measured ``node``'s final LSN:
+    the approval of the measured loss that lets a switchover fence without a full catch-up."""
+    events = op.journal.events(kinds={"evidence", "approval"})
+    measured = [e.id for e in events if e.kind == "evidence" and e.stage == 2 and e.data.get("check") == "final_lsn"
+                and e.data.get("node") == node and e.data.get("candidate") == candidate]
+    if not measured:
+        return False
+    operator = op.state().roles.get("operator")
+    return any(e.kind == "approval" and e.stage == 1 and e.id > measured[-1] and e.data.get("candidate") == candidate
+               and not approval_problem(e.data.get("approved_by"), op.cluster, operator) for e in events)
 
 
 def final_lsn_evidence(op: Operation, candidate: str) -> dict | None:
@@ -63,6 +89,8 @@ def final_lsn_evidence(op: Operation, candidate: str) -> dict | None:
 
 
 def _worse(new: DataRisk, decided: dict) -> bool:
+    if new.other_branch and not decided.get("other_branch"):
+        return True
     if _RISK_RANK[new.kind] > _RISK_RANK.get(decided.get("kind", "unknown"), 3):
         return True
     return (new.bytes or 0) > (decided.get("bytes") or 0)
@@ -83,6 +111,7 @@ async def _promote_candidate(op: Operation, confirm: str) -> PromotionResult:
     if confirm != candidate:
         raise op.refuse("promote", f"promotion not confirmed: type the candidate's name exactly ({candidate!r})", 3)
     view = await op.refresh()
+    op.refuse_if_promoted_elsewhere("promote", view, 3)
     sample = view.node(candidate).sample
     if not sample.reachable:
         raise op.refuse("promote", f"{candidate} is unreachable now ({sample.error}): choose again at stage 1", 3)
@@ -96,12 +125,13 @@ async def _promote_candidate(op: Operation, confirm: str) -> PromotionResult:
                             "fence it or have an approver attest it", 3)
     if sample.in_recovery:
         final = final_lsn_evidence(op, candidate)
-        risk = op.risk_for(candidate, view, final_lsn=final["final_lsn"] if final else None)
+        risk = await op.risk_for(candidate, view, final_lsn=final["final_lsn"] if final else None)
         decided = state.data_risk or {}
-        approved = state.stage(1).status == "overridden"
-        if decided.get("pending_fence") and not (risk.within_slo or approved):
-            raise op.refuse("promote", f"promotion refused: the fence sequence did not prove the data risk "
-                            f"({risk.statement}); an approver must approve it at stage 1", 3)
+        if decided.get("pending_fence") and risk.kind != "zero" and not (
+                final and measured_loss_approved(op, candidate, final["node"])):
+            raise op.refuse("promote", f"promotion refused: a planned switchover promotes only with its proof of "
+                            f"zero loss, and the fence sequence did not prove it ({risk.statement}); an approver "
+                            "must approve this measured risk at stage 1 first", 3)
         if not decided.get("pending_fence") and _worse(risk, decided):
             raise op.refuse("promote", f"promotion refused: the data risk changed since it was decided "
                             f"(now: {risk.statement}); decide again at stage 1", 3)

@@ -43,9 +43,22 @@ def test_primary_still_answering_leaves_the_window_open():
     assert "until it is fenced" in risk.statement
 
 
-def test_sync_standby_is_known_zero():
+def test_a_synchronous_standby_claims_nothing_it_cannot_prove():
+    # Listed in synchronous_standby_names at the last sample, holding that sample's LSN: still only a
+    # lower bound (sessions may lower synchronous_commit), with the window narrowed in words.
     risk = data_risk(standby("n2", receive="0/5001000"), mark(sync_standbys=("n2",)), SLO, T0)
-    assert risk.kind == "zero" and risk.bytes == 0 and risk.within_slo
+    assert risk.kind == "at_least" and risk.bytes == 0 and risk.seconds == 1.0
+    assert "synchronous standby" in risk.statement and "synchronous_commit" in risk.statement
+    assert "loses no committed work" not in risk.statement
+
+
+def test_a_standby_ahead_of_the_candidate_is_always_named():
+    behind, ahead = standby("n2", receive="0/4000000"), standby("n3", receive="0/5000000")
+    risk = data_risk(behind, mark(), SLO, T0, others=[behind, ahead])
+    assert risk.ahead == ("n3",)
+    assert "n3 holds more WAL than n2 (0/5000000 against 0/4000000" in risk.statement
+    zero = data_risk(ahead, mark(), SLO, T0, final_lsn="0/5000000", final_node="n1", others=[behind, ahead])
+    assert zero.kind == "zero" and zero.ahead == ()
 
 
 def test_final_lsn_at_or_below_received_is_zero_and_above_is_known():
