@@ -119,12 +119,15 @@ async def wait_received(candidate: Node, cluster: Cluster, lsn: str, timeout_s: 
     deadline = time.monotonic() + timeout_s
     seen = tli = None
     while True:
+        streaming = False
         try:
             row = await _row(candidate, cluster, RECEIVE_POSITION, conn)
-            seen, tli = row["lsn"], row["timeline"]
+            seen, tli, streaming = row["lsn"], row["timeline"], row["status"] == "streaming"
         except (NodeUnreachable, Exception):  # noqa: BLE001 - keep polling until the deadline
             pass
-        if caught_up(seen, tli, lsn, timeline) or time.monotonic() > deadline:
+        # on another timeline and streaming from nobody, it can never catch up: do not hold Odoo
+        stuck = timeline is not None and tli is not None and tli != timeline and not streaming
+        if caught_up(seen, tli, lsn, timeline) or stuck or time.monotonic() > deadline:
             return seen, tli
         await asyncio.sleep(0.02)
 
@@ -201,8 +204,9 @@ async def fence_sequence(cluster: Cluster, old: Node, candidate: Node, *, catch_
                 caught = caught_up(received, received_tli, final, final_tli)
                 waited = round((time.monotonic() - started) * 1000, 1)
                 text = (f"{candidate.name} received {received} (>= {final}) after {waited} ms" if caught else
-                        f"{candidate.name} received only {received} on timeline {received_tli} of {final} on "
-                        f"timeline {final_tli} within {catch_up_timeout_s:g}s")
+                        f"{candidate.name} did not receive {old.name}'s final LSN {final} on timeline {final_tli}: "
+                        f"it had {received} on timeline {received_tli} after {waited:.0f} ms "
+                        f"(limit {catch_up_timeout_s:g} s)")
                 steps.append(FenceStep(name="catch up", ok=caught, text=text,
                                        data={"received": received, "received_timeline": received_tli,
                                              "waited_ms": waited}))

@@ -36,7 +36,7 @@ from checks.journal_events import (  # noqa: F401  (re-exported: the kinds are p
 )
 from checks.redact import redact
 from checks.sample import NodeSample, iso_utc, utcnow
-from checks.sample_policy import SampleRecorder
+from checks.sample_policy import STATE_REASONS, SampleRecorder
 from checks.seats import SEATS
 from checks.text import visible, visible_data
 
@@ -327,11 +327,17 @@ class Journal:
         A sample that fails to write raises JournalWriteError and is not queued: the next
         one supersedes it, and the node's next sample is kept whatever it holds."""
         with self._lock:
-            if not force and self.recorder.reason(sample) is None:
+            reason = self.recorder.reason(sample)
+            if not force and reason is None:
                 self._unstored[sample.name] = sample
                 return False
+            # A state change (a node that stopped answering, a promotion): the sample before it,
+            # dropped as a repeat, was the node's last good one; replay and the record must show the
+            # same last LSN and time the operator saw, so it is kept first.
+            before = self._unstored.get(sample.name) if reason in STATE_REASONS else None
+            rows = [s for s in (before, sample) if s is not None and s.observed_at <= sample.observed_at]
             try:
-                self._write(lambda c: self._insert_sample(c, sample))
+                self._write(lambda c: [self._insert_sample(c, s) for s in rows])
             except JournalWriteError:
                 self.recorder.forget(sample.name)
                 self._unstored.pop(sample.name, None)

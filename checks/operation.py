@@ -186,6 +186,7 @@ class Operation:
 
     async def run_freeze(self) -> list[CommandResult]:
         self.require(0, "freeze")
+        await self.refresh()             # a config that cannot be acted on refuses this too
         results = []
         for command in self.cluster.freeze:
             result = await run_command(command.name, command.command, command.timeout_s)

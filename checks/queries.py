@@ -56,7 +56,8 @@ SELECT pg_current_wal_lsn()::text AS lsn,
 """
 RECEIVE_POSITION = """
 SELECT pg_last_wal_receive_lsn()::text AS lsn,
-       coalesce((SELECT received_tli FROM pg_stat_wal_receiver), (pg_control_checkpoint()).timeline_id) AS timeline
+       coalesce((SELECT received_tli FROM pg_stat_wal_receiver), (pg_control_checkpoint()).timeline_id) AS timeline,
+       (SELECT status FROM pg_stat_wal_receiver) AS status
 """
 
 CRON_LASTCALL = "SELECT max(lastcall) FROM ir_cron WHERE active"

@@ -31,6 +31,8 @@ _STATE_FIELDS = (
     "system_identifier", "server_version",
 )
 _LSN_FIELDS = ("current_lsn", "receive_lsn", "replay_lsn")
+# Reasons that mark a change of state: the journal keeps the sample before one too (the last of the old state).
+STATE_REASONS = frozenset(_STATE_FIELDS) | {"wal_receiver", "replication"}
 
 
 def _receiver(sample: NodeSample) -> tuple | None:
