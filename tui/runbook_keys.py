@@ -12,6 +12,7 @@ from textual.binding import Binding
 from checks.candidates import rank_candidates
 from checks.fence import needs_fencing
 from checks.runbook import RunbookState
+from checks.text import clean_name, clean_text
 from widgets.confirm_modal import ConfirmModal
 from widgets.prompt_modal import PromptModal
 from widgets.typed_confirm import TypedConfirmModal
@@ -91,18 +92,21 @@ class RunbookKeys:
             if scribe:
                 self.push_screen(PromptModal("Approver on call (from the config, never the operator)",
                                              f"approvers: {', '.join(self.cluster.approvers) or 'none configured'}",
-                                             default=approvers[0] if approvers else ""),
+                                             default=approvers[0] if approvers else "",
+                                             check=lambda answer: clean_name(answer, "the approver's name")),
                                  lambda approver: approver and self._go("set roles", lambda: self.actions.start(
                                      "set roles", lambda op: op.set_roles(self.session.name, scribe, approver))))
 
-        self.push_screen(PromptModal("Scribe's name", default=joined[-1] if joined else self.session.name), got_scribe)
+        self.push_screen(PromptModal("Scribe's name", default=joined[-1] if joined else self.session.name,
+                                     check=lambda answer: clean_name(answer, "the scribe's name")), got_scribe)
 
     def action_freeze(self) -> None:
         names = ", ".join(c.name for c in self.cluster.freeze) or "none configured"
         self._confirm("Run the freeze commands?", names, "freeze", lambda op: op.run_freeze())
 
     def action_skip_freeze(self) -> None:
-        self.push_screen(PromptModal("Skip the freeze: why?"),
+        self.push_screen(PromptModal("Skip the freeze: why?",
+                                     check=lambda answer: clean_text(answer, "the reason", required=True)),
                          lambda reason: reason and self._go("skip freeze", lambda: self.actions.start(
                              "skip freeze", lambda op: op.skip_freeze(reason))))
 
@@ -211,7 +215,8 @@ class RunbookKeys:
                     "attest", lambda op: op.attest(node, self.session.name, statement)))
 
         self.push_screen(PromptModal(f"Attest that {node} is down", "e.g. host powered off, confirmed by the "
-                                     "hosting provider's console"), got)
+                                     "hosting provider's console",
+                                     check=lambda answer: clean_text(answer, "the attestation", required=True)), got)
 
     # -- helpers ---------------------------------------------------------------------------------
     def _risk_text(self) -> str:

@@ -24,6 +24,7 @@ from textual.screen import ModalScreen
 from rich.markdown import Markdown
 from textual.widgets import Footer, Static
 
+from checks.text import TextRefused
 from checks.training import TrainingRefused, TrainingRun, describe_result
 from checks.training_score import TRAINING_BASE, headline, render_score_card, write_training_record
 from tui.app import CockpitApp
@@ -272,7 +273,7 @@ class TrainingApp(CockpitApp):
         """Run one trainee action on the run; a refusal is the gate's sentence, counted as blocked."""
         try:
             result = work()
-        except TrainingRefused as exc:
+        except (TrainingRefused, TextRefused) as exc:     # TextRefused: a name too long, say (checks.text)
             self.refusal = str(exc)
             self.notify(str(exc), title=f"{label}: refused, an unsafe attempt blocked", severity="warning", timeout=20)
         else:

@@ -20,7 +20,9 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
 from checks.journal_events import ALARM, NOTE, Event
+from checks.text import TextRefused, clean_text
 from widgets.checklist import component_style
+from widgets.lines_input import LinesInput, lines_of
 from widgets.timeline_view import (  # noqa: F401 - moved there, still importable from here
     time_text,
     full_time_text,
@@ -38,6 +40,10 @@ from widgets.timeline_view import (  # noqa: F401 - moved there, still importabl
     AUTHOR_WIDTH,
     COMPACT_AUTHOR_WIDTH,
 )
+
+ENTRY_NAMES = {"status": "status update", "todo": "TODO"}
+"""How a refusal names the entry (``the note: 4001 characters, ...``), when not by its kind."""
+
 
 class ScribeLog(Widget):
     """The incident timeline, one row per journal event, and the note input under it."""
@@ -59,8 +65,9 @@ Each row: UTC time `HH:MM:SS.fZ`, seat, author, kind and text.
   stage); **escape** hides it; **up**/**down**, **page up**/**page down**, **home**/**end** move.
 - the input journals a **note**; start it with `/d ` for a **decision**, `/s ` for a
   **status** update, `/t ` for a **TODO**. **enter** sends it; the label left of it
-  says what it will be journaled as. The scribe seat keeps it open; elsewhere **n**
-  opens it and **escape** closes it.
+  says what it will be journaled as. A pasted text keeps all its lines (each break shows
+  as `↵`) and control characters show as escapes (`\\x1b`). The scribe seat keeps it
+  open; elsewhere **n** opens it and **escape** closes it.
 - a red line at the top means the journal cannot be written: what you enter is not
   on record until it clears.
 """
@@ -116,7 +123,7 @@ Each row: UTC time `HH:MM:SS.fZ`, seat, author, kind and text.
         yield Static("", id="scribe-detail")
         with Horizontal(id="scribe-input-row"):
             yield Label(self._kind_label(NOTE), id="scribe-kind")
-            yield Input(placeholder=PLACEHOLDER, id="scribe-input")
+            yield LinesInput(placeholder=PLACEHOLDER, id="scribe-input")
 
     def on_mount(self) -> None:
         self.query_one("#scribe-input-row").display = self.show_input
@@ -248,10 +255,15 @@ Each row: UTC time `HH:MM:SS.fZ`, seat, author, kind and text.
         if event.input.id != "scribe-input":
             return
         event.stop()
-        parsed = parse_note(event.value)
+        parsed = parse_note(lines_of(event.value))
         if parsed is None:
             return
         kind, text = parsed
+        try:
+            text = clean_text(text, f"the {ENTRY_NAMES.get(kind, kind)}")
+        except TextRefused as exc:           # too long: said, and the text stays in the input
+            self.notify(str(exc), title="not journaled", severity="error", timeout=20)
+            return
         event.input.value = ""
         self.post_message(self.NoteSubmitted(self, kind, text))
 
