@@ -6,12 +6,19 @@ One healthy lab is shared by the whole session for tests whose faults are undone
 
 from __future__ import annotations
 
+import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 
 LAB_ROOT = Path("/tmp/ofc-test-labs")
+
+# One operator per cluster is enforced in a lock directory the whole machine shares
+# (checks/cluster_lock.py); a test run keeps its own, inherited by the processes it starts, so
+# that two runs at once never meet over sample-clusters.toml's made-up nodes.
+os.environ.setdefault("FAILOVER_COCKPIT_LOCK_DIR", tempfile.mkdtemp(prefix="ofc-test-locks-"))
 
 
 @pytest.fixture(scope="session")
