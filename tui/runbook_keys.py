@@ -7,6 +7,8 @@ not do is hidden from its footer and refused with a sentence if pressed anyway.
 
 from __future__ import annotations
 
+import asyncio
+
 from textual.binding import Binding
 
 from checks.candidates import rank_candidates
@@ -158,10 +160,16 @@ class RunbookKeys:
         self._go("verify", lambda: self.actions.start("verify", verify_all))
 
     def action_close_incident(self) -> None:
-        async def close(op) -> str:
-            # samples every node first: refused (with the sentence) unless exactly one writer now
-            figures = await op.close_incident()
-            return f"closed: RTO {figures['rto_s']} s"
+        def close(op):
+            # The seat's Operation samples every node first (a coroutine: refused, with the sentence,
+            # unless exactly one writer now); training's facade closes at once.
+            figures = op.close_incident()
+            if not asyncio.iscoroutine(figures):
+                return f"closed: RTO {figures['rto_s']} s"
+
+            async def closed() -> str:
+                return f"closed: RTO {(await figures)['rto_s']} s"
+            return closed()
 
         self._confirm("Close the incident?", "samples every node again (exactly one writer now), then journals "
                       "RTO, RPO, time per stage and the hardening checklist", "close", close)
