@@ -44,10 +44,10 @@ def test_another_operators_promotion_and_a_candidate_on_another_branch(fresh_lab
     config = st["config"]
     # node3 misses node1's last rows; node1 dies; node3 is back, so node2 is ahead on timeline 1
     psql(st, "node1", "create table t1(x int)")
-    lab.hang("node3")
+    lab.crash("node3")                 # stopped, not hung: a hung one still finds the WAL in its socket buffer
     psql(st, "node1", "insert into t1 select generate_series(1, 100)")
     lab.crash("node1")
-    lab.resume("node3")
+    lab.start("node3")
 
     # Operator olga, incident A, decides on node2 while both standbys are on timeline 1 ...
     op = _operation(config, tmp_path / "A")
@@ -95,7 +95,7 @@ def test_another_operators_promotion_and_a_candidate_on_another_branch(fresh_lab
     # the switchover could not prove zero loss: it stopped, resumed PgBouncer and fenced nothing
     assert "the switchover stopped before fencing node3" in last_line(proc), last_line(proc)
     assert not [e for e in events(tmp_path / "B", "action") if e.data.get("step") == "fence"
-                and e.data.get("argv")], "a fence command ran"
+                and e.data.get("node") == "node3" and e.data.get("argv")], "node3's fence command ran"
     assert writable_nodes(lab) == ["node3"]
     assert psql(st, "node3", "select count(*) from t2") == "50"       # node3's rows are all still there
     assert psql(st, "node2", "select count(*) from t1") == "100"      # and node2 holds the other branch
@@ -124,15 +124,18 @@ def test_a_synchronous_standby_that_missed_local_commits_is_not_zero_loss(fresh_
     os.kill(walsender, signal.SIGSTOP)             # node1 stops sending WAL to node2 ...
     try:
         psql(st, "node1", "set synchronous_commit = local; insert into sync_rows select generate_series(1, 500)")
-        asyncio.run(op.refresh())                  # ... the cockpit's last sample of node1 is after the rows
+        # no sample between the rows and the hang: the cockpit's last view of node1 (1 Hz) shows node2 as
+        # synchronous and holding node1's LSN, which once read as "known zero"
         lab.hang("node1")
         asyncio.run(op.refresh())                  # node1 stopped answering
+        # the stopped walsender must never send what it holds: the fence thaws node1's processes first
+        os.kill(walsender, signal.SIGKILL)
         fence = subprocess.run(next(n for n in load_config(st["config"]).cluster(None)[1].nodes
                                     if n.name == "node1").fence, capture_output=True, text=True, timeout=60)
         assert fence.returncode == 0, fence.stdout + fence.stderr
     finally:
         try:
-            os.kill(walsender, signal.SIGCONT)
+            os.kill(walsender, signal.SIGKILL)
         except ProcessLookupError:
             pass
 
@@ -145,10 +148,10 @@ def test_a_synchronous_standby_that_missed_local_commits_is_not_zero_loss(fresh_
     risk = asyncio.run(decide())
     assert psql(st, "node2", "select count(*) from sync_rows") == "0"      # node2 has none of the 500
     assert psql(st, "node3", "select count(*) from sync_rows") == "500"
-    assert risk.kind == "at_least" and risk.bytes > 0, risk.statement
+    assert risk.kind == "at_least", risk.statement
     assert "loses no committed work" not in risk.statement
+    assert "synchronous_commit" in risk.statement              # what "synchronous" does not cover
     assert "node3 holds more WAL than node2" in risk.statement and risk.ahead == ("node3",)
-    assert risk.needs_approval or risk.bytes <= op.cluster.slo.max_data_risk_bytes
 
 
 def test_two_entries_reaching_one_server_refuse_status_and_every_action(lab, tmp_path):
