@@ -13,12 +13,13 @@ is world-writable and sticky on Debian, a tmpfs emptied at boot; the subdirector
 1777 like it). If that cannot be used, a per-machine directory under the system temp directory,
 with a warning: operators who do not all use the same one do not meet.
 
-What: a cluster is its nodes, so there is one lock file per node endpoint (where applications
-reach the node, :attr:`checks.config.Node.host` and ``port``; loopback and Unix sockets are one
-host, ``localhost``), all taken in sorted order or none. Two configs that share any node exclude
-each other whatever they call the cluster, and two labs on other ports never do (every test lab
-is called ``lab``). No blocking lock is ever waited on, so the order only makes the outcome
-deterministic: of two processes starting together, one gets every file.
+What: a cluster is its nodes, so there is one lock file per node endpoint, all taken in sorted
+order or none. A node's endpoints are where the cockpit reaches it (its DSN's host and port) and
+where applications do (:attr:`checks.config.Node.host` and ``port``, ``app_host``/``app_port`` when
+set); loopback names and Unix sockets are one host, ``localhost``. Two configs that share any
+node exclude each other whatever they call the cluster, and two labs on other ports never do
+(every test lab is called ``lab``). No blocking lock is ever waited on, so the order only makes
+the outcome deterministic: of two processes starting together, one gets every file.
 
 Who: the holder's name, host, pid, since and incident directory are written into each lock file
 through the held descriptor (a file in a sticky directory cannot be replaced by another user,
@@ -40,8 +41,9 @@ import stat
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from checks.config import Cluster
+from checks.config import Cluster, Node
 from checks.sample import iso_utc, utcnow
 from checks.seats import SeatError, _live
 
@@ -66,8 +68,19 @@ def endpoint(host: str, port: int) -> str:
     return f"{host}:{port}"
 
 
+def node_endpoints(node: Node) -> set[str]:
+    """Where the cockpit reaches the node (its DSN) and where applications do (``host``/``port``)."""
+    found = {endpoint(node.host, node.port)}
+    parts = urlsplit(node.dsn)
+    try:
+        found.add(endpoint(parts.hostname or "", parts.port or 5432))
+    except ValueError:                      # not one host:port (the config refuses those; be safe anyway)
+        found.add(parts.netloc.rsplit("@", 1)[-1].lower())
+    return found
+
+
 def cluster_endpoints(cluster: Cluster) -> list[str]:
-    return sorted({endpoint(node.host, node.port) for node in cluster.nodes})
+    return sorted(set().union(*(node_endpoints(node) for node in cluster.nodes)))
 
 
 def lock_file_name(ep: str) -> str:

@@ -145,3 +145,16 @@ def test_every_file_the_cockpit_writes_is_on_the_list(tmp_path):
         journal.close()
     assert {p.name for p in real.iterdir()} <= INCIDENT_FILES
     assert is_incident_file(".record.md.k3j_x9.tmp") and not is_incident_file(".notes.tmp")
+
+
+def test_a_journal_that_is_not_an_incidents_keeps_the_record_beside_it_untouched(tmp_path):
+    import sqlite3
+
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    sqlite3.connect(theirs / "journal.sqlite3").execute("CREATE TABLE t (x)").connection.close()
+    (theirs / "record.md").write_text("# someone's record\n")
+    before = snapshot(theirs)
+    line = refusal(cli(*WRITERS["drill"](theirs)))
+    assert f"{theirs / 'journal.sqlite3'} is not an incident journal" in line, line
+    assert snapshot(theirs) == before
