@@ -8,6 +8,11 @@ believed while the lock is actually held, so a stale file after a crash is harml
 
 flock is local to one host: the incident directory must live on the bastion's own
 disk, not on a network file system.
+
+This lock is per incident. One operator per *cluster*, whatever the incident directory,
+is :class:`checks.cluster_lock.ClusterLock`; :func:`checks.operator_seat.take_operator_seat`
+takes both, in the order that keeps this lock's refusal for a second process on the same
+incident.
 """
 
 from __future__ import annotations
