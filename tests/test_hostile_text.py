@@ -175,6 +175,9 @@ def test_a_refused_name_is_one_line_and_exit_2_and_a_refused_approver_prints_no_
     proc = _cockpit("tmux", str(config), "--incident", str(incident), "--scribe", "  ", "--no-attach")
     assert proc.returncode == 2 and proc.stderr == b"failover-cockpit: --scribe: a name is needed, and this one is empty\n"
     assert not incident.exists()                                     # refused before anything was created
+    proc = _cockpit("train", "clean-crash", "--trainee", "olga\x1b[2J\nsam")
+    assert proc.returncode == 2 and proc.stderr == b"failover-cockpit: --trainee: a name is one line, and this one " \
+                                                    b"holds a line break\n"
     proc = _cockpit("drill", str(config), "--incident", str(incident), "--operator", EVIL_NAME,
                     "--approver", "\x1b[2Jmallory\x07")
     assert proc.returncode == 1 and b"is not an approver of this cluster" in proc.stdout

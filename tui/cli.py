@@ -267,6 +267,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from tui.train_cmd import run_train
 
+    if _refused_name(args, "trainee"):
+        return 2
+
     return run_train(args)
 
 
