@@ -210,9 +210,10 @@ class Operation:
 
     # -- another operator ------------------------------------------------------------------------
     def promoted_here(self) -> set[str]:
-        """Nodes this incident promoted (stage 3 evidence)."""
+        """Nodes this incident sent a promotion to (stage 3 evidence, whatever it answered: a candidate
+        that hung while pg_promote was on its way comes back writable by this incident's hand)."""
         return {e.data.get("node") for e in self.journal.events(kinds={"evidence"})
-                if e.stage == 3 and e.data.get("check") == "promoted" and e.data.get("passed")}
+                if e.stage == 3 and e.data.get("check") == "promoted"}
 
     def decision(self) -> dict:
         """The data of the last stage 1 decision that chose a candidate ({} before one)."""
