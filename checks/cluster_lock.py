@@ -10,7 +10,7 @@ different files of one name).
 Where: one directory every operator of the bastion shares, whatever their incident directory
 or Unix user: ``$FAILOVER_COCKPIT_LOCK_DIR``, else ``/run/lock/failover-cockpit`` (``/run/lock``
 is world-writable and sticky on Debian, a tmpfs emptied at boot; the subdirectory is made mode
-1777 like it). If that cannot be used, a per-machine directory under the system temp directory,
+1777 like it). If that cannot be used, ``/tmp/failover-cockpit-locks`` (per machine, not ``$TMPDIR``),
 with a warning: operators who do not all use the same one do not meet.
 
 What: a cluster is its nodes, so there is one lock file per node endpoint, all taken in sorted
@@ -38,7 +38,6 @@ import os
 import re
 import socket
 import stat
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -49,6 +48,7 @@ from checks.seats import SeatError, _live
 
 ENV = "FAILOVER_COCKPIT_LOCK_DIR"
 DEFAULT_DIR = Path("/run/lock/failover-cockpit")
+FALLBACK_DIR = Path("/tmp/failover-cockpit-locks")     # per machine (not $TMPDIR, which may be per user)
 LOOPBACK = frozenset({"", "localhost", "127.0.0.1", "::1", "localhost.localdomain"})
 
 
@@ -117,7 +117,7 @@ def lock_dir() -> tuple[Path, str | None]:
         return DEFAULT_DIR, None
     except OSError as exc:
         reason = exc.strerror or str(exc)
-    fallback = Path(tempfile.gettempdir()) / "failover-cockpit-locks"
+    fallback = FALLBACK_DIR
     try:
         _usable_dir(fallback)
     except OSError as exc:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -112,7 +111,7 @@ def test_without_the_default_directory_the_fallback_says_so(prod, monkeypatch, t
     (tmp_path / "file").write_text("")
     monkeypatch.delenv(ENV, raising=False)
     monkeypatch.setattr(cluster_lock, "DEFAULT_DIR", tmp_path / "file" / "failover-cockpit")  # cannot be made
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))                   # this test's own temp dir
+    monkeypatch.setattr(cluster_lock, "FALLBACK_DIR", tmp_path / "failover-cockpit-locks")    # this test's own
     directory, warning = lock_dir()
     assert directory.name == "failover-cockpit-locks" and stat.S_IMODE(directory.stat().st_mode) == 0o1777
     assert warning.startswith(f"the cluster lock is kept in {directory}, not {tmp_path / 'file' / 'failover-cockpit'} (")
@@ -125,7 +124,7 @@ def test_the_drill_and_the_cockpit_say_the_fallback_warning(prod, monkeypatch, t
     (tmp_path / "file").write_text("")
     monkeypatch.delenv(ENV, raising=False)
     monkeypatch.setattr(cluster_lock, "DEFAULT_DIR", tmp_path / "file" / "failover-cockpit")
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(cluster_lock, "FALLBACK_DIR", tmp_path / "failover-cockpit-locks")
     journal, seat = open_as_operator(tmp_path / "inc", "prod", prod, "olga")
     try:
         assert seat.held and os.path.isdir(tmp_path / "inc")
