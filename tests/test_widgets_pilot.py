@@ -375,3 +375,20 @@ async def test_workers_sample_each_node_r_samples_now_and_unmount_closes(clock):
         assert panel(app, "node3").view.sample.observed_at == at(2)
         assert samplers["node1"].calls == 1
     assert all(s.closed for s in samplers.values())
+
+
+async def test_a_delayed_standby_and_a_duplicate_entry_say_so_on_their_panels(clock):
+    """recovery_min_apply_delay is shown on the standby; a config entry that reaches another entry's
+    server says which, instead of counting as a node."""
+    first = healthy_round(T0)
+    delayed = first[2].model_copy(update={"apply_delay_s": 300.0})
+    same = dict(postmaster_start="2026-12-01T07:00:00.000000Z", data_directory="/srv/pg")
+    first = [first[0], first[1].model_copy(update=same), delayed.model_copy(update=same)]
+    app = Scenario("dup", [(T0, first)]).app(clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert "same server as node2" in text_of(panel(app, "node3"))
+    alone = Scenario("delay", [(T0, [first[0], healthy_round(T0)[1], delayed])]).app(clock)
+    async with alone.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert "apply delay" in text_of(panel(alone, "node3")) and "5" in text_of(panel(alone, "node3"))

@@ -200,6 +200,8 @@ node is within the SLO, **yellow** when it is over it (or paused / not streaming
             text.append("\nwrites: unknown", style=self._style("warn"))
         elif view.role == "foreign":
             text.append("\nanother cluster", style=self._style("bad"))
+        elif view.role == "duplicate":
+            text.append(f"\nsame server as {view.duplicate_of}: fix its DSN", style=self._style("bad"))
         if sample.in_recovery is True:
             text.append("\nin recovery", style=self._style("muted"))
         elif sample.in_recovery is False and view.role == "primary":
@@ -228,6 +230,8 @@ node is within the SLO, **yellow** when it is over it (or paused / not streaming
             rows.append(row("delay", "replay delay", human_seconds(delay),
                             "muted" if delay is None else "warn" if delay > slo.max_replay_delay_s else "ok", "delay"))
             rows.append(row("unrepl", "unreplayed", human_bytes(s.bytes_not_replayed), "", "unreplayed"))
+            if s.apply_delay_s:
+                rows.append(row("apply", "apply delay", f"{human_seconds(s.apply_delay_s)} (configured)", "warn"))
             rows.append(row("receive", "receive LSN", s.receive_lsn or "?", "", "receive"))
             rows.append(row("replay", "replay LSN", s.replay_lsn or "?", "", "replay"))
             risk = view.data_risk_bytes
