@@ -133,3 +133,74 @@ def test_the_drill_and_the_cockpit_say_the_fallback_warning(prod, monkeypatch, t
         journal.close()
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("failover-cockpit: warning: the cluster lock is kept in ")
+
+
+OTHER_USER = """
+import sys
+from pathlib import Path
+from checks.cluster_lock import ClusterLock, ClusterTaken
+from checks.config import load_config
+name, cluster = load_config(sys.argv[1]).cluster(None)
+lock = ClusterLock(name, cluster, Path(sys.argv[2]))
+try:
+    lock.acquire(sys.argv[3])
+except ClusterTaken as exc:
+    print("refused", exc, flush=True)
+    sys.exit(3)
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_two_unix_users_meet_the_same_lock(prod, monkeypatch):
+    """root holds the cluster: the postgres user is refused, naming root's operator; then the other way
+    round, which needs the files root made to be lockable and describable by another user."""
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import sysconfig
+    import tempfile
+
+    system_python = "/usr/bin/python3"
+    if os.geteuid() != 0 or not shutil.which("runuser") or not os.path.exists(system_python):
+        pytest.skip("needs root, runuser and a system python3 to act as a second Unix user")
+    version = subprocess.run([system_python, "-c", "import sys; print(sys.version_info[:2])"],
+                             capture_output=True, text=True).stdout.strip()
+    if version != str(sys.version_info[:2]):
+        pytest.skip("the system python3 is not this venv's version: it cannot load its packages")
+    base = Path(tempfile.mkdtemp(prefix="ofc-two-users-", dir="/tmp"))
+    os.chmod(base, 0o755)
+    locks = base / "locks"
+    monkeypatch.setenv(ENV, str(locks))
+    env = {"PATH": os.environ["PATH"], ENV: str(locks),
+           "PYTHONPATH": f"{sysconfig.get_paths()['purelib']}:{ROOT}"}
+
+    def as_postgres(name: str, incident: str) -> subprocess.Popen:
+        return subprocess.Popen(["runuser", "-u", "postgres", "--", "env", *(f"{k}={v}" for k, v in env.items()),
+                                 system_python, "-c", OTHER_USER, str(ROOT / "sample-clusters.toml"), incident, name],
+                                cwd="/", stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+    try:
+        with ClusterLock("prod", prod, Path("/srv/A")) as mine:
+            mine.acquire("olga")
+            theirs = as_postgres("oscar", "/srv/B")
+            out, err = theirs.communicate(timeout=60)
+            assert theirs.returncode == 3, err
+            assert out.startswith(f"refused cluster prod already has an operator: olga on {socket.gethostname()} "
+                                  f"(pid {os.getpid()}) since "), out
+            assert "in incident /srv/A;" in out
+        theirs = as_postgres("oscar", "/srv/B")
+        try:
+            assert theirs.stdout.readline().strip() == "held", theirs.stderr.read()
+            with pytest.raises(ClusterTaken, match=rf"already has an operator: oscar on .* \(pid \d+\) since .* "
+                                                   r"in incident /srv/B;"):
+                ClusterLock("prod", prod, Path("/srv/C")).acquire("otto")
+        finally:
+            theirs.stdin.close()
+            theirs.wait(timeout=30)
+            theirs.stdout.close()
+            theirs.stderr.close()
+        assert stat.S_IMODE(locks.stat().st_mode) == 0o1777
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
