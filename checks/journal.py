@@ -5,9 +5,8 @@ One SQLite file, ``journal.sqlite3``, in the incident directory: WAL mode,
 processes (the seats) read and write it at once: every write is its own short,
 committed transaction, and a busy timeout makes a writer wait for another.
 
-Every text and every string inside ``data`` goes through :func:`checks.redact.redact`
-before it is written (values under secret-looking keys are masked whole), so
-secrets never reach the journal; then through :func:`checks.text.visible` (an ESC is stored as ``\x1b``).
+Every text and every string inside ``data`` goes through :func:`checks.redact.redact` (values
+under secret-looking keys masked whole), then :func:`checks.text.visible` (an ESC stored as ``\x1b``).
 
 A write that fails (disk full, read-only disk, the file locked for too long) raises
 :class:`JournalWriteError` with one line to show as an alarm. The event is not
@@ -331,18 +330,17 @@ class Journal:
             if not force and reason is None:
                 self._unstored[sample.name] = sample
                 return False
-            # A state change (a node that stopped answering, a promotion): the sample before it,
-            # dropped as a repeat, was the node's last good one; replay and the record must show the
-            # same last LSN and time the operator saw, so it is kept first.
-            before = self._unstored.get(sample.name) if reason in STATE_REASONS else None
+            # At a state change the dropped sample before it was the node's last good one: kept first,
+            # so replay and the record show the last LSN and time the operator saw.
+            before = self._unstored.pop(sample.name, None) if reason in STATE_REASONS else None
             rows = [s for s in (before, sample) if s is not None and s.observed_at <= sample.observed_at]
             try:
                 self._write(lambda c: [self._insert_sample(c, s) for s in rows])
             except JournalWriteError:
                 self.recorder.forget(sample.name)
-                self._unstored.pop(sample.name, None)
                 raise
-            self._unstored.pop(sample.name, None)
+            finally:
+                self._unstored.pop(sample.name, None)
             self.recorder.kept(sample)
             return True
 
