@@ -130,7 +130,7 @@ async def rollback(op: Operation, to: str, *, approver: str | None = None) -> bo
     if state.stage(3).status != "passed":
         raise op.refuse("rollback", "rollback applies once a node was promoted (stage 3); nothing to roll back")
     if to not in {n.name for n in op.cluster.nodes}:
-        raise op.refuse("rollback", f"rollback refused: {to!r} is not a node of this cluster")
+        raise op.refuse("rollback", f"rollback refused: '{to}' is not a node of this cluster")
     current = state.candidate
     view = await op.refresh()
     writers = [n.name for n in view.nodes if n.sample.writable and not n.foreign]

@@ -90,9 +90,9 @@ def approval_problem(approver: str | None, cluster: Cluster, operator: str | Non
         return "an approval needs an approver's name"
     if approver not in cluster.approvers:
         listed = ", ".join(cluster.approvers) or "nobody (the config lists no approvers)"
-        return f"{approver!r} is not an approver of this cluster (approvers: {listed})"
+        return f"'{approver}' is not an approver of this cluster (approvers: {listed})"
     if operator and approver == operator:
-        return f"{approver!r} is the operator: the operator can never approve their own action"
+        return f"'{approver}' is the operator: the operator can never approve their own action"
     return ""
 
 
@@ -232,7 +232,7 @@ def _stage0(cluster: Cluster, events, ctx):
         if _data(e).get("step") == "freeze":
             done[_data(e).get("name")] = _data(e).get("exit_code")
     for name, code in done.items():
-        evidence.append(f"freeze {name!r}: exit {code}")
+        evidence.append(f"freeze '{name}': exit {code}")
     if skip:
         evidence.append(f"freeze skipped by {skip[-1].author}: {_data(skip[-1]).get('reason')}")
         return "overridden", "freeze explicitly skipped with a reason", "", evidence

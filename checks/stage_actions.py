@@ -109,7 +109,7 @@ async def _promote_candidate(op: Operation, confirm: str) -> PromotionResult:
         op.log("note", f"promote pressed again: {candidate} is already promoted; nothing sent", stage=3)
         return PromotionResult(node=candidate, promoted=True, already=True)
     if confirm != candidate:
-        raise op.refuse("promote", f"promotion not confirmed: type the candidate's name exactly ({candidate!r})", 3)
+        raise op.refuse("promote", f"promotion not confirmed: type the candidate's name exactly ('{candidate}')", 3)
     view = await op.refresh()
     op.refuse_if_promoted_elsewhere("promote", view, 3)
     sample = view.node(candidate).sample

@@ -246,7 +246,7 @@ class TrainingRun:
                 raise RuntimeError("fence_old_primary did not refuse with nothing to fence")
             confirm = ", ".join(targets)
             if typed is not None and typed != confirm:
-                raise self.op.refuse("fence", f"fence not confirmed: type the node's name exactly ({confirm!r})", 2)
+                raise self.op.refuse("fence", f"fence not confirmed: type the node's name exactly ('{confirm}')", 2)
             self._simulate_fence(state, view, targets)
             return f"fenced {confirm}; " + self.state().stage(2).gate
 

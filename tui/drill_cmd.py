@@ -15,7 +15,6 @@ from pathlib import Path
 
 from checks.config import Cluster
 from checks.cutover import cut_over
-from checks.journal import Journal
 from checks.operation import GateRefused, Operation
 from checks.record import write_record
 from checks.runbook import approval_problem, closed_sentence, reopen_data, standing_close
@@ -130,6 +129,7 @@ def run_drill(cluster_name: str, cluster: Cluster, incident: Path, *, candidate:
     write_record(incident, journal)
     op = Operation(journal, cluster_name, cluster, author=operator, seat="operator",
                    on_event=lambda _e: write_record(incident, journal))
+    op.on_progress = lambda text: say(f"    {text}")        # a long fence says it is still running
     if not journal.events(kinds={"system"}):
         op.log("system", f"drill started by {operator} on cluster {cluster_name}")
     code = 0
@@ -176,6 +176,7 @@ def run_rollback(cluster_name: str, cluster: Cluster, incident: Path, *, to: str
     journal, lock = open_as_operator(incident, cluster_name, cluster, operator, create=False)
     op = Operation(journal, cluster_name, cluster, author=operator, seat="operator",
                    on_event=lambda _e: write_record(incident, journal))
+    op.on_progress = lambda text: say(f"    {text}")        # a long fence says it is still running
 
     async def go() -> bool:
         try:

@@ -31,6 +31,8 @@ class RunbookActions:
         self.host = host
         self.op = operation
         self.busy: str | None = None
+        app = host.app                   # read here, on the screen's thread; progress comes from the worker's
+        operation.on_progress = lambda text: app.call_from_thread(host.notify, text, timeout=6)
 
     def start(self, label: str, act: Act) -> bool:
         if self.busy:
