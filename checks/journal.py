@@ -33,6 +33,7 @@ from checks.journal_events import (  # noqa: F401  (re-exported: the kinds are p
     ACTION, ALARM, APPROVAL, CLOSE, DECISION, EVIDENCE, KINDS, NOTE, OVERRIDE, ROLE, STAGE, STATUS, SYSTEM, TODO,
     Event, PendingEvent, redact_data, to_json,
 )
+from checks.journal_schema import SCHEMA as _SCHEMA
 from checks.redact import redact
 from checks.sample import NodeSample, iso_utc, utcnow
 from checks.sample_policy import STATE_REASONS, SampleRecorder
@@ -47,28 +48,6 @@ BUSY_TIMEOUT_MS = 5000
 # record can show the node states at the moment of the decision.
 SNAPSHOT_KINDS = frozenset({DECISION, APPROVAL, OVERRIDE, ACTION, STAGE, CLOSE})
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    seat TEXT NOT NULL,
-    author TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    stage INTEGER,
-    text TEXT NOT NULL,
-    data TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(data))
-);
-CREATE INDEX IF NOT EXISTS events_kind ON events (kind, id);
-CREATE TABLE IF NOT EXISTS samples (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    node TEXT NOT NULL,
-    data TEXT NOT NULL CHECK (json_valid(data))
-);
-CREATE INDEX IF NOT EXISTS samples_node_at ON samples (node, at);
-CREATE INDEX IF NOT EXISTS samples_at ON samples (at);
-"""
 
 
 class JournalError(Exception):
