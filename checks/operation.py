@@ -21,7 +21,7 @@ from checks.config import Cluster
 from checks.fence import judge_others
 from checks.journal import Event, Journal
 from checks.risk import DataRisk, data_risk
-from checks.runbook import STAGES, RunbookState, approval_problem, evaluate
+from checks.runbook import STAGES, RunbookState, approval_problem, evaluate, final_lsn_evidence
 from checks.sample import utcnow
 from checks.sampler import NodeSampler, sample_all
 
@@ -286,7 +286,6 @@ class Operation:
         self.log("decision", f"candidate {candidate}: {risk.statement}", stage=1, data={
             "candidate": candidate, "old_primary": mark.node if mark else None,
             "old_primary_timeline": mark.timeline if mark else None,
-            "writers": {n.name: n.sample.timeline for n in view.nodes if n.name in view.writable},
             "data_risk": risk.model_dump(mode="json"), "proposed_by": self.author,
             "ranking": [f"{c.name}: {'eligible' if c.eligible else c.reason} (received {c.receive_lsn})" for c in ranked]})
         return risk
@@ -301,10 +300,16 @@ class Operation:
         if problem:
             raise self.refuse("approve", f"approval refused: {problem}", 1)
         risk = (state.data_risk or {}).get("statement", "")
+        measured = self.final_lsn_evidence(state.candidate)
+        if measured:                     # after a switchover stopped: the approval covers what it measured
+            risk = f"{risk}; measured by the fence sequence: {measured['text']}"
         self.log("approval", f"{approver} approves promoting {state.candidate}: {risk} {note}".strip(), stage=1,
                  data={"candidate": state.candidate, "approved_by": approver, "statement": risk})
 
     # -- stage 2 -------------------------------------------------------------------------------
+    def final_lsn_evidence(self, candidate: str) -> dict | None:
+        return final_lsn_evidence(self.journal.events(kinds={"evidence"}), candidate)
+
     def _fenced_nodes(self) -> set[str]:
         return {e.data.get("node") for e in self.journal.events(kinds={"action"})
                 if e.stage == 2 and e.data.get("step") == "fence" and e.data.get("exit_code") == 0}

@@ -103,6 +103,14 @@ def attestations(cluster: Cluster, events: Iterable[EventLike], operator: str | 
             and not approval_problem(_data(e).get("approved_by"), cluster, operator)}
 
 
+def final_lsn_evidence(events: Iterable[EventLike], candidate: str | None) -> dict | None:
+    """The last final LSN the fence sequence read for ``candidate``'s promotion (its evidence data,
+    with its sentence as ``text``), or None."""
+    found = [e for e in events if e.kind == "evidence" and e.stage == 2
+             and _data(e).get("check") == "final_lsn" and _data(e).get("candidate") == candidate]
+    return {**_data(found[-1]), "text": found[-1].text} if found else None
+
+
 def evaluate(cluster: Cluster, events: list[EventLike]) -> RunbookState:
     roles = roles_of(events)
     operator = roles.get("operator")

@@ -82,12 +82,6 @@ def measured_loss_approved(op: Operation, candidate: str, node: str) -> bool:
                and not approval_problem(e.data.get("approved_by"), op.cluster, operator) for e in events)
 
 
-def final_lsn_evidence(op: Operation, candidate: str) -> dict | None:
-    found = [e.data for e in op.journal.events(kinds={"evidence"})
-             if e.stage == 2 and e.data.get("check") == "final_lsn" and e.data.get("candidate") == candidate]
-    return found[-1] if found else None
-
-
 def _worse(new: DataRisk, decided: dict) -> bool:
     if new.other_branch and not decided.get("other_branch"):
         return True
@@ -124,7 +118,7 @@ async def _promote_candidate(op: Operation, confirm: str) -> PromotionResult:
             raise op.refuse("promote", f"promotion refused: {name} is unreachable but not proven down; "
                             "fence it or have an approver attest it", 3)
     if sample.in_recovery:
-        final = final_lsn_evidence(op, candidate)
+        final = op.final_lsn_evidence(candidate)
         risk = await op.risk_for(candidate, view, final_lsn=final["final_lsn"] if final else None)
         decided = state.data_risk or {}
         if decided.get("pending_fence") and risk.kind != "zero" and not (

@@ -13,7 +13,7 @@ from textual.binding import Binding
 
 from checks.candidates import rank_candidates
 from checks.fence import needs_fencing
-from checks.runbook import RunbookState
+from checks.runbook import RunbookState, final_lsn_evidence
 from checks.text import clean_name, clean_text
 from widgets.confirm_modal import ConfirmModal
 from widgets.prompt_modal import PromptModal
@@ -228,7 +228,10 @@ class RunbookKeys:
 
     # -- helpers ---------------------------------------------------------------------------------
     def _risk_text(self) -> str:
-        return (self._state().data_risk or {}).get("statement", "data risk not stated yet")
+        state = self._state()
+        text = (state.data_risk or {}).get("statement", "data risk not stated yet")
+        measured = final_lsn_evidence(self.panes.events, state.candidate)
+        return f"{text}\n\nMeasured by the fence sequence: {measured['text']}" if measured else text
 
     def _confirm(self, question: str, detail: str, label: str, act) -> None:
         self.push_screen(ConfirmModal(question, detail),
