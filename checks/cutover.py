@@ -86,7 +86,7 @@ def odoo_conf_target(path: Path) -> tuple[str | None, int | None]:
 async def cut_over(op: Operation, target: str | None = None, *, context: dict | None = None) -> bool:
     """Run every configured driver for the new primary (or ``target``, in a rollback); journal each
     step and the final verdict. ``context`` is added to every journaled entry (``{"rollback": True}``)."""
-    state = op.require(4, "cut over")
+    state = op.require(4, "cut over", closed_ok=target is not None)   # a rollback may follow the close
     new: Node = op.cluster.node(target or state.candidate)
     extra = dict(context or {})
     host, port = new.host, new.port

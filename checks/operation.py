@@ -99,7 +99,14 @@ class Operation:
                  data={"refused": True, "action": action, **data})
         return GateRefused(sentence)
 
-    def require(self, stage: int, action: str) -> RunbookState:
+    def require(self, stage: int, action: str, *, closed_ok: bool = False) -> RunbookState:
+        """The state, if ``stage`` is unlocked and the incident is not closed (a closed incident acts no
+        more until reopened: a new fault is a new incident); else the journaled refusal."""
+        from checks.runbook import closed_sentence, standing_close
+
+        closed = None if closed_ok else standing_close(self.journal.events(kinds={"close", "system"}))
+        if closed is not None:
+            raise self.refuse(action, f"{action} refused: {closed_sentence(closed, self.journal.incident_id)}", stage)
         state = self.state()
         if state.stage(stage).status == "locked":
             blocker = state.stage(state.current)
@@ -107,6 +114,18 @@ class Operation:
                               f"{blocker.number} {blocker.title} has not passed ({blocker.gate}); to unlock: "
                               f"{blocker.next_action or 'meet its gate'}", stage)
         return state
+
+    def reopen(self) -> str | None:
+        """Reopen a closed incident (journaled; only what is verified after it counts); None when open."""
+        from checks.runbook import reopen_data, standing_close
+
+        standing = standing_close(self.journal.events(kinds={"close", "system"}))
+        if standing is None:
+            return None
+        data = reopen_data(standing)
+        self.log("system", f"incident reopened by {self.author}: it was closed at {data['closed_at']} by "
+                 f"{data['closed_by']}; everything is verified again", data=data)
+        return f"reopened incident {self.journal.incident_id} (closed at {data['closed_at']} by {data['closed_by']})"
 
     # -- sampling ------------------------------------------------------------------------------
     def _remember(self, *samples) -> ClusterView:

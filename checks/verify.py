@@ -106,7 +106,8 @@ async def check_stragglers(op: Operation, new: Node) -> tuple[bool, str]:
 async def verify_all(op: Operation, target: str | None = None, *, context: dict | None = None) -> bool:
     """Every stage 5 check against the new primary (or ``target``, in a rollback), journaled.
     First, one sampling round: no other writer, nothing unaccounted for, else every check fails."""
-    state = op.require(5, "verify")
+    # a rollback re-verifies an incident that may be closed already (it is the incident's aftermath)
+    state = op.require(5, "verify", closed_ok=target is not None)
     new = op.cluster.node(target or state.candidate)
     promoted_at = _promoted_at(op)
     results: dict[str, tuple[bool, str]] = {}

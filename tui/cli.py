@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seat", choices=("operator", "scribe", "approver", "observer"), default="operator",
                      help="your seat (default operator; only the operator runs actions)")
     run.add_argument("--name", metavar="WHO", help="your name in the journal (default: the login name)")
+    run.add_argument("--reopen", action="store_true",
+                     help="operator: reopen a closed incident (a closed one runs no action until reopened)")
 
     tmux = sub.add_parser("tmux", help="a tmux session with an operator window and a scribe window")
     _config_args(tmux)
@@ -141,7 +143,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tui.run_cmd import run_cockpit
 
     return run_cockpit(name, cluster, config=args.config, incident=args.incident, seat=args.seat,
-                       who=args.name, interval=args.interval)
+                       who=args.name, interval=args.interval, reopen=getattr(args, "reopen", False))
 
 
 def cmd_tmux(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ from checks.config import Cluster
 from checks.cutover import cut_over
 from checks.operation import GateRefused, Operation
 from checks.record import write_record
-from checks.runbook import approval_problem, closed_sentence, reopen_data, standing_close
+from checks.runbook import approval_problem, closed_sentence, standing_close
 from checks.stage_actions import fence_old_primary, promote_candidate
 from checks.verify import verify_all
 from tui.session import open_as_operator
@@ -109,13 +109,9 @@ def _refuse_or_reopen(op: Operation, reopen: bool) -> None:
         if reopen:
             say(f"incident {op.journal.incident_id} is open: there is nothing to reopen")
         return
-    sentence = closed_sentence(standing, op.journal.incident_id)
     if not reopen:
-        raise op.refuse("drill", sentence)
-    data = reopen_data(standing)
-    op.log("system", f"incident reopened by {op.author}: it was closed at {data['closed_at']} by "
-           f"{data['closed_by']}; everything is verified again", data=data)
-    say(f"reopened incident {op.journal.incident_id} (closed at {data['closed_at']} by {data['closed_by']})")
+        raise op.refuse("drill", closed_sentence(standing, op.journal.incident_id))
+    say(op.reopen())
 
 
 def run_drill(cluster_name: str, cluster: Cluster, incident: Path, *, candidate: str | None, operator: str,

@@ -39,7 +39,7 @@ def _ask(question: str) -> bool:
 
 
 def run_cockpit(cluster_name: str, cluster: Cluster, *, config: str, incident: str | None, seat: str,
-                who: str | None, interval: float | None) -> int:
+                who: str | None, interval: float | None, reopen: bool = False) -> int:
     import concurrent.futures
 
     from checks.sampler import NodeSampler
@@ -75,6 +75,8 @@ def run_cockpit(cluster_name: str, cluster: Cluster, *, config: str, incident: s
     except (JournalError, SeatError) as exc:
         print_error(str(exc))
         return 1
+    if reopen and session.is_operator:
+        print(session.operation.reopen() or f"incident {directory.name} is open: there is nothing to reopen")
     try:
         CockpitApp(cluster_name, cluster, samplers=samplers, fixed_samples=first.result(), interval_s=interval,
                    session=session).run()
