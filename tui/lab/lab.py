@@ -109,7 +109,12 @@ class Lab:
                 f"CREATE ROLE odoo LOGIN PASSWORD '{odoo}';\n"
                 "CREATE DATABASE odoo OWNER odoo;\n"
                 # the data-risk statement counts the transactions a writer committed past a timeline fork
-                "CREATE EXTENSION IF NOT EXISTS pg_walinspect;\n")
+                "CREATE EXTENSION IF NOT EXISTS pg_walinspect;\n"
+                # Set every catalog row's hint bits now: with checksums, the first read of a row written
+                # above sets them later and logs a full-page image (FPI_FOR_HINT, ~7 kB, seen with
+                # pg_waldump) on whichever node reads it first, e.g. an old primary started again after
+                # a switchover, which then "wrote" past the fork by itself.
+                "VACUUM (FREEZE);\n")
 
     def _discard_failed_build(self, state: LabState) -> None:
         """A previous `up` died half-way: stop what it left and remove its files."""
