@@ -44,7 +44,7 @@ from urllib.parse import urlsplit
 
 from checks.config import Cluster, Node
 from checks.sample import iso_utc, utcnow
-from checks.seats import SeatError, _live
+from checks.seats import SeatError, holder_alive
 
 ENV = "FAILOVER_COCKPIT_LOCK_DIR"
 DEFAULT_DIR = Path("/run/lock/failover-cockpit")
@@ -166,10 +166,10 @@ def _read_info(fd: int, *, wait: bool) -> dict | None:
         except (OSError, ValueError):
             info = None
         info = info if isinstance(info, dict) else None
-        if _live(info):
+        if holder_alive(info):
             return info
         time.sleep(0.02 if wait else 0)
-    return info if _live(info) else None
+    return info if holder_alive(info) else None
 
 
 def _write_info(fd: int, info: dict | None) -> None:

@@ -75,7 +75,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _live(info: dict | None) -> bool:
+def holder_alive(info: dict | None) -> bool:
     """operator.json names a process that may be alive (not a dead pid on this host)."""
     if not info:
         return False
@@ -114,7 +114,7 @@ class OperatorLock:
             except BlockingIOError:
                 # Held; or only probed for a moment by holder() in another seat: look, then retry.
                 holder = self._read_holder(wait=True)
-                if _live(holder) or attempt == 2:
+                if holder_alive(holder) or attempt == 2:
                     os.close(fd)
                     raise SeatTaken(self._taken_message(holder), holder) from None
             except OSError as exc:
@@ -167,7 +167,7 @@ class OperatorLock:
             except (OSError, ValueError):
                 info = None
             info = info if isinstance(info, dict) else None
-            if _live(info):
+            if holder_alive(info):
                 return info
             time.sleep(0.02 if wait else 0)
         return info
