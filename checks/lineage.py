@@ -53,7 +53,7 @@ def judge_branch(candidate: str, held: str, candidate_tli: int, candidate_histor
     return Branch(**base, fork_lsn=format_lsn(fork_lsn), diverged=(parse_lsn(held) or 0) > fork_lsn)
 
 
-async def _history(cluster: Cluster, tli: int, readers: list[str], samples: dict[str, NodeSample],
+async def read_timeline_history(cluster: Cluster, tli: int, readers: list[str], samples: dict[str, NodeSample],
                    journaled: dict[int, list[HistoryEntry]]) -> list[HistoryEntry]:
     """Timeline ``tli``'s history: journaled (this incident's own promotion), else from the first
     reachable node of ``readers`` whose pg_wal holds it."""
@@ -84,8 +84,8 @@ async def read_branch(cluster: Cluster, candidate: NodeSample, writer: str, writ
         return None
     readers = [writer, candidate.name, *sorted(n for n in samples if n not in (writer, candidate.name))]
     try:
-        writer_history = await _history(cluster, writer_tli, readers, samples, journaled)
-        cand_history = await _history(cluster, cand_tli, [candidate.name, *readers], samples, journaled)
+        writer_history = await read_timeline_history(cluster, writer_tli, readers, samples, journaled)
+        cand_history = await read_timeline_history(cluster, cand_tli, [candidate.name, *readers], samples, journaled)
     except DivergenceError as exc:
         return Branch(writer=writer, writer_timeline=writer_tli, candidate_timeline=cand_tli, error=str(exc))
     branch = judge_branch(candidate.name, candidate.held_lsn, cand_tli, cand_history, writer, writer_tli,

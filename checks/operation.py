@@ -230,9 +230,11 @@ class Operation:
     # -- another operator ------------------------------------------------------------------------
     def promoted_here(self) -> set[str]:
         """Nodes this incident sent a promotion to (stage 3 evidence, whatever it answered: a candidate
-        that hung while pg_promote was on its way comes back writable by this incident's hand)."""
-        return {e.data.get("node") for e in self.journal.events(kinds={"evidence"})
-                if e.stage == 3 and e.data.get("check") == "promoted"}
+        that hung while pg_promote was on its way comes back writable by this incident's hand), and
+        nodes it adopted (:mod:`checks.adopt`)."""
+        events = self.journal.events(kinds={"evidence", "decision"})
+        return ({e.data.get("node") for e in events if e.stage == 3 and e.data.get("check") == "promoted"}
+                | {e.data.get("candidate") for e in events if e.kind == "decision" and e.data.get("adopted")})
 
     def decision(self) -> dict:
         """The data of the last stage 1 decision that chose a candidate ({} before one)."""
@@ -265,7 +267,8 @@ class Operation:
         if lines:
             raise self.refuse(action, f"{action} refused: {'; '.join(lines)}. Do not fence or replace it from this "
                               "incident: find who promoted it (failover-cockpit status, the other incident) and "
-                              "agree on one primary", stage)
+                              "agree on one primary; if it is to stay the primary, adopt it as this incident's "
+                              "(key d, or drill --adopt NODE)", stage)
 
     # -- stage 1 -------------------------------------------------------------------------------
     async def risk_for(self, candidate: str, view: ClusterView, final_lsn: str | None = None) -> DataRisk:

@@ -97,11 +97,12 @@ async def promote_candidate(op: Operation, confirm: str) -> PromotionResult:
 
 
 async def _promote_candidate(op: Operation, confirm: str) -> PromotionResult:
-    state = op.require(3, "promote")
+    state = op.require(3, "promote", closed_ok=True)
     candidate = state.candidate
-    if state.stage(3).status == "passed":
+    if state.stage(3).status == "passed":   # harmless even on a closed incident: nothing is sent
         op.log("note", f"promote pressed again: {candidate} is already promoted; nothing sent", stage=3)
         return PromotionResult(node=candidate, promoted=True, already=True)
+    op.require(3, "promote")                 # anything that would act: refused on a closed incident
     if confirm != candidate:
         raise op.refuse("promote", f"promotion not confirmed: type the candidate's name exactly ('{candidate}')", 3)
     view = await op.refresh()

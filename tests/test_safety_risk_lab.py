@@ -173,3 +173,43 @@ def test_two_entries_reaching_one_server_refuse_status_and_every_action(lab, tmp
     assert not [e for e in events(tmp_path / "inc", "action") if e.data.get("step") == "freeze"], \
         "a freeze command ran on a config that cannot be acted on"
     assert writable_nodes(lab) == ["node1"]
+
+
+def test_a_standby_promoted_by_hand_is_adopted_and_cut_over_to(fresh_lab, tmp_path):
+    """Issue 12: someone ran pg_promote() on node3 by hand and it took writes. The incident neither
+    fences the only node holding the new writes nor stays stuck: it adopts node3 (risk measured
+    against node1's last position), fences the dead node1, finds node3 already promoted, cuts over."""
+    from tests.test_failover_lab import pgbouncer_target
+
+    lab, st = fresh_lab, fresh_lab.status()
+    config, incident = st["config"], tmp_path / "A"
+    op = _operation(config, incident)
+
+    async def watch_then_decide():
+        op.set_roles("olga", "sam", "alice")
+        op.skip_freeze("lab")
+        await op.refresh()                       # the cockpit sees node1 as the primary ...
+        lab.crash("node1")
+        await op.refresh()                       # ... and sees it go
+        await op.choose("node2")
+        op.approve("alice")
+        await op.close()
+    asyncio.run(watch_then_decide())
+    psql(st, "node3", "select pg_promote()")     # behind the tool's back
+    _wait_writable(st, "node3")
+    psql(st, "node3", "create table by_hand(x int); insert into by_hand select generate_series(1, 20)")
+
+    stuck = drill(config, incident, "--operator", "olga", "--approver", "alice", "--fence", "--yes")
+    assert stuck.returncode == 1 and "another operator" in last_line(stuck) and "--adopt" in last_line(stuck)
+    assert writable_nodes(lab) == ["node3"]
+
+    proc = drill(config, incident, "--operator", "olga", "--approver", "alice", "--fence", "--yes",
+                 "--adopt", "node3")
+    assert proc.returncode == 0, proc.stdout
+    decision = [e for e in events(incident, "decision") if e.data.get("adopted")][-1]
+    assert decision.data["candidate"] == "node3" and decision.data["old_primary"] == "node1"
+    assert decision.data["fork_lsn"] and "left node1's timeline 1 at" in decision.text
+    assert writable_nodes(lab) == ["node3"]
+    node3_port = next(n["port"] for n in st["nodes"] if n["name"] == "node3")
+    assert pgbouncer_target(config) == ("127.0.0.1", node3_port)
+    assert psql(st, "node3", "select count(*) from by_hand") == "20"

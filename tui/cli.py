@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     drill.add_argument("--approver", metavar="WHO", help="an approver from the config's list, not the operator")
     drill.add_argument("--fence", action="store_true", help="allow running fence commands")
     drill.add_argument("--yes", action="store_true", help="confirm the promotion without typing the node's name")
+    drill.add_argument("--adopt", metavar="NODE",
+                       help="a node promoted outside this incident becomes its new primary (risk measured)")
     drill.add_argument("--reopen", action="store_true",
                        help="reopen a closed incident (journaled) and verify it again; without it a closed one is refused")
     drill.add_argument("--rollback", metavar="NODE", dest="rollback_to",
@@ -67,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--base-port", type=int, default=54320, help="first port of the lab (default 54320)")
 
     add_divergence_parser(sub)
+    from tui.split_brain_cmd import add_split_brain_parser
+
+    add_split_brain_parser(sub)
     add_lab_parser(sub)
     _add_replay_parser(sub)
     from tui.train_cmd import add_train_parser
@@ -178,9 +183,10 @@ def cmd_drill(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print_error(str(exc))
         return UNKNOWN
-    if args.candidate and args.candidate not in {n.name for n in cluster.nodes}:
-        print_error(f"--candidate {args.candidate}: no such node in cluster {name}")
-        return UNKNOWN
+    for flag, node in (("--candidate", args.candidate), ("--adopt", args.adopt)):
+        if node and node not in {n.name for n in cluster.nodes}:
+            print_error(f"{flag} {node}: no such node in cluster {name}")
+            return UNKNOWN
     try:
         if args.rollback_to:
             from tui.drill_cmd import run_rollback
@@ -189,7 +195,7 @@ def cmd_drill(args: argparse.Namespace) -> int:
                                 operator=args.operator or login_name(), approver=args.approver)
         return run_drill(name, cluster, Path(args.incident), candidate=args.candidate,
                          operator=args.operator or login_name(), approver=args.approver,
-                         fence=args.fence, yes=args.yes, reopen=args.reopen)
+                         fence=args.fence, yes=args.yes, reopen=args.reopen, adopt=args.adopt)
     except (JournalError, SeatError) as exc:
         print_error(str(exc))
         return 1
@@ -282,10 +288,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_lab(args)
     from tui.divergence_cmd import run_divergence
+    from tui.split_brain_cmd import run_split_brain
 
     handler = {"divergence": run_divergence, "status": cmd_status, "run": cmd_run, "drill": cmd_drill, "demo": cmd_demo,
                "tmux": cmd_tmux, "record": cmd_record, "replay": cmd_replay,
-               "train": cmd_train}[args.command]
+               "train": cmd_train, "split-brain": run_split_brain}[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:

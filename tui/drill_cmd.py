@@ -63,7 +63,7 @@ async def _fence(op: Operation) -> None:
 
 
 async def drive(op: Operation, *, candidate: str | None, operator: str, approver: str | None,
-                fence: bool, yes: bool) -> bool:
+                fence: bool, yes: bool, adopt: str | None = None) -> bool:
     """Every stage in turn; True only when this run's own verification passed."""
     state = op.state()
     if state.stage(0).status not in ("passed", "overridden"):
@@ -75,7 +75,14 @@ async def drive(op: Operation, *, candidate: str | None, operator: str, approver
             for result in await op.run_freeze():
                 say(f"    freeze {result.summary()}")
     _gate(op, 0)
-    if op.state().stage(1).status not in ("passed", "overridden"):
+    if adopt and op.state().candidate != adopt:
+        from checks.adopt import adopt as adopt_node
+
+        risk = await adopt_node(op, adopt)          # promoted by hand: the candidate, its risk measured
+        say(f"    adopted {adopt}: {risk.statement}")
+        if risk.needs_approval and approver:
+            op.approve(approver)
+    elif op.state().stage(1).status not in ("passed", "overridden"):
         risk = await op.choose(candidate)
         say(f"    data risk: {risk.statement}")
         if risk.needs_approval and approver:
@@ -115,7 +122,7 @@ def _refuse_or_reopen(op: Operation, reopen: bool) -> None:
 
 
 def run_drill(cluster_name: str, cluster: Cluster, incident: Path, *, candidate: str | None, operator: str,
-              approver: str | None, fence: bool, yes: bool, reopen: bool = False) -> int:
+              approver: str | None, fence: bool, yes: bool, reopen: bool = False, adopt: str | None = None) -> int:
     if approver:
         problem = approval_problem(approver, cluster, operator)
         if problem:
@@ -132,7 +139,7 @@ def run_drill(cluster_name: str, cluster: Cluster, incident: Path, *, candidate:
     try:
         _refuse_or_reopen(op, reopen)
         verified = asyncio.run(_drive_and_close(op, candidate=candidate, operator=operator, approver=approver,
-                                                fence=fence, yes=yes))
+                                                fence=fence, yes=yes, adopt=adopt))
         if not verified:
             raise Blocked("blocked at stage 5 Verify: this run's verification did not pass")
         odoo = "Odoo writing through the new path" if cluster.odoo else "no Odoo configured, so no Odoo checks ran"

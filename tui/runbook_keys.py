@@ -29,7 +29,7 @@ OPERATOR_KEYS = {  # stage -> [(key, label)], shown in the checklist
 }
 APPROVER_KEYS = {1: [("a", "approve data risk")], 2: [("t", "attest node down")]}
 OPERATOR_ACTIONS = {"roles", "freeze", "skip_freeze", "choose", "check_old", "fence", "promote", "cut_over",
-                    "verify", "close_incident", "rollback", "reprotect"}
+                    "verify", "close_incident", "rollback", "reprotect", "adopt"}
 APPROVER_ACTIONS = {"approve", "attest"}
 
 RUNBOOK_BINDINGS = [
@@ -41,6 +41,9 @@ RUNBOOK_BINDINGS = [
     Binding("v", "verify", "Verify", show=False), Binding("z", "close_incident", "Close", show=False),
     Binding("b", "rollback", "Roll back", show=False), Binding("h", "reprotect", "Re-protect", show=False),
     Binding("a", "approve", "Approve", show=False), Binding("t", "attest", "Attest", show=False),
+    Binding("d", "adopt", "Adopt a primary promoted by hand", show=False),
+    Binding("K", "keep_writer", "Keep one writer", show=False,
+            tooltip="Split brain, any stage: keep one writer and fence the others (the approver seat: approve it)"),
 ]
 
 
@@ -85,6 +88,12 @@ class RunbookKeys:
     def action_note(self) -> None:
         self.panes.open_note()
 
+    def action_keep_writer(self) -> None:
+        """The split-brain banner's key, at any stage and in any seat (tui.split_brain_keys)."""
+        from tui.split_brain_keys import press
+
+        press(self)
+
     # -- operator --------------------------------------------------------------------------------
     def action_roles(self) -> None:
         joined = [e.author for e in self.panes.events if e.kind == "role" and e.seat == "scribe"]
@@ -120,6 +129,18 @@ class RunbookKeys:
         self.push_screen(PromptModal("Candidate to promote (the freshest is proposed)", lines, default=best),
                          lambda name: name and self._go("choose", lambda: self.actions.start(
                              "choose candidate", lambda op: op.choose(name))))
+
+    def action_adopt(self) -> None:
+        """A node promoted outside this incident (pg_promote() by hand) becomes its candidate."""
+        from checks.adopt import adopt
+
+        view = self.cluster_view
+        writers = list(view.writable) if view else []
+        hint = ("the node promoted outside this incident becomes the new primary; its data risk is measured "
+                "against the old primary like any candidate's")
+        self.push_screen(PromptModal("Adopt which writable node?", hint, default=writers[0] if len(writers) == 1 else ""),
+                         lambda name: name and self._go("adopt", lambda: self.actions.start(
+                             "adopt", lambda op: adopt(op, name))))
 
     def action_check_old(self) -> None:
         self._go("check old primary", lambda: self.actions.start("check old primary", lambda op: op.check_others()))
@@ -191,11 +212,21 @@ class RunbookKeys:
         from checks.reprotect import reprotect
 
         old = self._state().old_primary or ""
+
+        def confirm(node: str | None) -> None:   # pg_rewind rewrites the node: its name typed, like x and p
+            if node:
+                self.push_screen(TypedConfirmModal(f"Re-protect {node} as a standby of {self._state().candidate}", node,
+                                                   effects=("measures first what it holds past the fork (the RPO), "
+                                                            "starting it read-only if it is stopped;",
+                                                            "then pg_rewind (dry run, then for real) rewrites its "
+                                                            "data directory: what it held past the fork is gone;",
+                                                            "starts it as a standby and verifies streaming")),
+                                 lambda ok: ok and self._go("re-protect", lambda: self.actions.start(
+                                     "re-protect", lambda op: reprotect(op, node, node))))
+
         self.push_screen(PromptModal("Re-protect: bring which node back as a standby of the new primary?",
-                                     "dry run of pg_rewind first, then for real, start as standby, verify streaming",
-                                     default=old),
-                         lambda node: node and self._go("re-protect", lambda: self.actions.start(
-                             "re-protect", lambda op: reprotect(op, node))))
+                                     "you type its name again to confirm; its RPO is measured before any rewind",
+                                     default=old), confirm)
 
     # -- approver --------------------------------------------------------------------------------
     def action_approve(self) -> None:
