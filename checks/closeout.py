@@ -12,6 +12,7 @@ from datetime import datetime
 from checks.config import Cluster
 from checks.lsn import human_bytes, human_seconds
 from checks.reprotect import reprotect_lines
+from checks.rpo import close_figures, measured_rpo
 from checks.runbook import STAGES, evaluate, last_passed_run
 from checks.sample import iso_utc
 
@@ -88,6 +89,9 @@ def closeout(cluster: Cluster, events: list, samples: list, *, started_at: datet
                                       "checks.reprotect); re-protect every other standby the same way: they still "
                                       "follow the old primary."]),
     ]
+    rpo = {"rpo_bytes": measured.get("bytes"), "rpo_s": measured.get("seconds"),
+           "rpo_statement": measured.get("statement") or risk.get("statement")}
+    rpo.update(close_figures(measured_rpo(events), rpo))   # re-protect measured it on the old primary
     return {
         "rto_s": rto,
         "rto_from": "first bad signal" if first_bad_at else "incident start",
@@ -95,9 +99,7 @@ def closeout(cluster: Cluster, events: list, samples: list, *, started_at: datet
                    "verification" if run else "no verification passed"),
         "rto_origin_at": iso_utc(origin),
         "rto_end_at": iso_utc(end) if end else None,
-        "rpo_bytes": measured.get("bytes"),
-        "rpo_s": measured.get("seconds"),
-        "rpo_statement": measured.get("statement") or risk.get("statement"),
+        **rpo,
         "stage_seconds": stage_s,
         "promote_to_writable_ms": promote_ms,
         "max_replay_delay_s": max_delay,

@@ -60,6 +60,7 @@ class Reprotect(_Model):
 
     rewind: Argv
     start_as_standby: Argv
+    start_read_only: Argv | None = None   # a stopped node started read-only, so its WAL can be measured
     timeout_s: float = Field(300.0, gt=0, le=7200)
 
 

@@ -5,13 +5,23 @@ The new primary's timeline history file (``pg_wal/<TLI>.history``, one line per 
 node's position (timeline and end LSN) says how far it got. WAL the old node holds past the
 point where its timeline stops being shared with the new primary's exists nowhere else.
 
-Parsing and judging are pure; :func:`gather_divergence` reads both nodes at once.
+Whether the old node *wrote* anything of its own past the fork is judged from the WAL records
+it holds there, never from where its WAL ends: no transaction commit or abort and no record with a
+transaction ID means no committed row exists only on it (a restart's end-of-recovery checkpoint,
+running-xacts records and full-page images are not writes). Remotely that is ``pg_walinspect`` on
+the old node; without it (not installed, no privilege) the judgement falls back to positions and
+transaction counters and says that it could not read the records.
+
+Parsing and judging are pure; :func:`gather_divergence` reads both nodes at once, then the old
+node's records past the fork.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Literal
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Iterable, Literal
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict
@@ -19,8 +29,9 @@ from pydantic import BaseModel, ConfigDict
 from checks.config import Cluster, Node
 from checks.connect import NodeUnreachable, node_connection
 from checks.lsn import format_lsn, human_bytes, parse_lsn
-from checks.queries import DIVERGENCE_POSITION, READ_TIMELINE_HISTORY
+from checks.queries import DIVERGENCE_POSITION, READ_TIMELINE_HISTORY, WAL_READABLE_UPTO, WAL_RECORDS_AFTER_FORK
 from checks.redact import redact
+from checks.sample import iso_utc
 from checks.sampler import SamplerError
 
 # The keys of ``failover-cockpit divergence --json``, in order.
@@ -70,8 +81,153 @@ class NodePosition(BaseModel):
         return not self.in_recovery
 
 
+# ---- what WAL records hold --------------------------------------------------------------------
+
+TRANSACTION_RM = "Transaction"
+COMMIT_TYPES = ("COMMIT", "COMMIT_PREPARED")
+ABORT_TYPES = ("ABORT", "ABORT_PREPARED")
+# A COMMIT record's description starts with its commit time: pg_walinspect prints
+# "2026-12-02 15:03:50.130792+00", pg_waldump "2026-12-02 14:44:15.363 UTC".
+_COMMIT_TIME = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
+                          r"\s*(UTC|GMT|Z|[+-]\d{2}(?::?\d{2})?)?")
+
+
+class WalRecord(BaseModel):
+    """One WAL record as pg_get_wal_records_info (or pg_waldump) shows it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    resource_manager: str
+    record_type: str
+    xid: int = 0
+    description: str = ""
+
+
+class WalGroup(BaseModel):
+    """The records of one resource manager and type (the WAL_RECORDS_AFTER_FORK row)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    resource_manager: str
+    record_type: str
+    records: int
+    with_xid: int = 0                      # records carrying a transaction ID
+    first_description: str | None = None   # Transaction records only: the first and the last
+    last_description: str | None = None
+
+    @property
+    def writes(self) -> bool:
+        return self.resource_manager == TRANSACTION_RM or self.with_xid > 0
+
+
+class WalContent(BaseModel):
+    """What the old node's WAL holds from ``start_lsn`` (the fork) up to ``read_to``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start_lsn: str
+    end_lsn: str                           # where its WAL ends
+    read_to: str                           # how far it could be read (the flush / replay LSN)
+    groups: tuple[WalGroup, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return (parse_lsn(self.read_to) or 0) >= (parse_lsn(self.end_lsn) or 0)
+
+    def _count(self, types: tuple[str, ...]) -> int:
+        return sum(g.records for g in self.groups if g.resource_manager == TRANSACTION_RM and g.record_type in types)
+
+    @property
+    def commits(self) -> int:
+        return self._count(COMMIT_TYPES)
+
+    @property
+    def aborts(self) -> int:
+        return self._count(ABORT_TYPES)
+
+    @property
+    def records(self) -> int:
+        return sum(g.records for g in self.groups)
+
+    @property
+    def writes(self) -> bool:
+        """A transaction committed, aborted or got an XID past the fork (or part of it was not read)."""
+        return not self.complete or any(g.writes for g in self.groups)
+
+    def _commit_times(self) -> list[datetime]:
+        times = [commit_time(d) for g in self.groups if g.resource_manager == TRANSACTION_RM
+                 and g.record_type in COMMIT_TYPES for d in (g.first_description, g.last_description)]
+        return sorted(t for t in times if t is not None)
+
+    @property
+    def first_commit_at(self) -> str | None:
+        times = self._commit_times()
+        return iso_utc(times[0]) if times else None
+
+    @property
+    def last_commit_at(self) -> str | None:
+        times = self._commit_times()
+        return iso_utc(times[-1]) if times else None
+
+    def kinds(self) -> str:
+        """``CHECKPOINT_SHUTDOWN, RUNNING_XACTS`` (with a count when more than one)."""
+        return ", ".join(g.record_type + (f" ×{g.records}" if g.records > 1 else "") for g in self.groups) or \
+            "no record"
+
+    def summary(self) -> dict:
+        return {"wal_records": self.records, "commits": self.commits, "aborts": self.aborts,
+                "xid_records": sum(g.with_xid for g in self.groups), "first_commit_at": self.first_commit_at,
+                "last_commit_at": self.last_commit_at, "record_kinds": self.kinds(), "read_to": self.read_to,
+                "complete": self.complete}
+
+
+def commit_time(description: str | None) -> datetime | None:
+    """The commit time a COMMIT record's description begins with, in UTC; None when it has none."""
+    m = _COMMIT_TIME.match(description or "")
+    if not m:
+        return None
+    day, hh, mm, ss, frac, zone = m.groups()
+    try:
+        moment = datetime.fromisoformat(f"{day}T{hh}:{mm}:{ss}").replace(
+            microsecond=int((frac or "0")[:6].ljust(6, "0")))
+    except ValueError:
+        return None
+    offset = timedelta(0)
+    if zone and zone[0] in "+-":
+        digits = zone[1:].replace(":", "")
+        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+        offset = -offset if zone[0] == "-" else offset
+    return moment.replace(tzinfo=timezone(offset)).astimezone(timezone.utc)
+
+
+def group_records(records: Iterable[WalRecord]) -> tuple[WalGroup, ...]:
+    """Records (in WAL order) into WalGroups, as WAL_RECORDS_AFTER_FORK returns them."""
+    groups: dict[tuple[str, str], dict] = {}
+    for r in records:
+        g = groups.setdefault((r.resource_manager, r.record_type),
+                              {"resource_manager": r.resource_manager, "record_type": r.record_type, "records": 0,
+                               "with_xid": 0, "first_description": None, "last_description": None})
+        g["records"] += 1
+        g["with_xid"] += 1 if r.xid else 0
+        if r.resource_manager == TRANSACTION_RM:
+            g["first_description"] = g["first_description"] or r.description
+            g["last_description"] = r.description
+    return tuple(WalGroup(**g) for g in groups.values())
+
+
+def judge_wal_records(records: Iterable[WalRecord], *, start_lsn: str, end_lsn: str,
+                      read_to: str | None = None) -> WalContent:
+    """What records read from the fork on hold (pure): ``.writes`` False means the old node wrote
+    nothing of its own there (no commit, no abort, no XID), whatever the bytes they take."""
+    return WalContent(start_lsn=start_lsn, end_lsn=end_lsn, read_to=read_to or end_lsn,
+                      groups=group_records(records))
+
+
 class Divergence(BaseModel):
-    """The answer. ``bytes_after_fork`` is WAL only the old node holds (0 when none)."""
+    """The answer. ``bytes_after_fork`` is WAL only the old node holds (0 when none).
+    ``restart_checkpoint_only``: it holds WAL past the fork but wrote nothing of its own there (its
+    records hold no transaction: ``wal``; or, when they could not be read, ``wal_unread`` says why and
+    positions and transaction counters decided)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -87,7 +243,19 @@ class Divergence(BaseModel):
     old_writable: bool
     bytes_after_fork: int
     restart_checkpoint_only: bool = False
+    wal: WalContent | None = None          # the records past the fork, when they were read
+    wal_unread: str | None = None          # why they could not be read
     explanation: str
+
+    @property
+    def commits_after_fork(self) -> int | None:
+        """Transactions committed on the old node past the fork: from its records; 0 when it holds
+        no WAL there or positions prove it wrote nothing; None when that cannot be told."""
+        if self.bytes_after_fork == 0 and not self.diverged:
+            return 0
+        if self.wal is not None and self.wal.complete:
+            return self.wal.commits
+        return 0 if self.restart_checkpoint_only else None
 
     def json_summary(self) -> dict:
         """Exactly the six keys of ``divergence --json``."""
@@ -161,9 +329,11 @@ def parse_full_xid(text: str | None) -> int | None:
 # ---- pure: the judgement -------------------------------------------------------------------
 
 def assess_divergence(old: NodePosition, new: NodePosition, new_history: list[HistoryEntry],
-                      old_history: list[HistoryEntry] | None = None) -> Divergence:
+                      old_history: list[HistoryEntry] | None = None, *, wal: WalContent | None = None,
+                      wal_unread: str | None = None) -> Divergence:
     """Judge from both positions and histories (``old_history`` is needed only when the old
-    node is past timeline 1). Raises DivergenceError when the question makes no sense."""
+    node is past timeline 1) and, when given, the old node's WAL records past the fork (``wal``;
+    ``wal_unread``: why they could not be read). Raises DivergenceError when the question makes no sense."""
     if old.system_identifier != new.system_identifier:
         raise DivergenceError(f"{old.name} and {new.name} are not one cluster (system identifier "
                               f"{old.system_identifier} vs {new.system_identifier}): a DSN points at another cluster")
@@ -195,16 +365,25 @@ def assess_divergence(old: NodePosition, new: NodePosition, new_history: list[Hi
             kind = "after_fork" if diverged else "before_fork"
         else:                            # the old node went on to a timeline the new one never had
             kind, diverged = "other_branch", True
-    restart_only = kind == "after_fork" and _restart_checkpoint_only(old, switch)
+    if wal is not None and (parse_lsn(wal.start_lsn) != switch or not wal.complete):
+        wal_unread = wal_unread or (f"{old.name}'s WAL could be read only up to {wal.read_to}, not to its end "
+                                    f"{format_lsn(end)}" if not wal.complete else
+                                    f"the records read start at {wal.start_lsn}, not at the switch point")
+        wal = None
+    if kind == "after_fork" and wal is not None:
+        restart_only = not wal.writes          # judged by what the records hold
+    else:
+        restart_only = kind == "after_fork" and _restart_checkpoint_only(old, switch)
     result = dict(old_node=old.name, new_node=new.name, new_timeline=new.timeline, kind=kind,
                   diverged=diverged, switch_timeline=switch_tli, switch_lsn=format_lsn(switch),
                   old_timeline=old.timeline, old_end_lsn=format_lsn(end), old_writable=old.writable,
-                  bytes_after_fork=after, restart_checkpoint_only=restart_only)
+                  bytes_after_fork=after, restart_checkpoint_only=restart_only,
+                  wal=wal if diverged else None, wal_unread=wal_unread if diverged else None)
     return Divergence(**result, explanation=explain(result, old, new_path))
 
 
 def _restart_checkpoint_only(old: NodePosition, switch: int) -> bool:
-    """True when everything the old node wrote past the switch point is its own end-of-recovery
+    """The fallback when the records past the fork cannot be read. True when everything the old node wrote past the switch point is its own end-of-recovery
     checkpoint (a crashed primary writes one when it starts again) and records without a
     transaction: that checkpoint begins at the switch point (or just after a page header), it is
     a shutdown-type one (redo = its own position), and no transaction ID has been handed out
@@ -217,9 +396,29 @@ def _restart_checkpoint_only(old: NodePosition, switch: int) -> bool:
     return (old.xmax is not None and old.xmax == old.checkpoint_next_xid and old.xid_locks == 0)
 
 
+def held_words(wal: WalContent | None) -> str:
+    """`` (3 committed transactions, between T1 and T2, read with pg_walinspect)``; '' unread."""
+    if wal is None:
+        return ""
+    n = wal.commits
+    when = (f", between {wal.first_commit_at} and {wal.last_commit_at}" if n > 1 and wal.first_commit_at else
+            f", at {wal.first_commit_at}" if n == 1 and wal.first_commit_at else "")
+    aborts = f" and {wal.aborts} aborted" if wal.aborts else ""
+    return f" ({n} committed transaction{'' if n == 1 else 's'}{aborts}{when}, read with pg_walinspect)"
+
+
 def explain(r: dict, old: NodePosition, new_path: TimelinePath) -> str:
     """The answer in words, with what to do about it."""
+    text = _explain(r, old, new_path)
+    if r.get("wal_unread"):
+        text += (f" The WAL records past the fork could not be read ({r['wal_unread']}), so whether {r['old_node']} "
+                 "wrote anything there is judged from WAL positions and transaction counters alone.")
+    return text
+
+
+def _explain(r: dict, old: NodePosition, new_path: TimelinePath) -> str:
     o, n = r["old_node"], r["new_node"]
+    held = held_words(r.get("wal"))
     at, tli, size = r["switch_lsn"], r["switch_timeline"], human_bytes(r["bytes_after_fork"])
     fence = (f" {o} accepts writes right now: fence it before anything else writes to it." if old.writable else "")
     keep = (f"Do not fail back; keep them by dumping the rows changed since {at} from {o} (pg_dump of the "
@@ -232,6 +431,12 @@ def explain(r: dict, old: NodePosition, new_path: TimelinePath) -> str:
     if r["kind"] == "follows":
         return (f"no divergence: {o} is on {n}'s timeline {r['new_timeline']} with the same history "
                 f"(it took over from timeline {tli} at {at}): {o} holds no WAL that {n} lacks.")
+    if r["restart_checkpoint_only"] and r.get("wal") is not None:
+        return (f"{o} has {size} of WAL after {n} took over at {at} on timeline {tli}, but no transaction: its "
+                f"records there (read with pg_walinspect) are only {r['wal'].kinds()}, with no commit, no abort and "
+                f"no transaction ID, so no committed row exists only on {o}. Its WAL no longer matches {n}'s history, "
+                f"though: rewind it with pg_rewind (or rebuild it) before attaching it as a standby of {n}; never "
+                f"fail back to it.{fence}")
     if r["restart_checkpoint_only"]:
         return (f"{o} has {size} of WAL after {n} took over at {at} on timeline {tli}, but no transaction: it is "
                 f"{o}'s own end-of-recovery checkpoint at {old.checkpoint_lsn}, written when it started again "
@@ -239,15 +444,15 @@ def explain(r: dict, old: NodePosition, new_path: TimelinePath) -> str:
                 f"{o}. Its WAL no longer matches {n}'s history, though: rewind it with pg_rewind (or rebuild it) "
                 f"before attaching it as a standby of {n}; never fail back to it.{fence}")
     if r["kind"] == "after_fork":
-        return (f"{o} wrote {size} after {n} took over at {at} on timeline {tli}: those writes exist only on "
-                f"{o}. {keep}{fence}")
+        return (f"{o} wrote {size} after {n} took over at {at} on timeline {tli}{held}: those writes exist only "
+                f"on {o}. {keep}{fence}")
     if r["kind"] == "same_timeline_writer":
         return (f"{o} and {n} were both promoted onto timeline {r['new_timeline']} from {at} on timeline {tli}: "
-                f"{o} wrote {size} since then that exist only on {o}. {keep}{fence}")
+                f"{o} wrote {size} since then{held} that exist only on {o}. {keep}{fence}")
     known = ", ".join(str(t) for t, _ in new_path)
     return (f"{o} is on timeline {r['old_timeline']}, which is not in {n}'s history (timelines {known}): the two "
-            f"histories forked at {at} on timeline {tli}, and {o} wrote {size} since then that exist only on "
-            f"{o}. {keep}{fence}")
+            f"histories forked at {at} on timeline {tli}, and {o} wrote {size} since then{held} that exist only "
+            f"on {o}. {keep}{fence}")
 
 
 # ---- reading the nodes ---------------------------------------------------------------------
@@ -323,8 +528,58 @@ async def read_node(node: Node, cluster: Cluster, conn=None) -> tuple[NodePositi
         raise DivergenceError(f"{node.name}: {redact(text)}: its timeline and WAL position cannot be read") from None
 
 
+class WalUnreadable(Exception):
+    """The old node's WAL records cannot be read; the message says why, in a few words."""
+
+
+async def read_wal_content(conn, node: str, role: str, start: str, end: str, timeout_s: float) -> WalContent:
+    """The records of ``node``'s WAL from ``start`` up to ``end`` (or as far as it is flushed or
+    replayed), grouped; WalUnreadable when pg_walinspect is missing or may not be called."""
+    who = _quote_role(role) if role else "the cockpit's role"
+    try:
+        upto = await asyncio.wait_for(conn.fetchval(WAL_READABLE_UPTO, end), timeout=timeout_s)
+        rows = []
+        if (parse_lsn(upto) or 0) > (parse_lsn(start) or 0):
+            rows = await asyncio.wait_for(conn.fetch(WAL_RECORDS_AFTER_FORK, start, upto),
+                                          timeout=max(timeout_s, 30.0))
+    except (asyncio.TimeoutError, TimeoutError):
+        raise WalUnreadable(f"{node} did not answer within the statement timeout") from None
+    except asyncpg.UndefinedFunctionError:
+        raise WalUnreadable(f"pg_walinspect is not installed on {node}: CREATE EXTENSION pg_walinspect in the "
+                            "database the cockpit connects to; see README 'Privileges'") from None
+    except asyncpg.InsufficientPrivilegeError:
+        raise WalUnreadable(f"the cockpit role {who} may not call pg_get_wal_records_info on {node}: GRANT "
+                            f"pg_read_server_files TO {who}; see README 'Privileges'") from None
+    except asyncpg.PostgresError as exc:
+        raise WalUnreadable(f"{node}: {redact(str(exc).splitlines()[0])}") from None
+    groups = tuple(WalGroup(**{k: row[k] for k in ("resource_manager", "record_type", "records", "with_xid",
+                                                    "first_description", "last_description")}) for row in rows)
+    return WalContent(start_lsn=format_lsn(parse_lsn(start)), end_lsn=format_lsn(parse_lsn(end)),
+                      read_to=format_lsn(parse_lsn(upto)), groups=groups)
+
+
+async def assess_with_records(cluster: Cluster, old: NodePosition, new: NodePosition,
+                              new_history: list[HistoryEntry], old_history: list[HistoryEntry] | None) -> Divergence:
+    """Judge from positions, then, when the old node holds WAL past the fork, from its records there
+    (on a connection of its own); when they cannot be read, the judgement says why."""
+    first = assess_divergence(old, new, new_history, old_history)
+    if not first.diverged or first.bytes_after_fork <= 0:
+        return first
+    timeout_s = cluster.sampling.statement_timeout_s
+    try:
+        async with node_connection(cluster.node(old.name), cluster.sampling, purpose="divergence") as conn:
+            wal = await read_wal_content(conn, old.name, old.role, first.switch_lsn, first.old_end_lsn, timeout_s)
+    except WalUnreadable as exc:
+        return assess_divergence(old, new, new_history, old_history, wal_unread=str(exc))
+    except (NodeUnreachable, SamplerError, OSError) as exc:
+        why = redact(str(exc).splitlines()[0]) if str(exc).strip() else type(exc).__name__
+        return assess_divergence(old, new, new_history, old_history, wal_unread=f"{old.name}: {why}")
+    return assess_divergence(old, new, new_history, old_history, wal=wal)
+
+
 async def gather_divergence(cluster: Cluster, old: str, new: str) -> Divergence:
-    """Read both nodes at once and judge. ``old``/``new`` must name nodes of ``cluster`` (KeyError otherwise)."""
+    """Read both nodes at once and judge, then the old node's records past the fork.
+    ``old``/``new`` must name nodes of ``cluster`` (KeyError otherwise)."""
     nodes = cluster.node(old), cluster.node(new)
     results = await asyncio.gather(*(read_node(n, cluster) for n in nodes), return_exceptions=True)
     errors = [r for r in results if isinstance(r, BaseException)]
@@ -334,4 +589,4 @@ async def gather_divergence(cluster: Cluster, old: str, new: str) -> Divergence:
     if errors:
         raise DivergenceError("; ".join(str(e) for e in errors))
     (old_pos, old_history), (new_pos, new_history) = results
-    return assess_divergence(old_pos, new_pos, new_history, old_history)
+    return await assess_with_records(cluster, old_pos, new_pos, new_history, old_history)

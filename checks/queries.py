@@ -99,3 +99,26 @@ COMMITS_BETWEEN = """
 SELECT count(*)::int FROM pg_get_wal_records_info($1::text::pg_lsn, $2::text::pg_lsn)
 WHERE resource_manager = 'Transaction' AND record_type IN ('COMMIT', 'COMMIT_PREPARED')
 """
+
+# The old node's WAL past a timeline fork, judged by what it holds (checks/divergence.py): first how
+# far it may be read (PostgreSQL 15's pg_walinspect refuses an end past the flush LSN on a primary,
+# past the replay LSN on a standby), then one row per resource manager and record type with how many
+# records carry an XID and, for Transaction records, the first and last description (a COMMIT's
+# begins with its commit time). Needs the pg_walinspect extension and EXECUTE on
+# pg_get_wal_records_info (granted to pg_read_server_files).
+WAL_READABLE_UPTO = """
+SELECT least($1::text::pg_lsn, CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()
+                                     ELSE pg_current_wal_flush_lsn() END)::text
+"""
+WAL_RECORDS_AFTER_FORK = """
+SELECT resource_manager, record_type, count(*)::int AS records,
+       count(*) FILTER (WHERE xid::text <> '0')::int AS with_xid,
+       (array_agg(description ORDER BY start_lsn) FILTER (WHERE resource_manager = 'Transaction'))[1]
+           AS first_description,
+       (array_agg(description ORDER BY start_lsn DESC) FILTER (WHERE resource_manager = 'Transaction'))[1]
+           AS last_description,
+       min(start_lsn)::text AS first_lsn
+FROM pg_get_wal_records_info($1::text::pg_lsn, $2::text::pg_lsn)
+GROUP BY resource_manager, record_type
+ORDER BY min(start_lsn)
+"""

@@ -37,6 +37,7 @@ from checks.journal import (
 from checks.lsn import human_bytes, human_seconds
 from checks.record_text import fence_for, first_line, fmt, key_label, list_item, md, parse_time, risk_text, short_output
 from checks.redact import redact
+from checks.rpo import measured_rpo, record_line as rpo_record_line
 from checks.runbook import STAGES
 from checks.sample import NodeSample, iso_utc, utcnow
 
@@ -231,7 +232,7 @@ def _verification(events: Sequence[Event]) -> list[str]:
     return lines if checks else lines + ["None yet."]
 
 
-def _close_out(close: Event | None) -> list[str]:
+def _close_out(close: Event | None, events: Sequence[Event] = ()) -> list[str]:
     lines = ["## Close-out", ""]
     if close is None:
         return lines + ["The incident is still open."]
@@ -247,7 +248,7 @@ def _close_out(close: Event | None) -> list[str]:
         size_text = f"{human_bytes(size)} ({size} bytes)" if isinstance(size, int) else "unknown bytes"
         secs = d.get("rpo_s")
         secs_text = human_seconds(secs) if isinstance(secs, (int, float)) else "unknown time"
-        lines.append(f"- RPO: {size_text}, {secs_text}")
+        lines.append(rpo_record_line(measured_rpo(events), size_text, secs_text))
     stages = d.get("stage_s", d.get("stage_seconds"))
     if isinstance(stages, dict) and stages:
         lines.append("- Time per stage:")
@@ -271,7 +272,7 @@ def render_record_from(meta: Mapping[str, str], events: Sequence[Event], samples
     ordered = sorted(events, key=lambda e: (e.at, e.id))
     facts = _Facts(meta, ordered)
     parts = [_header(meta, facts, now), _roles(ordered), _timeline(ordered), _decisions(ordered, samples),
-             _commands(ordered), _verification(ordered), _close_out(facts.close)]
+             _commands(ordered), _verification(ordered), _close_out(facts.close, ordered)]
     return "\n\n".join("\n".join(p) for p in parts) + "\n"
 
 

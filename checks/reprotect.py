@@ -1,9 +1,17 @@
 """Re-protect: after a failover, bring a node (the old primary) back as a standby of the new one.
 
 A hardening step, not a runbook stage: it needs stage 3 passed (there is a new primary to
-follow) and the node stopped or fenced (never writable and reachable). The steps, each
-journaled with its evidence (``step = "reprotect"``, ``phase`` below), stop at the first failure:
+follow), the node's name typed to confirm, and the node stopped or fenced (never writable and
+reachable). The steps, each journaled with its evidence (``step = "reprotect"``, ``phase`` below),
+stop at the first failure:
 
+0. ``measure``: before anything can rewrite its WAL, the divergence judgement of the node
+   against the new primary (:func:`checks.divergence.gather_divergence`, its records past the fork
+   read with pg_walinspect), journaled as ``{"check": "rpo_measured", ...}`` (its end LSN, the
+   bytes past the fork, the transactions committed there and when): the RPO the close-out and the
+   record state (:mod:`checks.rpo`). A stopped node is first started read-only with the configured
+   ``start_read_only`` command (phase ``start_read_only``); when it cannot be read, the evidence says
+   the RPO stays a lower bound and why, and re-protect goes on (the operator confirmed it).
 1. ``source_checkpoint``: ``CHECKPOINT`` on the new primary, then its control file must name its
    current timeline. Right after ``pg_promote`` it still names the old one until the checkpoint
    promotion requested completes (a spread checkpoint, minutes later), and pg_rewind then says
@@ -24,14 +32,18 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+import uuid
 from typing import Any, Iterable
 
 from checks.commands import CommandResult, fill_placeholders, run_command
 from checks.config import Node
 from checks.connect import node_connection
+from checks.divergence import DivergenceError, gather_divergence
+from checks.lsn import human_bytes
 from checks.operation import Operation
 from checks.redact import redact
-from checks.sample import NodeSample
+from checks.rpo import CHECK as RPO_CHECK, lost_words
+from checks.sample import NodeSample, parse_iso
 from checks.sampler import NodeSampler
 
 STEP = "reprotect"
@@ -78,11 +90,12 @@ def _last_line(result: CommandResult) -> str:
     return lines[-1] if lines else "no output"
 
 
-async def reprotect(op: Operation, node_name: str) -> bool:
+async def reprotect(op: Operation, node_name: str, confirm: str) -> bool:
     """Bring ``node_name`` back as a standby of the new primary; True once streaming is verified.
 
-    Refuses (GateRefused, journaled) before stage 3 passed, for a node without ``reprotect``
-    config, for the new primary itself, and for a node that is writable and reachable."""
+    Refuses (GateRefused, journaled) before stage 3 passed, when ``confirm`` is not the node's name
+    typed exactly, for a node without ``reprotect`` config, for the new primary itself, and for a
+    node that is writable and reachable."""
     state = op.state()
     if state.stage(3).status != "passed":
         raise op.refuse(ACTION, f"re-protecting {node_name} refused: stage 3 Promote has not passed, so there is "
@@ -93,6 +106,9 @@ async def reprotect(op: Operation, node_name: str) -> bool:
     except KeyError:
         raise op.refuse(ACTION, f"re-protecting {node_name} refused: it is not a node of this cluster "
                         f"(nodes: {', '.join(n.name for n in op.cluster.nodes)})") from None
+    if confirm != node_name:
+        raise op.refuse(ACTION, f"re-protecting {node_name} refused: not confirmed: type the node's name exactly "
+                        f"('{node_name}'); pg_rewind rewrites its data directory")
     if node_name == primary_name:
         raise op.refuse(ACTION, f"re-protecting {node_name} refused: {node_name} is the new primary; "
                         "re-protect the old primary (or another node) as its standby")
@@ -113,12 +129,18 @@ async def reprotect(op: Operation, node_name: str) -> bool:
 
     cfg = node.reprotect
     values = {"primary_host": primary.host, "primary_port": str(primary.port)}
-    common = {"node": node_name, "primary": primary_name, "primary_port": primary.port}
+    common = {"node": node_name, "primary": primary_name, "primary_port": primary.port,
+              "attempt": uuid.uuid4().hex[:12]}
 
     def fail(phase: str, sentence: str, **data: Any) -> bool:
         op.log("evidence", sentence, data={"check": "reprotected", "passed": False, "step": STEP, "phase": "verify",
                                            "failed_step": phase, **common, **data})
         return False
+
+    # 0. what it holds past the fork, measured before anything may rewrite its WAL
+    if not await _measure(op, node, primary, target, common):
+        return fail("measure", f"{node_name} came up WRITABLE when started read-only: a second writer; fence it "
+                    "now; nothing was rewound")
 
     # 1. the source's control file must name its timeline
     checkpoint = await _checkpoint(op, primary)
@@ -154,6 +176,80 @@ async def reprotect(op: Operation, node_name: str) -> bool:
 
     # 5. streaming, seen from both ends
     return await _verify_streaming(op, node, primary, cfg.timeout_s, common, fail)
+
+
+def _span_s(first: str | None, last: str | None) -> float | None:
+    try:
+        return round((parse_iso(last) - parse_iso(first)).total_seconds(), 3) if first and last else None
+    except ValueError:
+        return None
+
+
+async def _measure(op: Operation, node: Node, primary: Node, target: NodeSample, common: dict) -> bool:
+    """Journal the RPO measured on ``node`` (phase ``measure``), starting it read-only first when it
+    is stopped and the config says how. False only when it came up writable (a second writer)."""
+    cfg = node.reprotect
+    base = {"check": RPO_CHECK, "step": STEP, "phase": "measure", **common}
+    why = None
+    if not target.reachable:
+        if cfg.start_read_only is None:
+            why = (f"{node.name} does not answer ({target.error}) and the config gives it no reprotect."
+                   "start_read_only command to start it read-only")
+        else:
+            started = await run_command(f"start {node.name} read-only to measure its WAL", cfg.start_read_only,
+                                        cfg.timeout_s)
+            op.log_command(started, stage=None, step=STEP, phase="start_read_only", **common)
+            if not started.ok:
+                why = (f"{node.name} does not answer and could not be started read-only "
+                       f"({started.error or f'exit {started.exit_code}'}: {_last_line(started)})")
+    d = None
+    if why is None:
+        try:
+            d = await gather_divergence(op.cluster, node.name, primary.name)
+        except DivergenceError as exc:
+            why = f"{node.name} could not be read: {exc}"
+    if d is None:
+        sentence = (f"RPO not measured on {node.name} before its rewind: {why}; the RPO stays a lower bound, "
+                    "and once it is rewound what it held past the fork can never be measured")
+        op.log("evidence", sentence, data={**base, "measured": False, "passed": False, "why": why,
+                                           "statement": sentence})
+        return True
+    if d.old_writable:                     # it was not writable when sampled: it came up so
+        op.log("evidence", f"{node.name} is WRITABLE after its read-only start: not measured",
+               data={**base, "measured": False, "passed": False, "why": "writable", "statement": "writable"})
+        return False
+    commits = d.commits_after_fork
+    wal = d.wal.summary() if d.wal else {}
+    facts = {"end_lsn": d.old_end_lsn, "timeline": d.old_timeline, "switch_lsn": d.switch_lsn,
+             "switch_timeline": d.switch_timeline, "bytes_after_fork": d.bytes_after_fork, "diverged": d.diverged,
+             "kind": d.kind, "commits": commits, "aborts": wal.get("aborts"),
+             "first_commit_at": wal.get("first_commit_at"), "last_commit_at": wal.get("last_commit_at"),
+             "record_kinds": wal.get("record_kinds"), "wal_read": d.wal is not None, "wal_unread": d.wal_unread}
+    where = (f"{node.name}'s WAL ends at {d.old_end_lsn} on timeline {d.old_timeline}, "
+             f"{human_bytes(d.bytes_after_fork)} past the switch point {d.switch_lsn} on timeline {d.switch_timeline}")
+    if commits is None:
+        why = f"how many transactions committed there cannot be told: {d.wal_unread or 'its records were not read'}"
+        sentence = (f"RPO not measured on {node.name} before its rewind: {where}, but {why}; the RPO stays a "
+                    "lower bound")
+        op.log("evidence", sentence, data={**base, **facts, "measured": False, "passed": False, "why": why,
+                                           "statement": sentence})
+        return True
+    lost = d.bytes_after_fork if commits else 0
+    how = ("read with pg_walinspect" if d.wal is not None else
+           f"judged from positions and transaction counters: {d.wal_unread}" if d.wal_unread else
+           "no WAL past the fork")
+    if not d.diverged:
+        held = (f"{node.name} holds nothing past the switch point {d.switch_lsn} on timeline {d.switch_timeline}: "
+                f"its WAL ends at {d.old_end_lsn} on timeline {d.old_timeline}")
+    elif commits:
+        held = f"{where}, holding {commits} committed transaction{'' if commits == 1 else 's'} ({how})"
+    else:
+        held = f"{where}, holding no transaction ({d.wal.kinds() if d.wal else 'no commit'}; {how})"
+    measured = {**facts, "measured": True, "passed": True, "lost_bytes": lost,
+                "lost_seconds": _span_s(facts["first_commit_at"], facts["last_commit_at"]) if commits else 0.0}
+    sentence = f"RPO measured on {node.name} before its rewind: {lost_words(measured)}: {held}"
+    op.log("evidence", sentence, data={**base, **measured, "statement": held})
+    return True
 
 
 async def _fresh_samples(op: Operation, node: Node, primary: Node) -> tuple[NodeSample, NodeSample]:
@@ -260,15 +356,19 @@ async def _verify_streaming(op: Operation, node: Node, primary: Node, timeout_s:
 # -- the hardening checklist ---------------------------------------------------------------------
 
 def _attempts(events: Iterable) -> dict[str, list]:
-    """The last re-protect attempt's events, per node, in the order nodes were first re-protected."""
+    """The last re-protect attempt's events, per node, in the order nodes were first re-protected
+    (an attempt is its ``attempt`` id; journals from before it had one start one at the checkpoint)."""
     attempts: dict[str, list] = {}
+    current: dict[str, Any] = {}
     for e in events:
         data = e.data or {}
         if data.get("step") != STEP or e.kind not in ("action", "evidence") or not data.get("node"):
             continue
-        node = data["node"]
-        if data.get("phase") == "source_checkpoint" or node not in attempts:
+        node, attempt = data["node"], data.get("attempt")
+        new = attempt != current.get(node) if attempt else data.get("phase") == "source_checkpoint"
+        if new or node not in attempts:
             attempts[node] = []             # a new attempt replaces the older one, in the node's first place
+            current[node] = attempt
         attempts[node].append(e)
     return attempts
 
@@ -285,10 +385,18 @@ def reprotect_lines(events: Iterable) -> list[str]:
     lines = []
     for node, attempt in _attempts(events).items():
         primary = next((e.data.get("primary") for e in attempt if e.data.get("primary")), "the new primary")
-        parts = []
+        parts, measured = [], ""
         for e in attempt:
             d = e.data
             phase = d.get("phase")
+            if d.get("check") == RPO_CHECK:
+                measured = (f"RPO measured before the rewind: {lost_words(d)}" if d.get("measured") else
+                            f"RPO NOT measured before the rewind, a lower bound ({d.get('why')})")
+                continue
+            if e.kind == "action" and phase == "start_read_only":
+                if d.get("exit_code") != 0:
+                    parts.append(f"read-only start FAILED ({d.get('error') or 'exit ' + str(d.get('exit_code'))})")
+                continue
             if e.kind == "action":
                 ok = d.get("exit_code") == 0
                 label = {"dry_run": "dry run", "rewind": "rewind", "start_as_standby": "start"}.get(phase, phase)
@@ -322,5 +430,5 @@ def reprotect_lines(events: Iterable) -> list[str]:
         head = (f"{node} re-protected as a standby of {primary}" if done else
                 f"{node} NOT re-protected as a standby of {primary}" if failed else
                 f"{node} re-protect as a standby of {primary} not finished")
-        lines.append(f"{head}: {', '.join(parts) or 'no step ran'}")
+        lines.append(f"{head}: {', '.join(parts) or 'no step ran'}" + (f"; {measured}" if measured else ""))
     return lines

@@ -2,18 +2,20 @@
 
 1. Decide the authoritative node: the promoted one (re-point once more) or the old primary
    (a failback). 2. A failback is refused when the old node wrote past the switch point
-   (both accepted writes: a divergence incident, reconcile instead), and its own data risk
-   is stated: what the promoted node committed after the switch is discarded, so above
-   the SLO it needs an approver. Only one node may be writable. 3. Stop Odoo writes again
-   (freeze commands, PgBouncer PAUSE). 4. Re-point once and re-run the stage 5 checks.
+   (both accepted writes: a divergence incident, reconcile instead), judged by the records its
+   WAL holds there and judged *first*, so nobody is asked to take the live primary down for a
+   failback that will be refused anyway; only then must it be the one writable node, and its
+   own data risk is stated: what the promoted node committed after the switch is discarded,
+   so above the SLO it needs an approver. 3. Stop Odoo writes again (freeze commands,
+   PgBouncer PAUSE). 4. Re-point once and re-run the stage 5 checks.
 """
 
 from __future__ import annotations
 
 from checks.commands import run_command
 from checks.cutover import cut_over
-from checks.divergence import (DivergenceError, HistoryEntry, NodePosition, assess_divergence, gather_divergence,
-                               read_node)
+from checks.divergence import (Divergence, DivergenceError, HistoryEntry, NodePosition, assess_with_records,
+                               gather_divergence, read_node)
 from checks.fence import pause_poolers
 from checks.lsn import human_bytes, lsn_diff
 from checks.operation import Operation
@@ -43,20 +45,29 @@ async def _divergence(op: Operation, to: str, current: str):
             raise live_error
         old_position, old_history = await read_node(op.cluster.node(to), op.cluster)
         snap = snapshots[-1]
-        return assess_divergence(old_position, NodePosition(**snap["position"]),
-                                 [HistoryEntry(**h) for h in snap["history"]], old_history)
+        return await assess_with_records(op.cluster, old_position, NodePosition(**snap["position"]),
+                                         [HistoryEntry(**h) for h in snap["history"]], old_history)
 
 
-async def _failback_risk(op: Operation, to: str, current: str, approver: str | None) -> tuple[str, str | None]:
-    """The failback's data-risk statement, and who approved it (None when within the SLO)."""
+async def _refuse_divergent(op: Operation, to: str, current: str) -> Divergence:
+    """The divergence judgement of a failback, before anything else: refused when ``to`` wrote past the switch."""
     try:
         d = await _divergence(op, to, current)
     except DivergenceError as exc:
         raise op.refuse("rollback", f"rollback refused: cannot tell whether {to} diverged from {current}: {exc}")
-    if d.diverged and not d.restart_checkpoint_only:     # a restart's own checkpoint holds no transaction
+    if d.diverged and not d.restart_checkpoint_only:     # its records past the fork hold no transaction
+        commits = d.commits_after_fork
+        held = "" if commits is None else f", {commits} committed transaction{'' if commits == 1 else 's'}"
         raise op.refuse("rollback", f"rollback refused: {to} and {current} both accepted writes "
-                        f"({human_bytes(d.bytes_after_fork)} on {to} after the switch at {d.switch_lsn}): this is a "
-                        "divergence incident; reconcile (see `failover-cockpit divergence`), no ad-hoc failback")
+                        f"({human_bytes(d.bytes_after_fork)}{held} on {to} after the switch at {d.switch_lsn}): "
+                        "this is a divergence incident; reconcile (see `failover-cockpit divergence`), no ad-hoc "
+                        "failback; nothing was fenced or changed", diverged=True)
+    return d
+
+
+async def _failback_risk(op: Operation, to: str, current: str, approver: str | None,
+                         d: Divergence) -> tuple[str, str | None]:
+    """The failback's data-risk statement, and who approved it (None when within the SLO)."""
     end = _last_wal(op, current)
     lost = max(0, lsn_diff(end, d.switch_lsn) or 0) if end else None
     statement = (f"failing back to {to} discards {'at least ' + human_bytes(lost) if lost is not None else 'an unknown amount'}"
@@ -134,17 +145,20 @@ async def rollback(op: Operation, to: str, *, approver: str | None = None) -> bo
     current = state.candidate
     view = await op.refresh()
     writers = [n.name for n in view.nodes if n.sample.writable and not n.foreign]
+    if to not in writers:
+        raise op.refuse("rollback", f"rollback refused: {to} is not writable; start it as a primary first, "
+                        "or roll back to the node that is")
+    # A failback over divergent writes is refused whatever else is writable: judged first, so the
+    # operator is never told to fence the live primary for a failback that would be refused anyway.
+    divergence = await _refuse_divergent(op, to, current) if to != current else None
     others = [w for w in writers if w != to]
     if others:
         raise op.refuse("rollback", f"rollback refused: {', '.join(others)} {'is' if len(others) == 1 else 'are'} "
                         f"writable too: fence {'it' if len(others) == 1 else 'them'} first (one writer)")
-    if to not in writers:
-        raise op.refuse("rollback", f"rollback refused: {to} is not writable; start it as a primary first, "
-                        "or roll back to the node that is")
-    if to == current:
+    if divergence is None:
         statement = f"staying on {to}: re-point Odoo to it once more"
     else:
-        statement, approver = await _failback_risk(op, to, current, approver)
+        statement, approver = await _failback_risk(op, to, current, approver, divergence)
     op.log("decision", f"rollback: {to} is the authoritative node; {statement}", data={
         **ROLLBACK, "authoritative": to, "proposed_by": op.author, "approved_by": approver,
         "data_risk": {"statement": statement}})

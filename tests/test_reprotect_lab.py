@@ -18,15 +18,16 @@ from tests.drill_helpers import drill, writable_nodes
 pytestmark = pytest.mark.lab
 
 
-def run_reprotect(config: str, incident, node: str):
-    """reprotect(op, node) on the incident; returns (True/False or the GateRefused, the journal's events)."""
+def run_reprotect(config: str, incident, node: str, confirm: str | None = None):
+    """reprotect(op, node, confirm) on the incident (confirmed with the node's name unless told);
+    returns (True/False or the GateRefused, the journal's events)."""
     _, cluster = load_config(config).cluster(None)
     journal = Journal.open(incident)
     op = Operation(journal, "lab", cluster, author="olga")
 
     async def go():
         try:
-            return await reprotect(op, node)
+            return await reprotect(op, node, node if confirm is None else confirm)
         except GateRefused as exc:
             return exc
         finally:

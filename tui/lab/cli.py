@@ -66,6 +66,9 @@ def add_lab_parser(subparsers: Any) -> None:
     standby = verb("start-standby", "write standby.signal and primary_conninfo, then start the node")
     standby.add_argument("node", help="node name, e.g. node1")
     standby.add_argument("--primary-port", type=int, required=True, help="the new primary's real port")
+    read_only = verb("start-read-only", "start a stopped node read-only (in recovery, following nobody), "
+                                        "its WAL untouched")
+    read_only.add_argument("node", help="node name, e.g. node1")
     load = verb("load", "play Odoo workers writing sale orders through PgBouncer; print one JSON line")
     load.add_argument("--seconds", type=float, default=30.0,
                       help=f"how long (default 30, at most {MAX_LOAD_SECONDS:g})")
@@ -121,9 +124,12 @@ def _dispatch(args: argparse.Namespace) -> int:
     if verb == "load":
         print(json.dumps(run_load(lab.dir, args.seconds, args.workers)), flush=True)
         return 0
-    if verb in ("rewind", "start-standby"):
+    if verb in ("rewind", "start-standby", "start-read-only"):
         echo = functools.partial(print, flush=True)
-        if verb == "rewind":
+        if verb == "start-read-only":
+            lab.start_read_only(args.node, echo=echo)
+            what = "running read-only, following nobody"
+        elif verb == "rewind":
             needed = lab.rewind(args.node, args.source_port, dry_run=args.dry_run, echo=echo)
             if args.dry_run:
                 what = "dry run ok: " + ("a rewind is needed" if needed else "no rewind is needed") + "; nothing rewound"

@@ -41,6 +41,7 @@ def reprotect(paths: LabPaths, name: str) -> dict:
     (its app_port), which is where pg_rewind and the standby's walreceiver connect."""
     return {"rewind": lab_command(paths, "rewind", name, "--source-port", "{primary_port}"),
             "start_as_standby": lab_command(paths, "start-standby", name, "--primary-port", "{primary_port}"),
+            "start_read_only": lab_command(paths, "start-read-only", name),
             "timeout_s": 120}
 
 

@@ -302,6 +302,11 @@ class Lab:
         _, node = self._node(name)
         reprotect.start_standby(self.paths, node, primary_port, echo)
 
+    def start_read_only(self, name: str, echo: Callable[[str], None] = lambda _line: None) -> None:
+        """Start a stopped node in recovery following nobody, its WAL untouched (re-protect measures it)."""
+        _, node = self._node(name)
+        reprotect.start_read_only(self.paths, node, echo)
+
     def hang(self, name: str) -> None:
         """SIGSTOP the postmaster and all its children, like a frozen VM."""
         _, node = self._node(name)

@@ -1,0 +1,78 @@
+"""The RPO measured on the old primary before re-protect rewinds it (pure, from the journal).
+
+Re-protect (:mod:`checks.reprotect`) reads, before any rewind, what the old primary's WAL holds
+past the point where the new timeline forked off, and journals it as evidence
+``{"check": "rpo_measured", ...}``: its end LSN, the bytes past the fork and the transactions
+committed there (with their time range when the COMMIT records give it), or why it could not be
+read. After the rewind that WAL is gone, so this is the only measurement there will ever be.
+The close-out and the record take their RPO from it: MEASURED ("lost: 3 transactions, 1.2 kB,
+between T1 and T2"), or a lower bound and why.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from checks.lsn import human_bytes
+
+CHECK = "rpo_measured"
+
+
+def lost_words(m: dict) -> str:
+    """``lost: 3 transactions, 1.2 kB, between T1 and T2`` from a measurement's data."""
+    n = int(m.get("commits") or 0)
+    words = f"lost: {n} transaction{'' if n == 1 else 's'}, {human_bytes(m.get('lost_bytes') or 0)}"
+    first, last = m.get("first_commit_at"), m.get("last_commit_at")
+    if n > 1 and first and last:
+        words += f", between {first} and {last}"
+    elif n == 1 and first:
+        words += f", committed at {first}"
+    return words
+
+
+def _old_primary(events: list) -> str | None:
+    olds = [e.data.get("old_primary") for e in events
+            if e.kind == "decision" and (e.data or {}).get("old_primary")]
+    return olds[-1] if olds else None
+
+
+def measured_rpo(events: Iterable) -> dict | None:
+    """The measurement the RPO rests on: the old primary's latest (when this incident knows which
+    node that was, else every re-protected node's latest); of several, the one that lost the most,
+    a lower bound before a measured zero. None when no re-protect measured anything."""
+    events = list(events)
+    found = {}
+    for e in events:
+        data = e.data or {}
+        if e.kind == "evidence" and data.get("check") == CHECK and data.get("node"):
+            found[data["node"]] = data
+    if not found:
+        return None
+    old = _old_primary(events)
+    if old in found:
+        return found[old]
+    return max(found.values(), key=lambda m: (bool(m.get("measured")) and (m.get("commits") or 0) > 0,
+                                              not m.get("measured"), m.get("commits") or 0))
+
+
+def close_figures(m: dict | None, figures: dict) -> dict:
+    """The close-out's RPO figures with the measurement applied: MEASURED replaces the bound; an
+    unreadable old primary keeps the bound and says why."""
+    if m is None:
+        return {}
+    if m.get("measured"):
+        return {"rpo_bytes": m.get("lost_bytes") or 0, "rpo_s": m.get("lost_seconds"),
+                "rpo_statement": f"MEASURED on {m['node']} before its rewind: {lost_words(m)} ({m['statement']})",
+                "rpo_measured": True, "rpo_transactions": int(m.get("commits") or 0)}
+    before = figures.get("rpo_statement")
+    return {"rpo_statement": (f"{before}; " if before else "") + f"a lower bound: {m['statement']}",
+            "rpo_measured": False}
+
+
+def record_line(m: dict | None, size_text: str, secs_text: str) -> str:
+    """The record's ``- RPO:`` line."""
+    if m is None:
+        return f"- RPO: {size_text}, {secs_text}"
+    if m.get("measured"):
+        return f"- RPO: MEASURED on {m['node']} before its rewind: {lost_words(m)}"
+    return f"- RPO: at least {size_text}, {secs_text} (a lower bound: {m['statement']})"
