@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
-from checks.config import Cluster
+from checks.config import Cluster, Node
 from checks.lsn import human_bytes, human_seconds, lsn_diff
 from checks.sample import NodeSample, utcnow
 
@@ -52,6 +53,10 @@ class NodeView(BaseModel):
     data_risk_ref_age_s: float | None = None
     over_slo: bool = False
     problems: tuple[str, ...] = ()
+    upstream: str | None = None        # a standby: the config's node its WAL receiver streams from
+    streaming: bool = False            # a standby: its WAL receiver's status is "streaming"
+    sender: str | None = None          # a standby: the sender's host:port, as pg_stat_wal_receiver says
+    followed: str | None = None        # a standby: the node it last streamed from (this round, or remembered)
 
     @property
     def name(self) -> str:
@@ -74,6 +79,7 @@ class ClusterView(BaseModel):
     first_bad_at: datetime | None = None
     stale_writers: tuple[str, ...] = ()   # writable on an older timeline than another member
     duplicates: tuple[tuple[str, str], ...] = ()   # (first entry, second entry) reaching one server
+    followed: dict[str, str] = {}     # standby -> the node it last streamed from (Watch's memory)
 
     @property
     def config_error(self) -> str | None:
@@ -100,14 +106,73 @@ class Watch:
         self.samples: dict[str, NodeSample] = {}
         self.last_primary: PrimaryMark | None = None
         self.first_bad_at: datetime | None = None
+        self.followed: dict[str, str] = {}
 
     def update(self, *samples: NodeSample, now: datetime | None = None) -> ClusterView:
         for sample in samples:
             self.samples[sample.name] = sample
-        view = assess(self.cluster_name, self.cluster, self.samples, self.last_primary, self.first_bad_at, now=now)
+        view = assess(self.cluster_name, self.cluster, self.samples, self.last_primary, self.first_bad_at, now=now,
+                      followed=self.followed)
         self.last_primary = view.last_primary
         self.first_bad_at = view.first_bad_at
+        self.followed = dict(view.followed)
         return view
+
+
+# -- upstreams: which node of the config a standby streams from -----------------------------------
+
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "::1", "0:0:0:0:0:0:0:1"})
+
+
+def _host_key(host: str | None) -> str:
+    """One spelling per host: case folded, brackets off, every loopback name one host."""
+    host = (host or "").strip().strip("[]").lower()
+    if host in LOOPBACK_NAMES or host.startswith("127."):
+        return "loopback"
+    return host
+
+
+def node_endpoints(node: Node) -> set[tuple[str, int]]:
+    """Where a node is reached: its DSN's host and port, and its application endpoint
+    (``app_host``/``app_port``, which is also where standbys stream from when it is set)."""
+    parts = urlsplit(node.dsn)
+    dsn = (_host_key(parts.hostname), parts.port or 5432)
+    return {dsn, (_host_key(node.host), node.port)}
+
+
+def match_upstream(standby: NodeSample, cluster: Cluster, samples: dict[str, NodeSample]) -> str | None:
+    """The config's node that ``standby``'s WAL receiver names as its sender, or None.
+
+    By address first: the sender's host and port against every other node's DSN and application
+    endpoints (loopback names are one host). Several matches are narrowed to the nodes sharing
+    the standby's system identifier. Unmatched (a DSN that names the host differently from
+    primary_conninfo), a streaming standby is found in the one reachable node whose
+    pg_stat_replication lists it as streaming by its name or cluster_name."""
+    receiver = standby.wal_receiver
+    if receiver is None:
+        return None
+    if receiver.sender_host and receiver.sender_port:
+        sender = (_host_key(receiver.sender_host), receiver.sender_port)
+        found = [n.name for n in cluster.nodes if n.name != standby.name and sender in node_endpoints(n)]
+        if len(found) > 1 and standby.system_identifier:
+            same = [n for n in found if (s := samples.get(n)) is None or not s.reachable
+                    or s.system_identifier in (None, standby.system_identifier)]
+            found = same or found
+        if len(found) == 1:
+            return found[0]
+    if receiver.status != "streaming":
+        return None
+    names = {standby.name, *((standby.cluster_name,) if standby.cluster_name else ())}
+    listing = [s.name for s in samples.values() if s.reachable and s.name != standby.name
+               and any(p.application_name in names and p.state == "streaming" for p in s.replication)]
+    return listing[0] if len(listing) == 1 else None
+
+
+def sender_text(sample: NodeSample) -> str | None:
+    receiver = sample.wal_receiver
+    if receiver is None or not receiver.sender_host:
+        return None
+    return f"{receiver.sender_host}:{receiver.sender_port}" if receiver.sender_port else receiver.sender_host
 
 
 def reference_system_identifier(cluster: Cluster, samples: dict[str, NodeSample]) -> str | None:
@@ -160,7 +225,9 @@ def assess(
     last_primary: PrimaryMark | None = None,
     first_bad_at: datetime | None = None,
     now: datetime | None = None,
+    followed: dict[str, str] | None = None,
 ) -> ClusterView:
+    """``followed``: the node each standby last streamed from (Watch's memory across rounds)."""
     now = now or utcnow()
     ref_id = reference_system_identifier(cluster, samples)
     ordered = [samples[n.name] for n in cluster.nodes if n.name in samples]
@@ -170,7 +237,7 @@ def assess(
     last_primary = _track_primary(last_primary, writable, samples)
 
     stale, stale_names = _stale_writers(ordered, foreign, writable)
-    views, problems = [], []
+    views = []
     for sample in ordered:
         if sample.name in dupes:
             view = NodeView(sample=sample, role="duplicate", duplicate_of=dupes[sample.name],
@@ -178,7 +245,9 @@ def assess(
         else:
             view = _node_view(sample, cluster, sample.name in foreign, ref_id, last_primary, now)
         views.append(view)
-        problems.extend(view.problems)
+    views, remembered = _topology(views, cluster, samples, dict(followed or {}),
+                                  writable[0].name if len(writable) == 1 else None)
+    problems = [p for view in views for p in view.problems]
     missing = [n.name for n in cluster.nodes if n.name not in samples]
     if dupes:
         verdict = "unknown"              # a config error, as status reports a bad config
@@ -206,8 +275,64 @@ def assess(
         cluster=cluster_name, observed_at=now, verdict=verdict, problems=tuple(problems),
         writable=tuple(s.name for s in writable), nodes=tuple(views), system_identifier=ref_id,
         last_primary=last_primary, first_bad_at=first_bad_at, stale_writers=stale_names,
-        duplicates=tuple((first, later) for later, first in dupes.items()),
+        duplicates=tuple((first, later) for later, first in dupes.items()), followed=remembered,
     )
+
+
+def _topology(views: list[NodeView], cluster: Cluster, samples: dict[str, NodeSample], followed: dict[str, str],
+              primary: str | None) -> tuple[list[NodeView], dict[str, str]]:
+    """Each standby's upstream and whether it streams, said in its problems; the one primary's
+    lack of any streaming standby said in its own. Returns the views and the memory of upstreams."""
+    by_name = {v.name: v for v in views}
+    out = []
+    for view in views:
+        if view.role != "standby":
+            out.append(view)
+            continue
+        s = view.sample
+        streaming = s.wal_receiver is not None and s.wal_receiver.status == "streaming"
+        upstream = match_upstream(s, cluster, samples)
+        if upstream is not None:
+            followed[view.name] = upstream
+        last = upstream or followed.get(view.name)
+        problems = list(view.problems)
+        lead = by_name.get(last) if last else None
+        down = lead is not None and lead.role == "unreachable"
+        repoint = f"; re-point it at the primary {primary}" if primary and primary != last else ""
+        if not streaming:
+            state = s.wal_receiver.status if s.wal_receiver and s.wal_receiver.status else "no WAL receiver"
+            if down:
+                problems.append(f"{view.name} follows {last}, which is down: it is not streaming ({state}){repoint}")
+            elif last:
+                problems.append(f"{view.name} is not streaming ({state}); it last streamed from {last}{repoint}")
+            else:
+                problems.append(f"{view.name} is not streaming ({state}){repoint}")
+        elif down:
+            problems.append(f"{view.name} streams from {last}, which the cockpit cannot reach: {last} is alive "
+                            f"(unreachable is not dead)")
+        out.append(view.model_copy(update={"upstream": upstream if streaming else None, "streaming": streaming,
+                                           "sender": sender_text(s), "followed": last,
+                                           "problems": tuple(problems)}))
+    if primary is not None and len(cluster.nodes) > 1:
+        lead = next(v for v in out if v.name == primary)
+        direct = [p for p in lead.sample.replication if p.state == "streaming"]
+        # a standby that streams from an address the config cannot name may be streaming from it
+        maybe = [v for v in out if v.role == "standby" and v.streaming and v.upstream in (None, primary)]
+        if not direct and not maybe:
+            others = [f"{v.name} {_standby_state(v)}" for v in out if v.name != primary]
+            sentence = f"{primary} (primary) has no streaming standby" + (f": {', '.join(others)}" if others else "")
+            out = [v.model_copy(update={"problems": (*v.problems, sentence)}) if v.name == primary else v for v in out]
+    return out, followed
+
+
+def _standby_state(view: NodeView) -> str:
+    if view.role == "unreachable":
+        return "unreachable"
+    if view.role != "standby":
+        return view.role
+    if view.streaming:
+        return f"streams from {view.upstream or view.sender or 'an unknown sender'}"
+    return f"follows {view.followed}" if view.followed else "not streaming"
 
 
 def _stale_writers(ordered: list[NodeSample], foreign: set[str], writable: list[NodeSample]) -> tuple[list[str], tuple[str, ...]]:
@@ -277,9 +402,7 @@ def _node_view(
         problems.append(f"{name} lacks {human_bytes(risk)} of WAL, over the SLO ({human_bytes(slo.max_data_risk_bytes)})")
     if sample.replay_paused:
         problems.append(f"{name} has WAL replay paused")
-    if sample.wal_receiver is None or sample.wal_receiver.status != "streaming":
-        state = sample.wal_receiver.status if sample.wal_receiver else "no WAL receiver"
-        problems.append(f"{name} is not streaming from a primary ({state})")
+    # whether it streams, and from which node, is said by _topology, which sees every node
     return NodeView(
         sample=sample, role="standby", data_risk_bytes=risk, data_risk_ref_age_s=age,
         over_slo=over, problems=tuple(problems),

@@ -9,8 +9,11 @@ from checks.sample import iso_utc
 NODE_KEYS = (
     "name", "reachable", "in_recovery", "writable", "tx_read_only", "replay_delay_s",
     "receive_lsn", "replay_lsn", "bytes_not_replayed", "current_lsn", "timeline",
-    "system_identifier", "latency_ms", "error",
+    "system_identifier", "latency_ms", "error", "upstream", "streaming",
 )
+"""Keys are only ever added (other tools read them): ``upstream`` is the config's node a standby's
+WAL receiver streams from (null when it streams from nobody, from an address no node of the config
+has, or on a primary), ``streaming`` whether that WAL receiver is streaming (false on a primary)."""
 
 
 def node_json(view: NodeView) -> dict:
@@ -31,6 +34,8 @@ def node_json(view: NodeView) -> dict:
         "system_identifier": s.system_identifier,
         "latency_ms": s.latency_ms,
         "error": s.error,
+        "upstream": view.upstream,
+        "streaming": view.streaming,
     }
 
 
@@ -45,13 +50,21 @@ def status_json(view: ClusterView) -> dict:
     }
 
 
+def _upstream_cell(view: NodeView) -> str:
+    if view.role != "standby":
+        return "-"
+    if view.streaming:
+        return view.upstream or f"{view.sender or '?'} (not in config)"
+    return "none (not streaming)"
+
+
 def exit_code(view: ClusterView) -> int:
     return EXIT_CODES[view.verdict]
 
 
 def status_table(view: ClusterView) -> str:
     """A plain-text table for a terminal or a ticket."""
-    header = ("node", "role", "writable", "delay", "not replayed", "WAL lsn", "tl", "risk", "ms")
+    header = ("node", "role", "writable", "delay", "not replayed", "WAL lsn", "tl", "risk", "ms", "upstream")
     rows = [header]
     for n in view.nodes:
         s = n.sample
@@ -65,6 +78,7 @@ def status_table(view: ClusterView) -> str:
             str(s.timeline) if s.timeline is not None else "-",
             human_bytes(n.data_risk_bytes) if n.data_risk_bytes is not None else "-",
             f"{s.latency_ms:.1f}" if s.latency_ms is not None else "-",
+            _upstream_cell(n),
         ))
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = [f"cluster {view.cluster}: {view.verdict.upper()} at {iso_utc(view.observed_at)}"]

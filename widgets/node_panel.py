@@ -46,6 +46,7 @@ def tracked_values(view: NodeView) -> dict[str, Any]:
         "delay": s.replay_delay_s, "unreplayed": s.bytes_not_replayed,
         "receive": parse_lsn(s.receive_lsn), "replay": parse_lsn(s.replay_lsn),
         "current": parse_lsn(s.current_lsn), "timeline": s.timeline, "risk": view.data_risk_bytes,
+        "upstream": (view.upstream, view.streaming),
     }
 
 
@@ -71,6 +72,9 @@ node is within the SLO, **yellow** when it is over it (or paused / not streaming
 - **delay**: replay delay, zero when the standby has replayed all it received.
 - **unrepl**: bytes received but not replayed yet; they cost *promotion time*, not data.
 - **receive / replay**: the standby's LSNs; **current**: the primary's.
+- **upstream**: the node of the config a standby's WAL receiver streams from (matched by address:
+  the nodes' DSN and `app_host`/`app_port`), its sender's address when no node has it, or `none`;
+  a standby that is not streaming says **NOT STREAMING** under its role at every size.
 - **at risk**: WAL the standby never received: the last primary LSN this cockpit saw
   minus the standby's receive LSN; **ref age** is how old that primary sample is.
 - **UNREACHABLE** is not dead: fence it or get an attestation before promoting another node.
@@ -202,7 +206,10 @@ node is within the SLO, **yellow** when it is over it (or paused / not streaming
             text.append("\nanother cluster", style=self._style("bad"))
         elif view.role == "duplicate":
             text.append(f"\nsame server as {view.duplicate_of}: fix its DSN", style=self._style("bad"))
-        if sample.in_recovery is True:
+        if view.role == "standby" and not view.streaming:
+            # said at the top, where even an 80x24 panel shows it ("in recovery" is what STANDBY means)
+            text.append("\nNOT STREAMING", style=self._style("warn") + Style(bold=True))
+        elif sample.in_recovery is True:
             text.append("\nin recovery", style=self._style("muted"))
         elif sample.in_recovery is False and view.role == "primary":
             text.append("\nout of recovery", style=self._style("muted"))
@@ -226,6 +233,9 @@ node is within the SLO, **yellow** when it is over it (or paused / not streaming
             rows.append(Text(s.error or "no answer", style=self._style("bad")))
             return rows
         if view.role == "standby":
+            rows.append(self._upstream_row(view))
+            if self._long and not view.streaming and view.followed:
+                rows.append(row("  was", "  was", f"streaming from {view.followed}", "muted"))
             delay = s.replay_delay_s
             rows.append(row("delay", "replay delay", human_seconds(delay),
                             "muted" if delay is None else "warn" if delay > slo.max_replay_delay_s else "ok", "delay"))
@@ -258,6 +268,18 @@ node is within the SLO, **yellow** when it is over it (or paused / not streaming
         elif s.error:
             rows.append(Text(s.error, style=self._style("warn")))
         return rows
+
+    def _upstream_row(self, view: NodeView) -> Text:
+        """``upstream node1``; ``upstream 10.0.0.9:5432`` (no node of the config); ``upstream none``
+        (``none (not streaming)`` where the long labels fit)."""
+        if view.streaming and view.upstream:
+            return self._row("upstream", "upstream", view.upstream, "ok", "upstream")
+        if view.streaming:
+            where = view.sender or "?"
+            return self._row("upstream", "upstream", f"{where} (not in config)" if self._long else where,
+                             "warn", "upstream")
+        return self._row("upstream", "upstream", "none (not streaming)" if self._long else "none",
+                         "warn", "upstream")
 
     def _show_trend(self, view: NodeView) -> None:
         label = self.query_one("#trend-label", Static)
