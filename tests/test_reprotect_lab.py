@@ -10,7 +10,9 @@ import pytest
 
 from checks.config import load_config
 from checks.journal import Journal
+from checks.lsn import human_bytes
 from checks.operation import GateRefused, Operation
+from checks.record import render_record
 from checks.reprotect import reprotect, reprotect_lines
 from tests.conftest import psql
 from tests.drill_helpers import drill, writable_nodes
@@ -85,12 +87,23 @@ def test_planned_switchover_then_the_old_primary_is_re_protected(fresh_lab, tmp_
 
     steps = reprotect_events(events)
     phases = [(e.kind, e.data.get("phase")) for e in steps]
-    assert phases == [("evidence", "source_checkpoint"), ("action", "dry_run"), ("action", "rewind"),
-                      ("action", "start_as_standby"), ("evidence", "verify")]
-    dry, rewind, start, verified = steps[1:]
+    assert phases == [("action", "start_read_only"), ("evidence", "measure"), ("evidence", "source_checkpoint"),
+                      ("action", "dry_run"), ("action", "rewind"), ("action", "start_as_standby"),
+                      ("evidence", "verify")]
+    # the fenced old primary, started read-only before anything rewound it, holds nothing past the
+    # switch point: a planned switchover's RPO, measured, is zero
+    measured = steps[1].data
+    assert measured["check"] == "rpo_measured" and measured["measured"] is True, steps[1].text
+    assert (measured["commits"], measured["lost_bytes"], measured["diverged"]) == (0, 0, False)
+    assert steps[1].text.startswith("RPO measured on node1 before its rewind: lost: 0 transactions, 0 B")
+    print(f"\n{steps[1].text}")
+    dry, rewind, start, verified = steps[3:]
     assert dry.data["argv"][-1] == "--dry-run" and str(port(st, "node2")) in dry.data["argv"]
     assert "--dry-run" not in rewind.data["argv"] and rewind.data["exit_code"] == 0
-    assert rewind.data["rewind_needed"] is True and rewind.data["diverged_tli"] == 1
+    # Started read-only (not through crash recovery, which ends with a checkpoint past the switch
+    # point), the fenced old primary wrote nothing past it: pg_rewind finds nothing to rewind
+    # ("servers diverged at ... on timeline 1", then "no rewind required") and it simply follows node2.
+    assert rewind.data["rewind_needed"] is False and rewind.data["diverged_tli"] == 1, rewind.data["output"]
     assert start.data["exit_code"] == 0
     assert verified.data["check"] == "reprotected" and verified.data["passed"] is True
     assert verified.data["node"] == "node1" and verified.data["sender_port"] == port(st, "node2")
@@ -125,10 +138,19 @@ def test_re_protect_is_refused_before_stage_3_passed(lab, tmp_path):
     assert not reprotect_events(events)
 
 
-def test_crash_failover_then_a_rebooted_old_primary_is_refused_until_fenced_and_then_rewound(fresh_lab, tmp_path):
+def test_crash_failover_then_a_rebooted_old_primary_is_refused_until_fenced_then_measured_and_rewound(
+        fresh_lab, tmp_path):
     lab, st = fresh_lab, fresh_lab.status()
     psql(st, "node1", "create table t(x int); insert into t select generate_series(1, 1000)")
-    lab.crash("node1")
+    wait_for(st, "node2", "select count(*) from t", "1000")
+    wait_for(st, "node3", "select count(*) from t", "1000")
+    lab.crash("node2")                                   # no standby gets the next three transactions ...
+    lab.crash("node3")
+    for x in (1001, 1002, 1003):
+        psql(st, "node1", f"insert into t values ({x})")
+    lab.crash("node1")                                   # ... and the primary dies
+    lab.start("node2")
+    lab.start("node3")
     incident = tmp_path / "inc"
     proc = drill(st["config"], incident, "--yes", "--fence", "--approver", "alice", "--candidate", "node2")
     assert proc.returncode == 0, proc.stdout
@@ -142,6 +164,8 @@ def test_crash_failover_then_a_rebooted_old_primary_is_refused_until_fenced_and_
     assert "fence or stop it first" in str(refused)
 
     lab.crash("node1")                                   # fenced again: a crashed, diverged old primary
+    refused, _ = run_reprotect(st["config"], incident, "node1", confirm="node")
+    assert isinstance(refused, GateRefused) and "not confirmed: type the node's name exactly ('node1')" in str(refused)
     result, events = run_reprotect(st["config"], incident, "node1")
     assert result is True, [e.text for e in reprotect_events(events)]
     assert_streams_from(st, "node1", "node2")
@@ -149,11 +173,35 @@ def test_crash_failover_then_a_rebooted_old_primary_is_refused_until_fenced_and_
     psql(st, "node2", "insert into t values (424242)")
     assert wait_for(st, "node1", "select count(*) from t where x = 424242", "1") == "1"
     assert writable_nodes(lab) == ["node2"]
-    dry = next(e for e in reprotect_events(events) if e.data.get("phase") == "dry_run")
-    assert "single-user mode" in dry.data["output"]      # pg_rewind --dry-run alone refuses a crashed target
+    steps = reprotect_events(events)
+    phases = [e.data.get("phase") for e in steps]
+    assert phases[:4] == ["start_read_only", "measure", "source_checkpoint", "dry_run"], phases
+    # Before anything rewound it, the crashed old primary was started read-only (its crash recovery
+    # replayed, no checkpoint written, following nobody) and what it held past the fork measured:
+    # the three transactions no standby got before it died, and the one it took after its reboot.
+    started, measure = steps[0], steps[1]
+    assert started.kind == "action" and started.data["exit_code"] == 0
+    m = measure.data
+    assert m["check"] == "rpo_measured" and m["measured"] is True and m["wal_read"] is True, measure.text
+    assert m["diverged"] is True and m["kind"] == "after_fork" and m["commits"] == 4, measure.text
+    assert m["lost_bytes"] == m["bytes_after_fork"] > 0 and m["first_commit_at"] < m["last_commit_at"]
+    assert measure.text.startswith(f"RPO measured on node1 before its rewind: lost: 4 transactions, ")
+    assert f"between {m['first_commit_at']} and {m['last_commit_at']}" in measure.text
+    dry = steps[3]
+    assert "node1 is running (standby)" in dry.data["output"]   # the read-only start finished crash recovery
     line, = reprotect_lines(events)
     assert line.startswith("node1 re-protected as a standby of node2")
-    print(f"\n{line}")
+    assert line.endswith(f"; RPO measured before the rewind: lost: 4 transactions, {human_bytes(m['lost_bytes'])}, "
+                         f"between {m['first_commit_at']} and {m['last_commit_at']}")
+    # the record (the incident was closed by the drill, before this) states the RPO measured
+    journal = Journal.open(incident)
+    try:
+        record = render_record(journal)
+    finally:
+        journal.close()
+    assert (f"- RPO: MEASURED on node1 before its rewind: lost: 4 transactions, {human_bytes(m['lost_bytes'])}, "
+            f"between {m['first_commit_at']} and {m['last_commit_at']}") in record
+    print(f"\n{measure.text}\n{line}")
 
 
 def test_reprotect_lines_show_the_last_attempt_per_node_and_what_failed():
