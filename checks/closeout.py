@@ -11,6 +11,7 @@ from datetime import datetime
 
 from checks.config import Cluster
 from checks.lsn import human_bytes, human_seconds
+from checks.followups import follow_ups
 from checks.reprotect import reprotect_lines
 from checks.rpo import close_figures, measured_rpo
 from checks.runbook import STAGES, evaluate, last_passed_run
@@ -86,8 +87,9 @@ def closeout(cluster: Cluster, events: list, samples: list, *, started_at: datet
         f"{', '.join(a for a in approvals if a) or 'nobody'}.",
         *(reprotect_lines(events) or ["Re-protect: no node was brought back as a standby of the new primary yet: "
                                       "until then the new primary has fewer standbys (operator key h, or "
-                                      "checks.reprotect); re-protect every other standby the same way: they still "
-                                      "follow the old primary."]),
+                                      "checks.reprotect); re-point every other standby at it (operator key j, "
+                                      "checks.repoint): they still follow the old primary."]),
+        *(f"Open follow-up: {line}" for line in follow_ups(events, samples)),
     ]
     rpo = {"rpo_bytes": measured.get("bytes"), "rpo_s": measured.get("seconds"),
            "rpo_statement": measured.get("statement") or risk.get("statement")}
@@ -105,4 +107,5 @@ def closeout(cluster: Cluster, events: list, samples: list, *, started_at: datet
         "max_replay_delay_s": max_delay,
         "hardening": hardening,
         "verified": state.current == 6,
+        "follow_ups": follow_ups(events, samples),
     }

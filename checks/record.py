@@ -4,7 +4,7 @@
 string out); :func:`render_record` feeds it from a :class:`~checks.journal.Journal`;
 :func:`write_record` writes ``record.md`` atomically and is meant to be called after
 every event. The order follows incident practice: header and summary, roles, the UTC
-timeline, decisions, commands run, verification, close-out.
+timeline, decisions, commands run, verification, close-out, open follow-ups.
 
 The event ``data`` keys the record reads (all optional):
 
@@ -35,6 +35,7 @@ from checks.journal import (
     ACTION, ALARM, APPROVAL, CLOSE, DECISION, EVIDENCE, OVERRIDE, ROLE, STAGE, Event, Journal, JournalWriteError,
 )
 from checks.lsn import human_bytes, human_seconds
+from checks.followups import follow_ups, new_primary
 from checks.record_text import fence_for, first_line, fmt, key_label, list_item, md, parse_time, risk_text, short_output
 from checks.redact import redact
 from checks.rpo import measured_rpo, record_line as rpo_record_line
@@ -256,7 +257,8 @@ def _close_out(close: Event | None, events: Sequence[Event] = ()) -> list[str]:
             label = stage_label(int(key)) if str(key).isdigit() else str(key)
             value = stages[key]
             lines.append(f"  - {label}: {human_seconds(value) if isinstance(value, (int, float)) else md(fmt(value))}")
-    for key in sorted(k for k in d if k not in ("rto_s", "rpo_bytes", "rpo_s", "stage_s", "stage_seconds")):
+    for key in sorted(k for k in d if k not in ("rto_s", "rpo_bytes", "rpo_s", "stage_s", "stage_seconds",
+                                                "follow_ups")):
         value = d[key]
         if isinstance(value, list):
             lines.append(f"- {md(key_label(key))}:")
@@ -266,13 +268,40 @@ def _close_out(close: Event | None, events: Sequence[Event] = ()) -> list[str]:
     return lines
 
 
+def _follow_ups(events: Sequence[Event], close: Event | None) -> list[str]:
+    """What the promotion left to do (the section is shown once a node was promoted, or closed): as
+    the close found it (its ``follow_ups``), or, while open, what the journal says (an old primary
+    not re-protected yet; a standby whose last re-point failed)."""
+    lines = ["## Open follow-ups", ""]
+    if close is not None and isinstance(close.data.get("follow_ups"), list):
+        found = [fmt(v) for v in close.data["follow_ups"]]
+        when = f" at the close ({iso_utc(close.at)})"
+    else:
+        found = follow_ups(events)
+        found += [f"{e.data.get('node')} was not re-pointed at {e.data.get('primary')}: {first_line(e.text)}"
+                  for e in _last_repoints(events) if not e.data.get("passed")]
+        when = ""
+    if not found:
+        return lines + [f"Nothing left open{when}." if close is not None else "Nothing open so far."]
+    return lines + [list_item("- ", line) for line in found]
+
+
+def _last_repoints(events: Sequence[Event]) -> list[Event]:
+    last: dict[str, Event] = {}
+    for e in events:
+        if e.kind == EVIDENCE and e.data.get("check") == "repointed" and e.data.get("node"):
+            last[e.data["node"]] = e
+    return list(last.values())
+
+
 def render_record_from(meta: Mapping[str, str], events: Sequence[Event], samples: Sequence[NodeSample],
                        now: datetime) -> str:
     """The whole record as markdown. Pure: the same inputs give the same bytes."""
     ordered = sorted(events, key=lambda e: (e.at, e.id))
     facts = _Facts(meta, ordered)
     parts = [_header(meta, facts, now), _roles(ordered), _timeline(ordered), _decisions(ordered, samples),
-             _commands(ordered), _verification(ordered), _close_out(facts.close, ordered)]
+             _commands(ordered), _verification(ordered), _close_out(facts.close, ordered),
+             *([_follow_ups(ordered, facts.close)] if facts.close is not None or new_primary(ordered) else [])]
     return "\n\n".join("\n".join(p) for p in parts) + "\n"
 
 

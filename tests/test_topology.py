@@ -203,3 +203,29 @@ async def test_the_panel_shows_each_standbys_upstream_and_not_streaming_at_80x24
         text = text_of(panel(app, "node3"))
         assert "upstream node2 ◆" in text and "NOT STREAMING" not in text and "in recovery" in text
     assert CLUSTER.nodes[0].port == 5432                    # the fixed samples' sender is node1
+
+
+# -- the record --------------------------------------------------------------------------------------
+
+def test_the_record_lists_open_follow_ups_while_open_and_as_the_close_found_them():
+    from checks.journal import Event
+    from checks.record import render_record_from
+
+    def event(i, kind, text, stage=None, **data):
+        return Event(id=i, at=at(i), kind=kind, seat="operator", author="olga", stage=stage, text=text, data=data)
+
+    meta = {"incident_id": "inc", "cluster": "lab"}
+    events = [event(1, "decision", "candidate node2", 1, candidate="node2", old_primary="node1"),
+              event(2, "evidence", "node2 promoted", 3, check="promoted", passed=True, node="node2"),
+              event(3, "evidence", "node3 NOT re-pointed at node2: FAILED", check="repointed", step="repoint",
+                    node="node3", primary="node2", passed=False)]
+    text = render_record_from(meta, events, [], at(10))
+    section = text.split("## Open follow-ups\n\n")[1]
+    assert section.startswith("- node1, the old primary, is not re-protected yet: it is no standby of node2")
+    assert "- node3 was not re-pointed at node2: node3 NOT re-pointed at node2: FAILED" in section
+    closed = [*events, event(4, "close", "incident verified", follow_ups=[
+        "node2, the new primary, has no streaming standby (...)"])]
+    text = render_record_from(meta, closed, [], at(10))
+    assert text.endswith("## Open follow-ups\n\n- node2, the new primary, has no streaming standby (...)\n")
+    assert "Follow ups" not in text                            # not listed again under Close-out
+    assert "## Open follow-ups" not in render_record_from(meta, events[:1], [], at(10))   # nothing promoted yet
