@@ -21,7 +21,7 @@ result (evidence ``standbys_repointed``, ``passed`` when every re-pointed standb
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from checks.assess import ClusterView, NodeView
 from checks.operation import GateRefused, Operation
@@ -67,9 +67,11 @@ def _state_words(v: NodeView) -> str:
     return f"not streaming, last followed {v.followed}" if v.followed else "not streaming"
 
 
-async def repoint_standbys(op: Operation) -> dict[str, Any]:
+async def repoint_standbys(op: Operation, only: Iterable[str] | None = None) -> dict[str, Any]:
     """Re-point every other reachable standby at the new primary; returns ``{"primary", "nodes":
-    {name: outcome}, "passed"}``. Refused (GateRefused, journaled) before stage 3 passed."""
+    {name: outcome}, "passed", "left_alone": {name: why}}``. ``only``: the standbys the operator
+    confirmed (the cockpit's typed names); another one this round finds is left alone and said.
+    Refused (GateRefused, journaled) before stage 3 passed."""
     state = op.state()
     if state.stage(3).status != "passed":
         raise op.refuse(ACTION, "re-pointing the standbys refused: stage 3 Promote has not passed, so there is "
@@ -77,6 +79,10 @@ async def repoint_standbys(op: Operation) -> dict[str, Any]:
     primary = state.candidate
     view = await op.refresh()
     decided = plan(view, op.cluster, primary)
+    if only is not None:
+        confirmed = set(only)
+        decided = {n: ("not among the standbys confirmed: re-point again to include it"
+                       if what == "repoint" and n not in confirmed else what) for n, what in decided.items()}
     todo = [name for name, what in decided.items() if what == "repoint"]
     words = {name: (_state_words(view.node(name)) if what == "repoint" else what) for name, what in decided.items()}
     op.log("evidence", f"re-pointing standbys at {primary}: "
@@ -87,7 +93,7 @@ async def repoint_standbys(op: Operation) -> dict[str, Any]:
     outcomes: dict[str, str] = {}
     for name in todo:
         try:
-            ok = await reprotect(op, name)
+            ok = await reprotect(op, name, confirm=name)   # the re-point step was confirmed for all of them
             outcome = "streaming" if ok else "FAILED"
         except GateRefused as exc:
             ok, outcome = False, f"refused: {exc}"

@@ -106,7 +106,26 @@ async def drive(op: Operation, *, candidate: str | None, operator: str, approver
     # its own result may say "verified" (a resumed incident's journal is not the present).
     verified = await verify_all(op)
     _gate(op, 5)
+    # After this run's own verification (Odoo writes again; the RTO ends at its write probe) and
+    # before the close: re-point every other reachable standby at the new primary (checks.repoint).
+    # Not during verify: a standby being restarted is "unreachable" to its one-writer round.
+    await _repoint(op)
     return verified
+
+
+async def _repoint(op: Operation) -> None:
+    """Re-point the standbys, printing each one's outcome; a failure is the close's open follow-up."""
+    from checks.repoint import repoint_standbys
+
+    try:
+        result = await repoint_standbys(op)
+    except GateRefused as exc:
+        say(f"    re-point standbys: {exc}")
+        return
+    for name, outcome in result["nodes"].items():
+        say(f"    re-point {name} at {result['primary']}: {outcome}")
+    for name, why in result["left_alone"].items():
+        say(f"    re-point {name}: left alone: {why}")
 
 
 def _refuse_or_reopen(op: Operation, reopen: bool) -> None:

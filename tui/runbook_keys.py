@@ -25,11 +25,11 @@ OPERATOR_KEYS = {  # stage -> [(key, label)], shown in the checklist
     2: [("o", "check old primary"), ("x", "fence")],
     3: [("p", "promote")],
     4: [("u", "cut over")],
-    5: [("v", "verify")],
+    5: [("v", "verify"), ("j", "re-point standbys")],
 }
 APPROVER_KEYS = {1: [("a", "approve data risk")], 2: [("t", "attest node down")]}
 OPERATOR_ACTIONS = {"roles", "freeze", "skip_freeze", "choose", "check_old", "fence", "promote", "cut_over",
-                    "verify", "close_incident", "rollback", "reprotect", "adopt"}
+                    "verify", "close_incident", "rollback", "reprotect", "adopt", "repoint"}
 APPROVER_ACTIONS = {"approve", "attest"}
 
 RUNBOOK_BINDINGS = [
@@ -40,6 +40,7 @@ RUNBOOK_BINDINGS = [
     Binding("p", "promote", "Promote", show=False), Binding("u", "cut_over", "Cut over", show=False),
     Binding("v", "verify", "Verify", show=False), Binding("z", "close_incident", "Close", show=False),
     Binding("b", "rollback", "Roll back", show=False), Binding("h", "reprotect", "Re-protect", show=False),
+    Binding("j", "repoint", "Re-point standbys", show=False),
     Binding("a", "approve", "Approve", show=False), Binding("t", "attest", "Attest", show=False),
     Binding("d", "adopt", "Adopt a primary promoted by hand", show=False),
     Binding("K", "keep_writer", "Keep one writer", show=False,
@@ -62,7 +63,7 @@ class RunbookKeys:
         for stage, keys in table.items():
             shown[stage] = (" ".join(k for k, _ in keys), " / ".join(label for _, label in keys))
         if self.session.is_operator and state.current == 6:
-            shown[5] = ("z b h", "close / roll back / re-protect the old primary")
+            shown[5] = ("z b h j", "close / roll back / re-protect the old primary / re-point standbys")
         elif self.session.seat == "approver" and state.stage(3).status == "passed":
             shown[5] = ("a", "approve a failback the operator asked for")
         return shown
@@ -227,6 +228,25 @@ class RunbookKeys:
         self.push_screen(PromptModal("Re-protect: bring which node back as a standby of the new primary?",
                                      "you type its name again to confirm; its RPO is measured before any rewind",
                                      default=old), confirm)
+
+    def action_repoint(self) -> None:
+        """After the promotion: every other reachable standby re-pointed at the new primary (checks.repoint)."""
+        from checks.repoint import repoint_standbys
+
+        primary = self._state().candidate or ""
+        view = self.cluster_view
+        names = [v.name for v in view.nodes if v.role == "standby" and v.name != primary
+                 and not (v.streaming and v.upstream == primary)] if view else []
+        if not names:      # nothing to rewrite (or before a promotion): the step says so, journaled
+            self._go("re-point standbys", lambda: self.actions.start("re-point standbys", repoint_standbys))
+            return
+        listed = ", ".join(names)
+        self.push_screen(TypedConfirmModal(f"Re-point {listed} at {primary}", listed, effects=(
+                             "one at a time, re-protect's steps: CHECKPOINT on the new primary, its WAL past the "
+                             "fork measured, pg_rewind (dry run, then for real), start as a standby of "
+                             f"{primary}, streaming verified;", "the others keep streaming meanwhile")),
+                         lambda ok: ok and self._go("re-point standbys", lambda: self.actions.start(
+                             "re-point standbys", lambda op: repoint_standbys(op, only=names))))
 
     # -- approver --------------------------------------------------------------------------------
     def action_approve(self) -> None:
