@@ -36,6 +36,25 @@ def old_primary(events: Sequence) -> str | None:
     return olds[-1] if olds else None
 
 
+def off_nodes(events: Sequence) -> dict[str, str]:
+    """The nodes a promotion took out of the cluster: the old primary the decision named (the cockpit
+    saw it write), and every node fenced or attested down in stage 2 (a crashed primary the cockpit
+    never saw writable is one), each with how it is known."""
+    found: dict[str, str] = {}
+    old = old_primary(events)
+    if old:
+        found[old] = "the old primary"
+    for e in events:
+        d = _data(e)
+        if e.stage != 2 or not d.get("node") or d["node"] in found:
+            continue
+        if e.kind == "action" and d.get("step") == "fence" and d.get("exit_code") == 0:
+            found[d["node"]] = "fenced in stage 2"
+        elif e.kind == "approval":
+            found[d["node"]] = "attested down in stage 2"
+    return found
+
+
 def reprotected(events: Iterable, primary: str) -> set[str]:
     """Nodes whose last re-protect attempt ended streaming from ``primary``."""
     last: dict[str, bool] = {}
@@ -55,16 +74,18 @@ def latest_samples(samples: Iterable[NodeSample]) -> dict[str, NodeSample]:
 
 
 def follow_ups(events: Sequence, samples: Iterable[NodeSample] = ()) -> list[str]:
-    """One sentence per open follow-up: the old primary not yet re-protected, and, from the newest
+    """One sentence per open follow-up: the old primary (or a node fenced or attested down) not yet
+    re-protected, and, from the newest
     journaled sample of the new primary, a new primary with no streaming standby."""
     primary = new_primary(events)
     if primary is None:
         return []
     lines = []
-    old = old_primary(events)
-    if old and old != primary and old not in reprotected(events, primary):
-        lines.append(f"{old}, the old primary, is not re-protected yet: it is no standby of {primary}; once it is "
-                     f"fenced or stopped, re-protect it (operator key h, or checks.reprotect)")
+    done = reprotected(events, primary)
+    for node, what in off_nodes(events).items():
+        if node != primary and node not in done:
+            lines.append(f"{node}, {what}, is not re-protected yet: it is no standby of {primary}; once it is "
+                         f"fenced or stopped, re-protect it (operator key h, or checks.reprotect)")
     latest = latest_samples(samples).get(primary)
     if latest is not None and latest.reachable and latest.in_recovery is False:
         streaming = sorted(p.application_name or p.client_addr or "?" for p in latest.replication

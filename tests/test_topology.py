@@ -162,6 +162,13 @@ def test_follow_ups_name_the_old_primary_and_a_new_primary_without_standby():
     done = [*PROMOTED, ev("evidence", None, check="reprotected", passed=True, node="node1", primary="node2")]
     assert follow_ups(done, [served]) == []
     assert follow_ups(PROMOTED[:1], [lonely]) == []           # no promotion: nothing follows from one
+    crashed = [ev("decision", 1, candidate="node2", old_primary=None),
+               ev("action", 2, step="fence", node="node1", exit_code=0),
+               ev("action", 2, step="fence", node="node4", exit_code=1),
+               ev("approval", 2, node="node3", approved_by="alice", attestation="powered off"),
+               PROMOTED[1]]
+    assert [line.split(":")[0] for line in follow_ups(crashed, [served])] == [
+        "node1, fenced in stage 2, is not re-protected yet", "node3, attested down in stage 2, is not re-protected yet"]
 
 
 # -- the panel ---------------------------------------------------------------------------------------
