@@ -46,9 +46,14 @@ def measured_rpo(events: Iterable) -> dict | None:
         data = e.data or {}
         if e.kind == "evidence" and data.get("check") == CHECK and data.get("node"):
             found[data["node"]] = data
+    # A standby re-pointed at the new primary (checks.repoint) is measured too, but what it holds
+    # past the fork says nothing of what the old primary committed: it never stands for the RPO.
+    repointed = {n for e in events if e.kind == "evidence" and (e.data or {}).get("check") == "repoint_plan"
+                 for n in (e.data or {}).get("repoint") or ()}
+    old = _old_primary(events)
+    found = {n: d for n, d in found.items() if n not in repointed or n == old}
     if not found:
         return None
-    old = _old_primary(events)
     if old in found:
         return found[old]
     return max(found.values(), key=lambda m: (bool(m.get("measured")) and (m.get("commits") or 0) > 0,

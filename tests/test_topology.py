@@ -236,3 +236,17 @@ def test_the_record_lists_open_follow_ups_while_open_and_as_the_close_found_them
     assert text.endswith("## Open follow-ups\n\n- node2, the new primary, has no streaming standby (...)\n")
     assert "Follow ups" not in text                            # not listed again under Close-out
     assert "## Open follow-ups" not in render_record_from(meta, events[:1], [], at(10))   # nothing promoted yet
+
+
+def test_a_re_pointed_standbys_measurement_never_stands_for_the_rpo():
+    from checks.rpo import measured_rpo
+
+    def measured(node):
+        return ev("evidence", None, check="rpo_measured", node=node, measured=True, commits=0, lost_bytes=0)
+
+    plan = ev("evidence", None, check="repoint_plan", step="repoint", primary="node2", repoint=["node3", "node4"])
+    assert measured_rpo([*PROMOTED[1:], plan, measured("node3"), measured("node4")]) is None
+    crashed = [ev("decision", 1, candidate="node2", old_primary=None), *PROMOTED[1:]]
+    assert measured_rpo([*crashed, plan, measured("node3"), measured("node1")])["node"] == "node1"
+    assert measured_rpo([*PROMOTED, ev("evidence", None, check="repoint_plan", repoint=["node1"]),
+                         measured("node1")])["node"] == "node1"      # the old primary's own still counts
