@@ -121,7 +121,8 @@ def test_readable_output_names_both_nodes_and_where_the_writes_are(fresh_lab, tm
     text = " ".join(proc.stdout.split())
     assert text.startswith(f"divergence: DIVERGED (old node1, new {new})")
     assert f"{new}: timeline 2, took over from timeline 1 at {switch}" in text
-    assert f"after {new} took over at {switch} on timeline 1: those writes exist only on node1" in text
+    assert re.search(rf"after {new} took over at {switch} on timeline 1 \(1 committed transaction, at "
+                     r"\S+Z, read with pg_walinspect\): those writes exist only on node1", text), text
     assert "Do not fail back" in text and f"reconcile them into {new}" in text
     # node3 stayed a standby of the old timeline and never got past the switch point
     proc = divergence(st["config"], "--old", "node3", "--new", new)
@@ -157,6 +158,13 @@ def test_a_monitoring_role_without_the_grant_gets_the_grant_to_run(fresh_lab, tm
     assert proc.returncode == 1, proc.stderr   # node1's restart checkpoint sits past the switch point
     d = json.loads(proc.stdout)
     assert (d["switch_timeline"], d["switch_lsn"], d["old_timeline"]) == (1, switch, 1)
+    # without pg_read_server_files it may not read node1's WAL records: judged from positions, and said so
+    proc = divergence(str(monitor_config), "--old", "node1", "--new", new)
+    text = " ".join(proc.stdout.split())
+    assert proc.returncode == 1 and ("The WAL records past the fork could not be read (the cockpit role monitor may "
+                                     "not call pg_get_wal_records_info on node1: GRANT pg_read_server_files TO "
+                                     "monitor; see README 'Privileges')") in text, proc.stdout
+    assert "judged from WAL positions and transaction counters alone" in text
 
 
 # ---- the judgement on histories no single switchover produces (pure, no lab needed) --------
