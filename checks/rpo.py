@@ -31,9 +31,14 @@ def lost_words(m: dict) -> str:
 
 
 def _old_primary(events: list) -> str | None:
+    """The old primary as stage 1 decided it, else the node stage 2 fenced (a drill started after the
+    crash never saw it write)."""
     olds = [e.data.get("old_primary") for e in events
             if e.kind == "decision" and (e.data or {}).get("old_primary")]
-    return olds[-1] if olds else None
+    fenced = [e.data.get("node") for e in events
+              if e.kind == "action" and (e.data or {}).get("step") == "fence" and (e.data or {}).get("node")
+              and not (e.data or {}).get("keep_one_writer")]          # a split brain's fence is another story
+    return olds[-1] if olds else fenced[-1] if fenced else None
 
 
 def measured_rpo(events: Iterable) -> dict | None:
@@ -54,8 +59,8 @@ def measured_rpo(events: Iterable) -> dict | None:
     found = {n: d for n, d in found.items() if n not in repointed or n == old}
     if not found:
         return None
-    if old in found:
-        return found[old]
+    if old is not None:                  # another node's measurement says nothing of the old primary's commits
+        return found.get(old)
     return max(found.values(), key=lambda m: (bool(m.get("measured")) and (m.get("commits") or 0) > 0,
                                               not m.get("measured"), m.get("commits") or 0))
 

@@ -95,7 +95,9 @@ def test_the_rpo_is_measured_from_the_old_primary_or_stays_a_lower_bound_and_say
     decision = E(kind="decision", data={"old_primary": "node1"})
     assert measured_rpo([zero, lost]) is lost.data
     assert measured_rpo([decision, lost, zero]) is lost.data
-    assert measured_rpo([decision, zero]) is zero.data         # the old primary never measured: what was
+    assert measured_rpo([decision, zero]) is None             # the old primary never measured: the bound stays
+    fenced = E(kind="action", data={"step": "fence", "node": "node1"})
+    assert measured_rpo([fenced, zero, lost]) is lost.data       # known as the node fenced in stage 2
     assert measured_rpo([]) is None
     figures = close_figures(lost.data, {"rpo_statement": "promoting node2 loses at least 0 B"})
     assert figures["rpo_bytes"] == 1234 and figures["rpo_transactions"] == 3 and figures["rpo_measured"]
