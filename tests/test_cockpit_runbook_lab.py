@@ -189,3 +189,11 @@ def test_the_cockpit_that_saw_the_primary_die_knows_its_last_lsn(fresh_lab, tmp_
         session.close()
     assert risk.kind != "unknown", risk.statement
     assert risk.basis == "last-sample" and "node1" in risk.statement
+    # Replay and every seat read the journal: it holds node1's last good sample, the one the
+    # statement cites (issue 12: replay showed an older "last ok" than the operator had seen).
+    journal = Journal.open(tmp_path / "inc")
+    try:
+        last_ok = [s for s in journal.samples("node1") if s.reachable][-1]
+    finally:
+        journal.close()
+    assert f"behind node1's {last_ok.flush_lsn or last_ok.current_lsn}" in risk.statement, risk.statement
