@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
-from checks.config import Cluster, Node
+from checks.config import Cluster
 from checks.lsn import human_bytes, human_seconds, lsn_diff
 from checks.sample import NodeSample, utcnow
+from checks.topology import match_upstream, sender_text
 
 VERDICTS = ("ok", "warning", "critical", "unknown")
 EXIT_CODES = {"ok": 0, "warning": 1, "critical": 2, "unknown": 3}
@@ -117,62 +117,6 @@ class Watch:
         self.first_bad_at = view.first_bad_at
         self.followed = dict(view.followed)
         return view
-
-
-# -- upstreams: which node of the config a standby streams from -----------------------------------
-
-LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "::1", "0:0:0:0:0:0:0:1"})
-
-
-def _host_key(host: str | None) -> str:
-    """One spelling per host: case folded, brackets off, every loopback name one host."""
-    host = (host or "").strip().strip("[]").lower()
-    if host in LOOPBACK_NAMES or host.startswith("127."):
-        return "loopback"
-    return host
-
-
-def node_endpoints(node: Node) -> set[tuple[str, int]]:
-    """Where a node is reached: its DSN's host and port, and its application endpoint
-    (``app_host``/``app_port``, which is also where standbys stream from when it is set)."""
-    parts = urlsplit(node.dsn)
-    dsn = (_host_key(parts.hostname), parts.port or 5432)
-    return {dsn, (_host_key(node.host), node.port)}
-
-
-def match_upstream(standby: NodeSample, cluster: Cluster, samples: dict[str, NodeSample]) -> str | None:
-    """The config's node that ``standby``'s WAL receiver names as its sender, or None.
-
-    By address first: the sender's host and port against every other node's DSN and application
-    endpoints (loopback names are one host). Several matches are narrowed to the nodes sharing
-    the standby's system identifier. Unmatched (a DSN that names the host differently from
-    primary_conninfo), a streaming standby is found in the one reachable node whose
-    pg_stat_replication lists it as streaming by its name or cluster_name."""
-    receiver = standby.wal_receiver
-    if receiver is None:
-        return None
-    if receiver.sender_host and receiver.sender_port:
-        sender = (_host_key(receiver.sender_host), receiver.sender_port)
-        found = [n.name for n in cluster.nodes if n.name != standby.name and sender in node_endpoints(n)]
-        if len(found) > 1 and standby.system_identifier:
-            same = [n for n in found if (s := samples.get(n)) is None or not s.reachable
-                    or s.system_identifier in (None, standby.system_identifier)]
-            found = same or found
-        if len(found) == 1:
-            return found[0]
-    if receiver.status != "streaming":
-        return None
-    names = {standby.name, *((standby.cluster_name,) if standby.cluster_name else ())}
-    listing = [s.name for s in samples.values() if s.reachable and s.name != standby.name
-               and any(p.application_name in names and p.state == "streaming" for p in s.replication)]
-    return listing[0] if len(listing) == 1 else None
-
-
-def sender_text(sample: NodeSample) -> str | None:
-    receiver = sample.wal_receiver
-    if receiver is None or not receiver.sender_host:
-        return None
-    return f"{receiver.sender_host}:{receiver.sender_port}" if receiver.sender_port else receiver.sender_host
 
 
 def reference_system_identifier(cluster: Cluster, samples: dict[str, NodeSample]) -> str | None:

@@ -12,7 +12,7 @@ from datetime import datetime
 from checks.config import Cluster
 from checks.lsn import human_bytes, human_seconds
 from checks.followups import follow_ups
-from checks.reprotect import reprotect_lines
+from checks.reprotect_lines import reprotect_lines
 from checks.rpo import close_figures, measured_rpo
 from checks.runbook import STAGES, evaluate, last_passed_run
 from checks.sample import iso_utc

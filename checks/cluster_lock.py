@@ -40,8 +40,8 @@ import socket
 import stat
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
+from checks import endpoints
 from checks.config import Cluster, Node
 from checks.sample import iso_utc, utcnow
 from checks.seats import SeatError, holder_alive
@@ -49,7 +49,6 @@ from checks.seats import SeatError, holder_alive
 ENV = "FAILOVER_COCKPIT_LOCK_DIR"
 DEFAULT_DIR = Path("/run/lock/failover-cockpit")
 FALLBACK_DIR = Path("/tmp/failover-cockpit-locks")     # per machine (not $TMPDIR, which may be per user)
-LOOPBACK = frozenset({"", "localhost", "127.0.0.1", "::1", "localhost.localdomain"})
 
 
 class ClusterTaken(SeatError):
@@ -60,23 +59,10 @@ class ClusterTaken(SeatError):
         self.holder = holder
 
 
-def endpoint(host: str, port: int) -> str:
-    """A node's endpoint as the lock knows it: ``host:port``, loopback and sockets as ``localhost``."""
-    host = host.strip().lower().rstrip(".")
-    if host in LOOPBACK or host.startswith("/"):
-        host = "localhost"
-    return f"{host}:{port}"
-
-
 def node_endpoints(node: Node) -> set[str]:
-    """Where the cockpit reaches the node (its DSN) and where applications do (``host``/``port``)."""
-    found = {endpoint(node.host, node.port)}
-    parts = urlsplit(node.dsn)
-    try:
-        found.add(endpoint(parts.hostname or "", parts.port or 5432))
-    except ValueError:                      # not one host:port (the config refuses those; be safe anyway)
-        found.add(parts.netloc.rsplit("@", 1)[-1].lower())
-    return found
+    """Where the cockpit reaches the node (its DSN) and where applications do, as ``host:port``
+    (:mod:`checks.endpoints` spells them: loopback names and sockets are ``localhost``)."""
+    return {f"{host}:{port}" for host, port in endpoints.node_endpoints(node)}
 
 
 def cluster_endpoints(cluster: Cluster) -> list[str]:

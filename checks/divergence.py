@@ -19,9 +19,7 @@ node's records past the fork.
 from __future__ import annotations
 
 import asyncio
-import re
-from datetime import datetime, timedelta, timezone
-from typing import Iterable, Literal
+from typing import Literal
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict
@@ -31,8 +29,11 @@ from checks.connect import NodeUnreachable, node_connection
 from checks.lsn import format_lsn, human_bytes, parse_lsn
 from checks.queries import DIVERGENCE_POSITION, READ_TIMELINE_HISTORY, WAL_READABLE_UPTO, WAL_RECORDS_AFTER_FORK
 from checks.redact import redact
-from checks.sample import iso_utc
 from checks.sampler import SamplerError
+from checks.timeline_history import (  # noqa: F401  (re-exported: the divergence API)
+    DivergenceError, HistoryEntry, TimelinePath, fork_point, history_file, parse_history, timeline_path,
+)
+from checks.wal_records import WalContent, WalGroup
 
 # The keys of ``failover-cockpit divergence --json``, in order.
 JSON_KEYS = ("diverged", "switch_timeline", "switch_lsn", "old_timeline", "old_end_lsn", "bytes_after_fork")
@@ -42,20 +43,6 @@ JSON_KEYS = ("diverged", "switch_timeline", "switch_lsn", "old_timeline", "old_e
 _MAX_PAGE_HEADER = 40
 
 Kind = Literal["before_fork", "after_fork", "other_branch", "follows", "same_timeline_writer"]
-
-
-class DivergenceError(Exception):
-    """The question cannot be answered; the message is one redacted line naming the node."""
-
-
-class HistoryEntry(BaseModel):
-    """One line of a timeline history file: ``parent_tli`` ended at ``switch_lsn``."""
-
-    model_config = ConfigDict(frozen=True)
-
-    parent_tli: int
-    switch_lsn: str
-    reason: str = ""
 
 
 class NodePosition(BaseModel):
@@ -79,148 +66,6 @@ class NodePosition(BaseModel):
     @property
     def writable(self) -> bool:
         return not self.in_recovery
-
-
-# ---- what WAL records hold --------------------------------------------------------------------
-
-TRANSACTION_RM = "Transaction"
-COMMIT_TYPES = ("COMMIT", "COMMIT_PREPARED")
-ABORT_TYPES = ("ABORT", "ABORT_PREPARED")
-# A COMMIT record's description starts with its commit time: pg_walinspect prints
-# "2026-12-02 15:03:50.130792+00", pg_waldump "2026-12-02 14:44:15.363 UTC".
-_COMMIT_TIME = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
-                          r"\s*(UTC|GMT|Z|[+-]\d{2}(?::?\d{2})?)?")
-
-
-class WalRecord(BaseModel):
-    """One WAL record as pg_get_wal_records_info (or pg_waldump) shows it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    resource_manager: str
-    record_type: str
-    xid: int = 0
-    description: str = ""
-
-
-class WalGroup(BaseModel):
-    """The records of one resource manager and type (the WAL_RECORDS_AFTER_FORK row)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    resource_manager: str
-    record_type: str
-    records: int
-    with_xid: int = 0                      # records carrying a transaction ID
-    first_description: str | None = None   # Transaction records only: the first and the last
-    last_description: str | None = None
-
-    @property
-    def writes(self) -> bool:
-        return self.resource_manager == TRANSACTION_RM or self.with_xid > 0
-
-
-class WalContent(BaseModel):
-    """What the old node's WAL holds from ``start_lsn`` (the fork) up to ``read_to``."""
-
-    model_config = ConfigDict(frozen=True)
-
-    start_lsn: str
-    end_lsn: str                           # where its WAL ends
-    read_to: str                           # how far it could be read (the flush / replay LSN)
-    groups: tuple[WalGroup, ...] = ()
-
-    @property
-    def complete(self) -> bool:
-        return (parse_lsn(self.read_to) or 0) >= (parse_lsn(self.end_lsn) or 0)
-
-    def _count(self, types: tuple[str, ...]) -> int:
-        return sum(g.records for g in self.groups if g.resource_manager == TRANSACTION_RM and g.record_type in types)
-
-    @property
-    def commits(self) -> int:
-        return self._count(COMMIT_TYPES)
-
-    @property
-    def aborts(self) -> int:
-        return self._count(ABORT_TYPES)
-
-    @property
-    def records(self) -> int:
-        return sum(g.records for g in self.groups)
-
-    @property
-    def writes(self) -> bool:
-        """A transaction committed, aborted or got an XID past the fork (or part of it was not read)."""
-        return not self.complete or any(g.writes for g in self.groups)
-
-    def _commit_times(self) -> list[datetime]:
-        times = [commit_time(d) for g in self.groups if g.resource_manager == TRANSACTION_RM
-                 and g.record_type in COMMIT_TYPES for d in (g.first_description, g.last_description)]
-        return sorted(t for t in times if t is not None)
-
-    @property
-    def first_commit_at(self) -> str | None:
-        times = self._commit_times()
-        return iso_utc(times[0]) if times else None
-
-    @property
-    def last_commit_at(self) -> str | None:
-        times = self._commit_times()
-        return iso_utc(times[-1]) if times else None
-
-    def kinds(self) -> str:
-        """``CHECKPOINT_SHUTDOWN, RUNNING_XACTS`` (with a count when more than one)."""
-        return ", ".join(g.record_type + (f" ×{g.records}" if g.records > 1 else "") for g in self.groups) or \
-            "no record"
-
-    def summary(self) -> dict:
-        return {"wal_records": self.records, "commits": self.commits, "aborts": self.aborts,
-                "xid_records": sum(g.with_xid for g in self.groups), "first_commit_at": self.first_commit_at,
-                "last_commit_at": self.last_commit_at, "record_kinds": self.kinds(), "read_to": self.read_to,
-                "complete": self.complete}
-
-
-def commit_time(description: str | None) -> datetime | None:
-    """The commit time a COMMIT record's description begins with, in UTC; None when it has none."""
-    m = _COMMIT_TIME.match(description or "")
-    if not m:
-        return None
-    day, hh, mm, ss, frac, zone = m.groups()
-    try:
-        moment = datetime.fromisoformat(f"{day}T{hh}:{mm}:{ss}").replace(
-            microsecond=int((frac or "0")[:6].ljust(6, "0")))
-    except ValueError:
-        return None
-    offset = timedelta(0)
-    if zone and zone[0] in "+-":
-        digits = zone[1:].replace(":", "")
-        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
-        offset = -offset if zone[0] == "-" else offset
-    return moment.replace(tzinfo=timezone(offset)).astimezone(timezone.utc)
-
-
-def group_records(records: Iterable[WalRecord]) -> tuple[WalGroup, ...]:
-    """Records (in WAL order) into WalGroups, as WAL_RECORDS_AFTER_FORK returns them."""
-    groups: dict[tuple[str, str], dict] = {}
-    for r in records:
-        g = groups.setdefault((r.resource_manager, r.record_type),
-                              {"resource_manager": r.resource_manager, "record_type": r.record_type, "records": 0,
-                               "with_xid": 0, "first_description": None, "last_description": None})
-        g["records"] += 1
-        g["with_xid"] += 1 if r.xid else 0
-        if r.resource_manager == TRANSACTION_RM:
-            g["first_description"] = g["first_description"] or r.description
-            g["last_description"] = r.description
-    return tuple(WalGroup(**g) for g in groups.values())
-
-
-def judge_wal_records(records: Iterable[WalRecord], *, start_lsn: str, end_lsn: str,
-                      read_to: str | None = None) -> WalContent:
-    """What records read from the fork on hold (pure): ``.writes`` False means the old node wrote
-    nothing of its own there (no commit, no abort, no XID), whatever the bytes they take."""
-    return WalContent(start_lsn=start_lsn, end_lsn=end_lsn, read_to=read_to or end_lsn,
-                      groups=group_records(records))
 
 
 class Divergence(BaseModel):
@@ -260,62 +105,6 @@ class Divergence(BaseModel):
     def json_summary(self) -> dict:
         """Exactly the six keys of ``divergence --json``."""
         return {key: getattr(self, key) for key in JSON_KEYS}
-
-
-# ---- pure: history files -------------------------------------------------------------------
-
-def history_file(tli: int) -> str:
-    """``pg_wal/00000002.history`` for timeline 2 (the path pg_read_file takes, relative to PGDATA)."""
-    return f"pg_wal/{tli:08X}.history"
-
-
-def parse_history(text: str, *, node: str, tli: int) -> list[HistoryEntry]:
-    """Parse a history file as PostgreSQL does: blank and ``#`` lines skipped, then
-    ``parentTLI switchpoint [reason]`` separated by white space; TLIs must increase and stay below ``tli``."""
-    where = f"{node}: {history_file(tli)}"
-    entries: list[HistoryEntry] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        parts = line.split(None, 2)
-        try:
-            parent = int(parts[0])
-            lsn = format_lsn(parse_lsn(parts[1]))
-        except (IndexError, ValueError):
-            raise DivergenceError(f"{where} line {number} is not 'parentTLI<TAB>switchpoint<TAB>reason': "
-                                  f"{redact(line)[:80]!r}") from None
-        if entries and parent <= entries[-1].parent_tli:
-            raise DivergenceError(f"{where} line {number}: timeline IDs must increase ({parent} after "
-                                  f"{entries[-1].parent_tli})")
-        if entries and parse_lsn(lsn) < parse_lsn(entries[-1].switch_lsn):
-            raise DivergenceError(f"{where} line {number}: switch point {lsn} is before the previous one")
-        if parent >= tli:
-            raise DivergenceError(f"{where} line {number}: parent timeline {parent} is not below {tli}")
-        entries.append(HistoryEntry(parent_tli=parent, switch_lsn=lsn, reason=parts[2] if len(parts) > 2 else ""))
-    return entries
-
-
-TimelinePath = list[tuple[int, int | None]]
-
-
-def timeline_path(history: list[HistoryEntry], current: int) -> TimelinePath:
-    """A node's history as (timeline, end LSN) segments, oldest first; the current one is open (None)."""
-    return [(e.parent_tli, parse_lsn(e.switch_lsn)) for e in history] + [(current, None)]
-
-
-def fork_point(a: TimelinePath, b: TimelinePath) -> tuple[int, int | None] | None:
-    """The last timeline two histories share and the LSN up to which they agree on it
-    (None: they agree on all of it, the same open timeline); None when they share nothing."""
-    last = None
-    for (ta, ea), (tb, eb) in zip(a, b):
-        if ta != tb:
-            break
-        ends = [e for e in (ea, eb) if e is not None]
-        last = (ta, min(ends) if ends else None)
-        if ea != eb:
-            break
-    return last
 
 
 def parse_full_xid(text: str | None) -> int | None:

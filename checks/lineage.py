@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict
 
 from checks.config import Cluster
 from checks.connect import NodeUnreachable, node_connection
-from checks.divergence import DivergenceError, HistoryEntry, fork_point, read_history, timeline_path
+from checks.divergence import read_history
+from checks.timeline_history import DivergenceError, HistoryEntry, fork_point, timeline_path
 from checks.lsn import format_lsn, parse_lsn
 from checks.queries import COMMITS_BETWEEN
 from checks.sample import NodeSample

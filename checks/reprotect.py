@@ -33,7 +33,7 @@ import asyncio
 import re
 import time
 import uuid
-from typing import Any, Iterable
+from typing import Any
 
 from checks.commands import CommandResult, fill_placeholders, run_command
 from checks.config import Node
@@ -180,7 +180,7 @@ async def reprotect(op: Operation, node_name: str, confirm: str) -> bool:
 
 def _span_s(first: str | None, last: str | None) -> float | None:
     try:
-        return round((parse_iso(last) - parse_iso(first)).total_seconds(), 3) if first and last else None
+        return round((parse_iso(last) - parse_iso(first)).totalseconds_text(), 3) if first and last else None
     except ValueError:
         return None
 
@@ -346,89 +346,14 @@ async def _verify_streaming(op: Operation, node: Node, primary: Node, timeout_s:
     receiver = target.wal_receiver
     op.log("evidence", f"{node.name} re-protected as a standby of {primary.name}: streaming from port "
            f"{receiver.sender_port} on timeline {receiver.received_tli}, listed in {primary.name}'s "
-           f"pg_stat_replication ({_seconds(waited_ms)} after its start)",
+           f"pg_stat_replication ({seconds_text(waited_ms)} after its start)",
            data={"check": "reprotected", "passed": True, "step": STEP, "phase": "verify", **common,
                  "sender_port": receiver.sender_port, "timeline": receiver.received_tli,
                  "replay_lsn": target.replay_lsn, "streaming_after_ms": waited_ms})
     return True
 
 
-# -- the hardening checklist ---------------------------------------------------------------------
-
-def _attempts(events: Iterable) -> dict[str, list]:
-    """The last re-protect attempt's events, per node, in the order nodes were first re-protected
-    (an attempt is its ``attempt`` id; journals from before it had one start one at the checkpoint)."""
-    attempts: dict[str, list] = {}
-    current: dict[str, Any] = {}
-    for e in events:
-        data = e.data or {}
-        if data.get("step") != STEP or e.kind not in ("action", "evidence") or not data.get("node"):
-            continue
-        node, attempt = data["node"], data.get("attempt")
-        new = attempt != current.get(node) if attempt else data.get("phase") == "source_checkpoint"
-        if new or node not in attempts:
-            attempts[node] = []             # a new attempt replaces the older one, in the node's first place
-            current[node] = attempt
-        attempts[node].append(e)
-    return attempts
-
-
-def _seconds(ms: Any) -> str:
+def seconds_text(ms: Any) -> str:
     if not isinstance(ms, (int, float)):
         return "?"
     return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
-
-
-def reprotect_lines(events: Iterable) -> list[str]:
-    """One hardening checklist line per re-protected node (its last attempt), e.g.
-    "node1 re-protected as a standby of node2: dry run ok, rewind ok in 1.2 s, streaming verified"."""
-    lines = []
-    for node, attempt in _attempts(events).items():
-        primary = next((e.data.get("primary") for e in attempt if e.data.get("primary")), "the new primary")
-        parts, measured = [], ""
-        for e in attempt:
-            d = e.data
-            phase = d.get("phase")
-            if d.get("check") == RPO_CHECK:
-                measured = (f"RPO measured before the rewind: {lost_words(d)}" if d.get("measured") else
-                            f"RPO NOT measured before the rewind, a lower bound ({d.get('why')})")
-                continue
-            if e.kind == "action" and phase == "start_read_only":
-                if d.get("exit_code") != 0:
-                    parts.append(f"read-only start FAILED ({d.get('error') or 'exit ' + str(d.get('exit_code'))})")
-                continue
-            if e.kind == "action":
-                ok = d.get("exit_code") == 0
-                label = {"dry_run": "dry run", "rewind": "rewind", "start_as_standby": "start"}.get(phase, phase)
-                if not ok:
-                    said = [line.strip() for line in (d.get("output") or "").splitlines() if line.strip()]
-                    why = d.get("error") or f"exit {d.get('exit_code')}" + (f": {said[-1]}" if said else "")
-                    parts.append(f"{label} FAILED ({why})")
-                elif phase == "dry_run":
-                    parts.append("dry run ok")
-                elif phase == "rewind":
-                    if d.get("rewind_needed") is False:
-                        detail = "no rewind was needed"
-                    elif d.get("diverged_at"):
-                        detail = f"diverged at {d['diverged_at']} on timeline {d.get('diverged_tli')}"
-                        if d.get("copy_mb") is not None:
-                            detail += f", {d['copy_mb']} MB copied"
-                    else:
-                        detail = ""
-                    parts.append(f"rewind ok in {_seconds(d.get('duration_ms'))}" + (f" ({detail})" if detail else ""))
-                else:
-                    parts.append(f"started in {_seconds(d.get('duration_ms'))}")
-            elif d.get("check") == "reprotect_source" and not d.get("passed"):
-                parts.append(f"source checkpoint FAILED ({e.text})")
-            elif d.get("check") == "reprotected" and d.get("passed"):
-                parts.append(f"streaming verified (timeline {d.get('timeline')}, "
-                             f"{_seconds(d.get('streaming_after_ms'))} after start)")
-            elif d.get("check") == "reprotected" and d.get("failed_step") == "verify":
-                parts.append(f"streaming NOT verified ({e.text})")
-        done = any(e.data.get("check") == "reprotected" and e.data.get("passed") for e in attempt)
-        failed = any(e.data.get("check") == "reprotected" and not e.data.get("passed") for e in attempt)
-        head = (f"{node} re-protected as a standby of {primary}" if done else
-                f"{node} NOT re-protected as a standby of {primary}" if failed else
-                f"{node} re-protect as a standby of {primary} not finished")
-        lines.append(f"{head}: {', '.join(parts) or 'no step ran'}" + (f"; {measured}" if measured else ""))
-    return lines

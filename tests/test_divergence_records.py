@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from types import SimpleNamespace as E
 
-from checks.divergence import (NodePosition, WalRecord, assess_divergence, commit_time, judge_wal_records,
-                               parse_history)
+from checks.divergence import NodePosition, assess_divergence, parse_history
+from checks.wal_records import WalRecord, commit_time, judge_wal_records
 from checks.record import render_record_from
 from checks.rpo import close_figures, measured_rpo, record_line
 

@@ -13,7 +13,8 @@ from checks.journal import Journal
 from checks.lsn import human_bytes
 from checks.operation import GateRefused, Operation
 from checks.record import render_record
-from checks.reprotect import reprotect, reprotect_lines
+from checks.reprotect import reprotect
+from checks.reprotect_lines import reprotect_lines
 from tests.conftest import psql
 from tests.drill_helpers import drill, writable_nodes
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from checks.config import Slo
-from checks.divergence import HistoryEntry
+from checks.timeline_history import HistoryEntry
 from checks.lineage import judge_branch
 from checks.risk import data_risk
 from tests.test_assess import T0, standby

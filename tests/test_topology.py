@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace as E
 
-from checks.assess import Watch, assess, match_upstream
+from checks.assess import Watch, assess
+from checks.topology import match_upstream
 from checks.config import Cluster
 from checks.followups import follow_ups
 from checks.sample import NodeSample, ReplicationPeer, WalReceiver
