@@ -180,7 +180,7 @@ async def reprotect(op: Operation, node_name: str, confirm: str) -> bool:
 
 def _span_s(first: str | None, last: str | None) -> float | None:
     try:
-        return round((parse_iso(last) - parse_iso(first)).totalseconds_text(), 3) if first and last else None
+        return round((parse_iso(last) - parse_iso(first)).total_seconds(), 3) if first and last else None
     except ValueError:
         return None
 
