@@ -19,7 +19,7 @@ system-deps:
 	@scripts/ensure-system-deps
 
 demo: setup
-	$(PY) -m tui demo
+	$(PY) -m cli demo
 
 test: setup
 	scripts/run-tests
@@ -28,7 +28,7 @@ bench: setup
 	bench/run
 
 lab-down:
-	$(PY) -m tui lab down --dir .lab
+	$(PY) -m cli lab down --dir .lab
 
 lab-reset: lab-down
 	rm -rf .lab

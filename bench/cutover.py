@@ -13,12 +13,12 @@ import threading
 import time
 from pathlib import Path
 
-from checks.config import load_config
-from checks.connect import node_connection
-from checks.inifile import write_atomic
-from checks.pgbouncer import rewrite_databases
-from tui.lab import pgbouncer
-from tui.lab.load import run_load
+from checks.config.model import load_config
+from checks.observe.connect import node_connection
+from checks.stages.inifile import write_atomic
+from checks.stages.pgbouncer import rewrite_databases
+from lab import pgbouncer
+from lab.load import run_load
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,7 +60,7 @@ def cutover_figures(make_lab, root: Path, seconds: float) -> dict:
     lab = make_lab(root, replicas=2)
     try:
         def switch_over():
-            proc = subprocess.run([sys.executable, "-m", "tui", "drill", lab.status()["config"], "--incident",
+            proc = subprocess.run([sys.executable, "-m", "cli", "drill", lab.status()["config"], "--incident",
                                    str(root / f"switch-{time.time_ns()}"), "--yes", "--approver", "alice", "--fence"],
                                   capture_output=True, text=True, cwd=ROOT, timeout=120)
             if proc.returncode != 0:

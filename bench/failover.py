@@ -9,10 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from checks.config import load_config
-from checks.connect import node_connection
-from checks.journal import Journal
-from checks.promote import promote_on
+from checks.config.model import load_config
+from checks.observe.connect import node_connection
+from checks.incident.journal import Journal
+from checks.stages.promote import promote_on
 
 ROOT = Path(__file__).resolve().parent.parent
 WRITE = "CREATE TABLE IF NOT EXISTS bench_write(x int); INSERT INTO bench_write VALUES (1)"
@@ -61,7 +61,7 @@ def failover_rto_s(make_lab, root: Path) -> dict:
         lab.crash("node1")
         incident = root / f"rto-{time.time_ns()}"
         started = time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", "tui", "drill", config, "--incident", str(incident),
+        proc = subprocess.run([sys.executable, "-m", "cli", "drill", config, "--incident", str(incident),
                                "--yes", "--approver", "alice", "--fence"],
                               capture_output=True, text=True, cwd=ROOT, timeout=300)
         wall = time.monotonic() - started

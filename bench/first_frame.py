@@ -18,7 +18,7 @@ LIVE_MARK = "WRITABLE"
 
 def first_frame_s(config: str, timeout_s: float = 30.0) -> float:
     session = f"ofc-bench-{uuid.uuid4().hex[:8]}"
-    command = [sys.executable, "-m", "tui", "run", config]
+    command = [sys.executable, "-m", "cli", "run", config]
     started = time.monotonic()
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40", "-c", str(ROOT),
                     *command], check=True)

@@ -19,10 +19,10 @@ import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from checks.journal import JOURNAL_FILE, Journal
-from checks.lsn import format_lsn
-from checks.sample import NodeSample, ReplicationPeer, WalReceiver
-from checks.sample_policy import SampleRecorder
+from checks.incident.journal import JOURNAL_FILE, Journal
+from checks.observe.lsn import format_lsn
+from checks.observe.sample import NodeSample, ReplicationPeer, WalReceiver
+from checks.observe.sample_policy import SampleRecorder
 
 TARGET_BYTES_PER_NODE_HOUR = 5 * 1024 * 1024
 NODES = ("node1", "node2", "node3")

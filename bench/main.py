@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from checks.config import load_config
+from checks.config.model import load_config
 
 TARGETS = {
     "sampling_cpu_pct_10_nodes": ("<=", 3.0),

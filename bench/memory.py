@@ -8,9 +8,9 @@ import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from checks.config import Cluster
-from checks.lsn import format_lsn
-from checks.sample import NodeSample, WalReceiver
+from checks.config.model import Cluster
+from checks.observe.lsn import format_lsn
+from checks.observe.sample import NodeSample, WalReceiver
 
 START = datetime(2026, 12, 1, 8, 0, 0, tzinfo=timezone.utc)
 
@@ -35,7 +35,7 @@ def _sample(name: str, i: int, second: int) -> NodeSample:
 
 def rss_mb_10_nodes(minutes: float = 30) -> dict:
     from tui.app import CockpitApp
-    from tui.session import Session
+    from checks.runbook.session import Session
     from widgets.messages import NodeSampled
 
     names = [f"n{i:02d}" for i in range(1, 11)]

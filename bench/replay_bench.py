@@ -22,9 +22,9 @@ from pathlib import Path
 from unittest import mock
 
 from bench.journal_bench import START, _Cluster
-from checks.journal import Journal
-from checks.replay import Recording
-from checks.sample_policy import SampleRecorder
+from checks.incident.journal import Journal
+from checks.training.replay import Recording
+from checks.observe.sample_policy import SampleRecorder
 
 TARGET_MS = 100.0
 SEEKS = 20
@@ -44,7 +44,7 @@ def build_journal(directory: Path, minutes: float = 60, *, seed: int = 11) -> Pa
     clock = {"now": START}
     journal = Journal.create(directory, incident_id="bench-replay", cluster="main",
                              recorder=SampleRecorder(slo_replay_delay_s=30.0))
-    with mock.patch("checks.journal.utcnow", lambda: clock["now"]):
+    with mock.patch("checks.incident.journal.utcnow", lambda: clock["now"]):
         journal.append("role", "roles: operator alice, scribe carol, approver dave", seat="operator", author="alice",
                        stage=0, data={"roles": {"operator": "alice", "scribe": "carol", "approver": "dave"}})
         for t in range(seconds):

@@ -76,7 +76,7 @@ def _conf(node_id: int, name: str, port: int, data_dir: str) -> str:
 
 
 def _repmgr(conf: Path, *args: str, timeout: float = 30.0) -> str:
-    from tui.lab.processes import as_service_user, child_env
+    from lab.processes import as_service_user, child_env
 
     proc = subprocess.run(as_service_user([str(REPMGR), "-f", str(conf), *args]), capture_output=True,
                           text=True, timeout=timeout, env=child_env(), cwd="/", stdin=subprocess.DEVNULL)
@@ -89,8 +89,8 @@ def _repmgr(conf: Path, *args: str, timeout: float = 30.0) -> str:
 def configure(lab) -> dict[str, Path]:
     """The repmgr role and database on node1, a repmgr.conf per registered node in <lab>/repmgr,
     node1 registered as primary, node2 as standby (waiting for its record to reach node2)."""
-    from tui.lab.postgres import psql
-    from tui.lab.processes import give_away, write_file
+    from lab.postgres import psql
+    from lab.processes import give_away, write_file
 
     nodes = {n["name"]: n for n in lab.status()["nodes"]}
     primary = nodes["node1"]
@@ -110,7 +110,7 @@ def configure(lab) -> dict[str, Path]:
 async def _timed_promote(port: int, conf: Path) -> tuple[float, str]:
     import asyncpg
 
-    from tui.lab.processes import as_service_user, child_env
+    from lab.processes import as_service_user, child_env
 
     argv = as_service_user([str(REPMGR), "-f", str(conf), "standby", "promote"])
     conn = await asyncpg.connect(host="127.0.0.1", port=port, user="postgres", database="postgres")

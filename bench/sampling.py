@@ -6,9 +6,9 @@ import asyncio
 import statistics
 import time
 
-from checks.config import Cluster, Node
-from checks.sampler import NodeSampler
-from checks.ticker import sample_forever
+from checks.config.model import Cluster, Node
+from checks.observe.sampler import NodeSampler
+from checks.observe.ticker import sample_forever
 
 
 def ten_nodes(cluster: Cluster) -> list[Node]:

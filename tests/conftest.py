@@ -16,7 +16,7 @@ import pytest
 LAB_ROOT = Path("/tmp/ofc-test-labs")
 
 # One operator per cluster is enforced in a lock directory the whole machine shares
-# (checks/cluster_lock.py); a test run keeps its own, inherited by the processes it starts, so
+# (checks/incident/cluster_lock.py); a test run keeps its own, inherited by the processes it starts, so
 # that two runs at once never meet over sample-clusters.toml's made-up nodes.
 os.environ.setdefault("FAILOVER_COCKPIT_LOCK_DIR", tempfile.mkdtemp(prefix="ofc-test-locks-"))
 

@@ -6,13 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from checks.journal import Journal
+from checks.incident.journal import Journal
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def drill(config: str, incident: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "tui", "drill", config, "--incident", str(incident), *args],
+    proc = subprocess.run([sys.executable, "-m", "cli", "drill", config, "--incident", str(incident), *args],
                           capture_output=True, text=True, cwd=ROOT, timeout=timeout, stdin=subprocess.DEVNULL)
     assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr + proc.stdout
     return proc

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from checks.config import Cluster
-from checks.lsn import format_lsn, lsn_diff, parse_lsn
-from checks.sample import NodeSample, ReplicationPeer, WalReceiver
+from checks.config.model import Cluster
+from checks.observe.lsn import format_lsn, lsn_diff, parse_lsn
+from checks.observe.sample import NodeSample, ReplicationPeer, WalReceiver
 from tui.app import CockpitApp
 from widgets.messages import NodeSampled
 

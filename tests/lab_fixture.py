@@ -11,9 +11,9 @@ import stat
 import tempfile
 from pathlib import Path
 
-from tui.lab import Lab
-from tui.lab.layout import ODOO_OFFSET
-from tui.lab.processes import lab_processes
+from lab import Lab
+from lab.layout import ODOO_OFFSET
+from lab.processes import lab_processes
 
 _handed_out: set[int] = set()
 _made: list[Lab] = []

@@ -10,8 +10,8 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from checks.journal_events import Event
-from checks.runbook import STAGES, RunbookState, StageState
+from checks.incident.events import Event
+from checks.runbook.gates import STAGES, RunbookState, StageState
 from widgets import STYLESHEET
 from widgets.scribe_log import ScribeLog, TimelineView
 

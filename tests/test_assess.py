@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from checks.assess import Watch, assess
-from checks.config import Cluster
-from checks.sample import NodeSample, WalReceiver
-from checks.status import NODE_KEYS, exit_code, status_json, status_table
+from checks.observe.assess import Watch, assess
+from checks.config.model import Cluster
+from checks.observe.sample import NodeSample, WalReceiver
+from checks.observe.status import NODE_KEYS, exit_code, status_json, status_table
 
 T0 = datetime(2026, 12, 1, 8, 0, 0, tzinfo=timezone.utc)
 STREAMING = WalReceiver(status="streaming", sender_host="127.0.0.1", sender_port=5432, received_tli=1)

@@ -12,8 +12,8 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from checks.config import ConfigError, load_config
-from checks.journal import Journal
+from checks.config.model import ConfigError, load_config
+from checks.incident.journal import Journal
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,7 +67,7 @@ def test_arbitrary_text_is_a_one_line_error(tmp_path, text):
 
 
 def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True, cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, cwd=cwd,
                           timeout=60, stdin=subprocess.DEVNULL)
 
 

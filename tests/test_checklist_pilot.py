@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input, Static
 
-from checks.runbook import RunbookState
+from checks.runbook.gates import RunbookState
 from widgets.checklist import Checklist, status_text
 from widgets.scribe_log import ScribeLog
 from widgets.typed_confirm import TypedConfirmModal

@@ -7,9 +7,9 @@ import asyncio
 
 import pytest
 
-from checks.journal import Journal
-from checks.operation import GateRefused, Operation
-from checks.verify import verify_all
+from checks.incident.journal import Journal
+from checks.runbook.operation import GateRefused, Operation
+from checks.stages.verify import verify_all
 from tests.test_assess import cluster
 
 

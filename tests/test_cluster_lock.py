@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-import checks.cluster_lock as cluster_lock
-from checks.cluster_lock import ENV, ClusterLock, ClusterTaken, cluster_endpoints, lock_dir, lock_file_name
-from checks.config import load_config
-from checks.seats import SeatError
+import checks.incident.cluster_lock as cluster_lock
+from checks.incident.cluster_lock import ENV, ClusterLock, ClusterTaken, cluster_endpoints, lock_dir, lock_file_name
+from checks.config.model import load_config
+from checks.incident.seats import SeatError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -119,18 +119,17 @@ def test_without_the_default_directory_the_fallback_says_so(prod, monkeypatch, t
 
 
 def test_the_drill_and_the_cockpit_say_the_fallback_warning(prod, monkeypatch, tmp_path, capsys):
-    from tui.session import open_as_operator
+    from cli.drill_cmd import operator_session
 
     (tmp_path / "file").write_text("")
     monkeypatch.delenv(ENV, raising=False)
     monkeypatch.setattr(cluster_lock, "DEFAULT_DIR", tmp_path / "file" / "failover-cockpit")
     monkeypatch.setattr(cluster_lock, "FALLBACK_DIR", tmp_path / "failover-cockpit-locks")
-    journal, seat = open_as_operator(tmp_path / "inc", "prod", prod, "olga")
+    session = operator_session("prod", prod, tmp_path / "inc", "olga")    # drill's and split-brain's seat
     try:
-        assert seat.held and os.path.isdir(tmp_path / "inc")
+        assert session.is_operator and os.path.isdir(tmp_path / "inc")
     finally:
-        seat.release()
-        journal.close()
+        session.close()
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("failover-cockpit: warning: the cluster lock is kept in ")
 
@@ -138,8 +137,8 @@ def test_the_drill_and_the_cockpit_say_the_fallback_warning(prod, monkeypatch, t
 OTHER_USER = """
 import sys
 from pathlib import Path
-from checks.cluster_lock import ClusterLock, ClusterTaken
-from checks.config import load_config
+from checks.incident.cluster_lock import ClusterLock, ClusterTaken
+from checks.config.model import load_config
 name, cluster = load_config(sys.argv[1]).cluster(None)
 lock = ClusterLock(name, cluster, Path(sys.argv[2]))
 try:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from checks.cluster_lock import DEFAULT_DIR, ENV, ClusterTaken, cluster_endpoints, lock_dir, lock_file_name
-from checks.config import load_config
+from checks.incident.cluster_lock import DEFAULT_DIR, ENV, ClusterTaken, cluster_endpoints, lock_dir, lock_file_name
+from checks.config.model import load_config
 from tests.drill_helpers import writable_nodes
 from tests.tmux_helpers import ROOT, Tmux, cockpit
 
@@ -27,9 +27,9 @@ pytestmark = pytest.mark.lab
 SEAT = """
 import sys, time
 from pathlib import Path
-from checks.config import load_config
-from checks.operator_seat import take_operator_seat
-from checks.seats import SeatError
+from checks.config.model import load_config
+from checks.incident.operator_seat import take_operator_seat
+from checks.incident.seats import SeatError
 config, incident, name, go = sys.argv[1], Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
 cluster_name, cluster = load_config(config).cluster(None)
 (go.parent / f"ready-{name}").touch()
@@ -75,7 +75,7 @@ def end(procs) -> None:
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True, cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, cwd=ROOT,
                           timeout=60, stdin=subprocess.DEVNULL)
     assert "Traceback" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
     return proc
@@ -89,7 +89,7 @@ def tmux():
 
 
 def test_a_second_cockpit_operator_on_another_incident_is_refused_saying_who_and_where(scratch_lab, tmp_path, tmux):
-    from tui.session import Session
+    from checks.runbook.session import Session
 
     config = scratch_lab.status()["config"]
     name, cluster = load_config(config).cluster(None)
@@ -151,7 +151,7 @@ def test_processes_started_together_on_different_incidents_get_one_seat_every_ti
                     assert not (tmp_path / f"round{round_}" / f"inc-{name}").exists()
         finally:
             end([proc for proc, _ in seen.values()])
-    directory = subprocess.run([sys.executable, "-c", "from checks.cluster_lock import lock_dir; print(lock_dir())"],
+    directory = subprocess.run([sys.executable, "-c", "from checks.incident.cluster_lock import lock_dir; print(lock_dir())"],
                                capture_output=True, text=True, cwd=ROOT, env=env, check=True).stdout
     if f"PosixPath('{DEFAULT_DIR}'), None" in directory:
         assert stat.S_IMODE(DEFAULT_DIR.stat().st_mode) == 0o1777
@@ -198,7 +198,7 @@ def test_two_drills_on_two_incidents_after_a_crash_promote_at_most_one_node(scra
         "olga": (tmp_path / "A", ["--candidate", "node2", "--operator", "olga", "--approver", "bob"]),
         "oscar": (tmp_path / "B", ["--candidate", "node3", "--operator", "oscar", "--approver", "alice"]),
     }
-    procs = {who: subprocess.Popen([sys.executable, "-m", "tui", "drill", config, "--incident", str(incident),
+    procs = {who: subprocess.Popen([sys.executable, "-m", "cli", "drill", config, "--incident", str(incident),
                                     *args, "--fence", "--yes"], cwd=ROOT, stdin=subprocess.DEVNULL,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for who, (incident, args) in runs.items()}

@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from checks.config import load_config
-from checks.journal import Journal
-from checks.operation import GateRefused, Operation
-from checks.stage_actions import promote_candidate
+from checks.config.model import load_config
+from checks.incident.journal import Journal
+from checks.runbook.operation import GateRefused, Operation
+from checks.stages.actions import promote_candidate
 from tests.conftest import psql
 from tests.drill_helpers import writable_nodes
 from tests.tmux_helpers import Tmux, cockpit
@@ -162,9 +162,9 @@ def test_risk_above_the_slo_refuses_promotion_without_an_approval(fresh_lab, tmp
 
 def test_the_cockpit_that_saw_the_primary_die_knows_its_last_lsn(fresh_lab, tmp_path):
     """Samples the screen took (not only the operation's own rounds) feed the data-risk judgement."""
-    from checks.sampler import NodeSampler
+    from checks.observe.sampler import NodeSampler
     from tui.app import CockpitApp
-    from tui.session import Session
+    from checks.runbook.session import Session
 
     lab = fresh_lab
     name, cluster = load_config(lab.status()["config"]).cluster(None)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from checks.config import ConfigError, load_config
+from checks.config.model import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD = Path(__file__).parent / "bad_configs"
@@ -65,7 +65,7 @@ def test_sample_config_loads_and_documents_every_key():
 
 
 def _all_model_keys() -> set[str]:
-    from checks.config import Cluster, Command, Node, Odoo, PgBouncer, Sampling, Slo
+    from checks.config.model import Cluster, Command, Node, Odoo, PgBouncer, Sampling, Slo
 
     keys: set[str] = set()
     for model in (Cluster, Command, Node, Odoo, PgBouncer, Sampling, Slo):
@@ -103,7 +103,7 @@ def test_several_clusters_need_cluster_flag(tmp_path):
 def test_status_on_bad_config_exits_3_with_one_line(name):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.run(
-        [sys.executable, "-m", "tui", "status", str(BAD / name)],
+        [sys.executable, "-m", "cli", "status", str(BAD / name)],
         capture_output=True, text=True, cwd=ROOT, env=env, timeout=60,
     )
     assert proc.returncode == 3
@@ -115,7 +115,7 @@ def test_status_on_bad_config_exits_3_with_one_line(name):
 
 def test_unknown_cluster_flag_exits_3():
     proc = subprocess.run(
-        [sys.executable, "-m", "tui", "status", str(ROOT / "sample-clusters.toml"), "--cluster", "nope"],
+        [sys.executable, "-m", "cli", "status", str(ROOT / "sample-clusters.toml"), "--cluster", "nope"],
         capture_output=True, text=True, cwd=ROOT, timeout=60,
     )
     assert proc.returncode == 3

@@ -14,19 +14,19 @@ import tomllib
 import pytest
 import tomli_w
 
-from checks.config import load_config
-from checks.divergence import (JSON_KEYS, DivergenceError, NodePosition, assess_divergence, gather_divergence,
+from checks.config.model import load_config
+from checks.observe.divergence import (JSON_KEYS, DivergenceError, NodePosition, assess_divergence, gather_divergence,
                                parse_history)
-from checks.lsn import lsn_diff
+from checks.observe.lsn import lsn_diff
 from tests.conftest import psql
 from tests.drill_helpers import ROOT, drill, events, writable_nodes
-from tui.lab.postgres import pg_tool
+from lab.postgres import pg_tool
 
 pytestmark = pytest.mark.lab
 
 
 def divergence(config: str, *args: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "tui", "divergence", config, *args],
+    proc = subprocess.run([sys.executable, "-m", "cli", "divergence", config, *args],
                           capture_output=True, text=True, cwd=ROOT, timeout=30, stdin=subprocess.DEVNULL)
     assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr + proc.stdout
     return proc

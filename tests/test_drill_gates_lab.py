@@ -45,9 +45,9 @@ def test_partitioned_but_alive_old_primary_refuses_without_fence_or_attestation(
 
 
 def test_unknown_risk_refuses_without_an_approver(lab, tmp_path):
-    from checks.config import load_config
-    from checks.journal import Journal
-    from checks.operation import Operation
+    from checks.config.model import load_config
+    from checks.incident.journal import Journal
+    from checks.runbook.operation import Operation
 
     config, incident = lab.status()["config"], tmp_path / "inc"
     lab.partition("node1")

@@ -13,11 +13,11 @@ import time
 
 import pytest
 
-from checks.config import load_config
-from checks.journal import Journal
-from checks.operation import Operation
-from checks.pgbouncer import admin_show, entry_target
-from checks.stage_actions import promote_candidate
+from checks.config.model import load_config
+from checks.incident.journal import Journal
+from checks.runbook.operation import Operation
+from checks.stages.pgbouncer import admin_show, entry_target
+from checks.stages.actions import promote_candidate
 from tests.conftest import psql
 from tests.drill_helpers import ROOT, drill, events, last_line, writable_nodes
 
@@ -64,7 +64,7 @@ def test_kill_9_of_the_operator_between_stages_resumes(fresh_lab, tmp_path):
     lab, st = fresh_lab, fresh_lab.status()
     lab.crash("node1")
     incident = tmp_path / "inc"
-    cmd = [sys.executable, "-m", "tui", "drill", st["config"], "--incident", str(incident),
+    cmd = [sys.executable, "-m", "cli", "drill", st["config"], "--incident", str(incident),
            "--approver", "bob", "--fence"]                     # no --yes: it stops at the typed confirmation
     proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     out = ""
@@ -121,8 +121,8 @@ def test_planned_switchover_under_load_loses_no_row_and_fails_no_transaction(fre
 
 def test_a_cutover_whose_second_pause_fails_resumes_the_first_database(lab):
     """The driver runs on one admin session; a PAUSE failing part-way must not leave Odoo paused."""
-    from checks.cutover import StepFailed, cutover_pgbouncer
-    from checks.pgbouncer import PgBouncerError
+    from checks.stages.cutover import StepFailed, cutover_pgbouncer
+    from checks.stages.pgbouncer import PgBouncerError
 
     _, cluster = load_config(lab.status()["config"]).cluster(None)
     real = cluster.pgbouncers[0]

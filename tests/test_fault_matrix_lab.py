@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from checks.config import load_config
-from checks.cutover import cut_over
-from checks.journal import Journal
-from checks.operation import Operation
-from checks.record import write_record
-from checks.stage_actions import fence_old_primary, promote_candidate
-from checks.verify import verify_all
-from tui.lab import pgbouncer
+from checks.config.model import load_config
+from checks.stages.cutover import cut_over
+from checks.incident.journal import Journal
+from checks.runbook.operation import Operation
+from checks.incident.record import write_record
+from checks.stages.actions import fence_old_primary, promote_candidate
+from checks.stages.verify import verify_all
+from lab import pgbouncer
 from tests.drill_helpers import ROOT, drill, events, last_line, writable_nodes
 
 pytestmark = pytest.mark.lab
@@ -86,7 +86,7 @@ def test_candidate_hangs_during_promotion(fresh_lab, tmp_path, monkeypatch):
     lab, incident = fresh_lab, tmp_path / "inc"
     lab.crash("node1")
     op = operation(lab, incident)
-    import checks.stage_actions as stage_actions
+    import checks.stages.actions as stage_actions
 
     real_promote = stage_actions.promote_on
 
@@ -184,7 +184,7 @@ def test_old_primary_returns_after_promotion_is_split_brain(fresh_lab, tmp_path)
     assert proc.returncode == 0, proc.stdout
     new = [e for e in events(tmp_path / "inc", "decision") if e.data.get("candidate")][-1].data["candidate"]
     lab.start("node1")                            # the old primary comes back, writable, on timeline 1
-    status = subprocess.run([sys.executable, "-m", "tui", "status", lab.status()["config"], "--json"],
+    status = subprocess.run([sys.executable, "-m", "cli", "status", lab.status()["config"], "--json"],
                             capture_output=True, text=True, cwd=ROOT, timeout=60)
     doc = json.loads(status.stdout)
     assert status.returncode == 2 and doc["verdict"] == "critical"
@@ -200,8 +200,8 @@ def test_cockpit_killed_between_stages_resumes_without_redoing(fresh_lab, tmp_pa
 import asyncio, sys, time
 sys.path.insert(0, {str(ROOT)!r})
 from pathlib import Path
-from checks.stage_actions import fence_old_primary, promote_candidate
-from checks.cutover import cut_over
+from checks.stages.actions import fence_old_primary, promote_candidate
+from checks.stages.cutover import cut_over
 from tests.test_fault_matrix_lab import operation
 class Lab:
     status = lambda self: {{"config": {lab.status()["config"]!r}}}

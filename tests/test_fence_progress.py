@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from checks.config import Cluster
-from checks.fence import run_with_progress
+from checks.config.model import Cluster
+from checks.stages.fence import run_with_progress
 
 
 def test_a_long_fence_prints_progress_and_its_timeout_is_the_nodes_own():

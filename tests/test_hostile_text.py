@@ -1,6 +1,6 @@
 """Hostile text: names and notes full of terminal control sequences, markdown and HTML.
 
-Every text a person gives is cleaned once where it enters (checks.text): control characters
+Every text a person gives is cleaned once where it enters (checks.config.text): control characters
 shown as visible escapes in place, line breaks kept in notes and refused in names, a size cap
 refused with a sentence. The record escapes markdown where it renders people's text. Real
 processes (drill, record) are run and their output bytes checked; no lab is needed: the
@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from checks.journal import Journal
-from checks.journal_events import Event
-from checks.record import render_record_from
-from checks.text import NAME_MAX, TEXT_MAX, TextRefused, clean_name, clean_text, md, visible
+from checks.incident.journal import Journal
+from checks.incident.events import Event
+from checks.incident.record import render_record_from
+from checks.config.text import NAME_MAX, TEXT_MAX, TextRefused, clean_name, clean_text, md, visible
 
 ROOT = Path(__file__).resolve().parent.parent
 EVIL_NAME = "ev\x1b]0;pwned\x07il\x1b[2J"
@@ -142,7 +142,7 @@ def config(tmp_path) -> Path:
 
 
 def _cockpit(*args: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, cwd=ROOT, timeout=120,
+    proc = subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, cwd=ROOT, timeout=120,
                           stdin=subprocess.DEVNULL)
     assert b"Traceback" not in proc.stdout + proc.stderr, (proc.stdout + proc.stderr).decode()
     return proc

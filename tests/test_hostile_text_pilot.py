@@ -14,12 +14,12 @@ from textual import events
 from textual._xterm_parser import XTermParser
 from textual.widgets import Input, Static
 
-from checks.config import load_config
-from checks.journal import Journal
-from checks.text import TEXT_MAX
+from checks.config.model import load_config
+from checks.incident.journal import Journal
+from checks.config.text import TEXT_MAX
 from tests.test_hostile_text import control_characters
 from tui.app import CockpitApp
-from tui.session import Session
+from checks.runbook.session import Session
 from widgets.prompt_modal import PromptModal
 
 PASTE = "order-A order-B \x1b[31m order-C\nsecond line\x07 rings\r\n\tthird, indented"

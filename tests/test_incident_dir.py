@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from checks.incident import INCIDENT_FILES, IncidentDirError, is_incident_file, prepare_incident_dir
-from checks.journal import Journal
-from checks.record import write_record
+from checks.incident.directory import INCIDENT_FILES, IncidentDirError, is_incident_file, prepare_incident_dir
+from checks.incident.journal import Journal
+from checks.incident.record import write_record
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = str(ROOT / "sample-clusters.toml")
@@ -31,7 +31,7 @@ WRITERS = {
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True, cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, cwd=ROOT,
                           timeout=60, stdin=subprocess.DEVNULL)
     assert "Traceback" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
     return proc
@@ -135,7 +135,7 @@ def test_a_new_incident_directory_is_private_and_an_empty_one_is_used(tmp_path):
 
 def test_every_file_the_cockpit_writes_is_on_the_list(tmp_path):
     """An incident after a journal, a record, the operator seat and some samples: nothing unlisted."""
-    from checks.seats import OperatorLock
+    from checks.incident.seats import OperatorLock
 
     real = incident(tmp_path / "inc")
     with OperatorLock(real) as lock:

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from checks.journal import (
+from checks.incident.journal import (
     ACTION, DECISION, JOURNAL_FILE, KINDS, NOTE, SCHEMA_VERSION, Journal, JournalError, JournalWriteError,
 )
-from checks.redact import MASK, remember_secret
-from checks.sample import NodeSample, WalReceiver
-from checks.sample_policy import SampleRecorder
+from checks.config.redact import MASK, remember_secret
+from checks.observe.sample import NodeSample, WalReceiver
+from checks.observe.sample_policy import SampleRecorder
 
 T0 = datetime(2026, 12, 1, 8, 0, 0, tzinfo=timezone.utc)
 PLANTED = "Planted-Journal-S3cret"

@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from checks.journal import JOURNAL_FILE, NOTE, Journal
-from checks.seats import HOLDER_FILE, OperatorLock, SeatTaken
+from checks.incident.journal import JOURNAL_FILE, NOTE, Journal
+from checks.incident.seats import HOLDER_FILE, OperatorLock, SeatTaken
 
 ROOT = Path(__file__).resolve().parent.parent
 
 WRITER = """
 import sys, time
 from pathlib import Path
-from checks.journal import Journal
+from checks.incident.journal import Journal
 incident, name, count, go = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
 journal = Journal.open(incident)
 (go.parent / f"ready-{name}").touch()
@@ -35,7 +35,7 @@ for i in range(count):
 HOLDER = """
 import sys, time
 from pathlib import Path
-from checks.seats import OperatorLock, SeatTaken
+from checks.incident.seats import OperatorLock, SeatTaken
 lock = OperatorLock(Path(sys.argv[1]), incident_id=sys.argv[2])
 try:
     lock.acquire(sys.argv[3])
@@ -163,7 +163,7 @@ def test_release_frees_the_seat_within_one_process(incident):
 STARTER = """
 import sys, time
 from pathlib import Path
-from checks.journal import Journal
+from checks.incident.journal import Journal
 incident, name, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 (go.parent / f"ready-{name}").touch()
 while not go.exists():

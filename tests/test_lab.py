@@ -25,11 +25,11 @@ import asyncpg
 import psycopg
 import pytest
 
-from checks.config import load_config
+from checks.config.model import load_config
 from tests.lab_fixture import free_base_port, make_lab
-from tui.lab import Lab, LabError
-from tui.lab.cli import add_lab_parser, run_lab
-from tui.lab.credentials import read_password
+from lab import Lab, LabError
+from lab.cli import add_lab_parser, run_lab
+from lab.credentials import read_password
 
 pytestmark = pytest.mark.lab
 

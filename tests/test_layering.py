@@ -39,7 +39,7 @@ def test_widgets_import_no_driver_and_run_no_command():
     for path in files:
         bad = _imports(path) & FORBIDDEN_IN_WIDGETS
         assert not bad, f"{path.name} imports {bad}"
-        assert "checks.sampler" not in path.read_text(), f"{path.name} reaches the sampler"
+        assert "checks.observe.sampler" not in path.read_text(), f"{path.name} reaches the sampler"
 
 
 def test_checks_source_never_names_textual():

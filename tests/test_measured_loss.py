@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from checks.config import Cluster
-from checks.journal import Journal
-from checks.operation import Operation
-from checks.stage_actions import measured_loss_approved
+from checks.config.model import Cluster
+from checks.incident.journal import Journal
+from checks.runbook.operation import Operation
+from checks.stages.actions import measured_loss_approved
 
 
 def _cluster() -> Cluster:

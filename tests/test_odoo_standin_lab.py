@@ -1,6 +1,6 @@
 """The lab's Odoo stand-in and `lab load`, against the real lab (PostgreSQL + PgBouncer).
 
-Driven through the cockpit's own XML-RPC client (checks.odoo_rpc) and config loader, so
+Driven through the cockpit's own XML-RPC client (checks.stages.odoo_rpc) and config loader, so
 what passes here is what stage 5 will see. `lab` is the session's shared lab: every
 change (odoo.conf, a stopped stand-in, a PAUSE) is undone.
 """
@@ -20,14 +20,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from checks.config import Odoo, load_config
-from checks.cutover import cutover_odoo_conf, odoo_conf_target
-from checks.odoo_rpc import OdooClient, OdooError, write_probe
-from tui.lab import Lab
-from tui.lab.cli import add_lab_parser, run_lab
-from tui.lab.credentials import read_password
-from tui.lab.load import run_load
-from tui.lab.odoo import pgbouncer_conninfo
+from checks.config.model import Odoo, load_config
+from checks.stages.cutover import cutover_odoo_conf, odoo_conf_target
+from checks.stages.odoo_rpc import OdooClient, OdooError, write_probe
+from lab import Lab
+from lab.cli import add_lab_parser, run_lab
+from lab.credentials import read_password
+from lab.load import run_load
+from lab.odoo import pgbouncer_conninfo
 
 pytestmark = pytest.mark.lab
 

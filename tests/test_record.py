@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from checks.journal import Event, Journal, JournalWriteError
-from checks.record import RECORD_FILE, render_record, render_record_from, write_record
-from checks.redact import MASK, remember_secret
-from checks.sample import NodeSample, ReplicationPeer, WalReceiver
-from checks.seats import OperatorLock
+from checks.incident.journal import Event, Journal, JournalWriteError
+from checks.incident.record import RECORD_FILE, render_record, render_record_from, write_record
+from checks.config.redact import MASK, remember_secret
+from checks.observe.sample import NodeSample, ReplicationPeer, WalReceiver
+from checks.incident.seats import OperatorLock
 
 GOLDEN = Path(__file__).parent / "golden" / "record_basic.md"
 PLANTED = "Planted-Record-S3cret"
@@ -157,7 +157,7 @@ def test_write_record_replaces_the_file_atomically(tmp_path, monkeypatch):
     def broken_replace(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("checks.record.os.replace", broken_replace)
+    monkeypatch.setattr("checks.incident.record.os.replace", broken_replace)
     journal.append("note", "second", seat="scribe", author="bob")
     with pytest.raises(JournalWriteError, match=r"^record .*record\.md is not writable: No space left on device$"):
         write_record(journal.dir, journal)
@@ -222,8 +222,8 @@ def test_a_planted_password_reaches_no_file_of_the_incident(tmp_path):
 
 def test_an_action_renders_the_record_once_at_its_end_even_when_it_fails(tmp_path):
     """Inside a switchover's pause every event is journaled at once, the record re-rendered once."""
-    from checks.config import load_config
-    from checks.operation import Operation
+    from checks.config.model import load_config
+    from checks.runbook.operation import Operation
 
     _, cluster = load_config(Path(__file__).resolve().parent.parent / "sample-clusters.toml").cluster(None)
     journal = Journal.open_or_create(tmp_path, incident_id="inc-batch", cluster="prod")

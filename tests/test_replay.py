@@ -1,5 +1,5 @@
 """Replay, pure: a fixed incident journal (a primary crash from 2026-12-01T08:00:10Z) read back
-by checks.replay.Recording; frames equal a Watch fed by hand, seeking in any order gives the
+by checks.training.replay.Recording; frames equal a Watch fed by hand, seeking in any order gives the
 same frames, events are found forward and backward, and bad directories are one line."""
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from unittest import mock
 
 import pytest
 
-from checks.assess import Watch
-from checks.config import load_config
-from checks.journal import Journal
-from checks.lsn import format_lsn
-from checks.replay import TRAIL_SAMPLES, Recording, ReplayError
-from checks.runbook import evaluate
-from checks.sample import NodeSample, ReplicationPeer, WalReceiver
+from checks.observe.assess import Watch
+from checks.config.model import load_config
+from checks.incident.journal import Journal
+from checks.observe.lsn import format_lsn
+from checks.training.replay import TRAIL_SAMPLES, Recording, ReplayError
+from checks.runbook.gates import evaluate
+from checks.observe.sample import NodeSample, ReplicationPeer, WalReceiver
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 12, 1, 8, 0, 0, tzinfo=timezone.utc)
@@ -97,9 +97,9 @@ def crash_round(t: int) -> list[NodeSample]:
 
 @contextmanager
 def journal_clock():
-    """Journal.append stamps events with ``checks.journal.utcnow``: pinned here to the recorded times."""
+    """Journal.append stamps events with ``checks.incident.journal.utcnow``: pinned here to the recorded times."""
     clock = {"now": T0}
-    with mock.patch("checks.journal.utcnow", lambda: clock["now"]):
+    with mock.patch("checks.incident.journal.utcnow", lambda: clock["now"]):
         yield clock
 
 
@@ -256,7 +256,7 @@ def test_a_directory_that_is_not_an_incident_is_one_line(tmp_path, make):
 
 def test_cli_replay_errors_are_one_line(tmp_path):
     def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "tui", "replay", *args], capture_output=True, text=True,
+        return subprocess.run([sys.executable, "-m", "cli", "replay", *args], capture_output=True, text=True,
                               cwd=ROOT, timeout=60)
 
     proc = cli(str(tmp_path))

@@ -17,8 +17,8 @@ import psycopg
 import pytest
 from textual.widgets import Input
 
-from checks.journal_events import Event
-from checks.replay import Recording
+from checks.incident.events import Event
+from checks.training.replay import Recording
 from tests.test_replay import CRASH_S, T0, at, build_incident
 from tests.pane_fixtures import screen_text, table_text
 from tui.replay_app import SPEEDS, ReplayApp, ReplayScreen

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from checks.assess import PrimaryMark, Watch
-from checks.candidates import rank_candidates
-from checks.config import Slo
-from checks.risk import data_risk
+from checks.observe.assess import PrimaryMark, Watch
+from checks.runbook.candidates import rank_candidates
+from checks.config.model import Slo
+from checks.runbook.risk import data_risk
 from tests.test_assess import T0, cluster, down, primary, standby
 
 SLO = Slo(max_data_risk_bytes=4096, max_data_risk_s=5)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from checks.config import Slo
-from checks.timeline_history import HistoryEntry
-from checks.lineage import judge_branch
-from checks.risk import data_risk
+from checks.config.model import Slo
+from checks.observe.timeline_history import HistoryEntry
+from checks.observe.lineage import judge_branch
+from checks.runbook.risk import data_risk
 from tests.test_assess import T0, standby
 from tests.test_risk_candidates import mark
 

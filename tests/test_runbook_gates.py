@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from checks.config import Cluster
-from checks.runbook import evaluate
+from checks.config.model import Cluster
+from checks.runbook.gates import evaluate
 
 CLUSTER = Cluster.model_validate({
     "nodes": [{"name": f"n{i}", "dsn": f"postgresql://u@h{i}/postgres"} for i in (1, 2, 3)],

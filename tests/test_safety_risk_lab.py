@@ -16,10 +16,10 @@ import time
 
 import pytest
 
-from checks.config import load_config
-from checks.journal import Journal
-from checks.operation import GateRefused, Operation
-from checks.stage_actions import fence_old_primary
+from checks.config.model import load_config
+from checks.incident.journal import Journal
+from checks.runbook.operation import GateRefused, Operation
+from checks.stages.actions import fence_old_primary
 from tests.conftest import psql
 from tests.drill_helpers import ROOT, drill, events, last_line, writable_nodes
 
@@ -163,7 +163,7 @@ def test_two_entries_reaching_one_server_refuse_status_and_every_action(lab, tmp
     bad = tmp_path / "clusters.toml"
     bad.write_text(text.replace(f":{node3['proxy_port']}/", f":{node2['proxy_port']}/"))
     bad.chmod(0o600)
-    status = subprocess.run([sys.executable, "-m", "tui", "status", str(bad)], capture_output=True, text=True,
+    status = subprocess.run([sys.executable, "-m", "cli", "status", str(bad)], capture_output=True, text=True,
                             cwd=ROOT, timeout=60)
     assert status.returncode == 3, status.stdout + status.stderr
     assert "config error: node2 and node3 reach the same server" in status.stdout

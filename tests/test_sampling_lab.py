@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from checks.assess import Watch
-from checks.config import load_config
-from checks.lsn import lsn_diff
-from checks.sampler import NodeSampler, sample_all
+from checks.observe.assess import Watch
+from checks.config.model import load_config
+from checks.observe.lsn import lsn_diff
+from checks.observe.sampler import NodeSampler, sample_all
 from tests.conftest import psql
 
 pytestmark = pytest.mark.lab
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def status_cli(config: str) -> tuple[int, dict]:
-    proc = subprocess.run([sys.executable, "-m", "tui", "status", config, "--json"],
+    proc = subprocess.run([sys.executable, "-m", "cli", "status", config, "--json"],
                           capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc.returncode, json.loads(proc.stdout)

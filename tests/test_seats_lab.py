@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from checks.journal import Journal
+from checks.incident.journal import Journal
 from tests.tmux_helpers import ROOT, Tmux, cockpit
 
 pytestmark = pytest.mark.lab
@@ -64,7 +64,7 @@ def test_operator_and_scribe_share_the_incident_and_a_second_operator_is_refused
     line = next(line for line in record.splitlines() if "node1 answers pings" in line)
     assert re.match(r"- \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z \[scribe sam\] note: ", line), line
 
-    second = subprocess.run([sys.executable, "-m", "tui", "run", config, "--incident", str(incident),
+    second = subprocess.run([sys.executable, "-m", "cli", "run", config, "--incident", str(incident),
                              "--seat", "operator", "--name", "eve"],
                             capture_output=True, text=True, cwd=ROOT, timeout=30, stdin=subprocess.DEVNULL)
     assert second.returncode == 1
@@ -114,7 +114,7 @@ def test_a_planted_password_appears_nowhere(lab, tmp_path, tmux, where):
     tmux.keys("op", "Enter")
     tmux.wait_for("op", "pasted by mistake: *****")        # journaled and shown masked; the input is cleared
     screen = tmux.screen("op")
-    status = subprocess.run([sys.executable, "-m", "tui", "status", str(config), "--json"],
+    status = subprocess.run([sys.executable, "-m", "cli", "status", str(config), "--json"],
                             capture_output=True, text=True, cwd=ROOT, timeout=30)
     assert ("inline password" in status.stderr) == where.startswith("inline")   # accepted with a warning
     for name, content in [("screen", screen), ("status", status.stdout + status.stderr)] + [

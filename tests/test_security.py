@@ -7,9 +7,9 @@ import stat
 
 import pytest
 
-from checks.commands import fill_placeholders, run_command
-from checks.config import load_config
-from checks.journal import Journal
+from checks.runbook.commands import fill_placeholders, run_command
+from checks.config.model import load_config
+from checks.incident.journal import Journal
 
 NASTY = "node2; rm -rf / && echo $(id) `whoami` | tee /tmp/pwned > x 'q' \"d\" *"
 
@@ -39,9 +39,9 @@ def test_a_config_holding_a_password_readable_by_others_is_warned_about(tmp_path
 @pytest.mark.lab
 def test_sslmode_is_honoured_for_nodes_the_pgbouncer_console_and_odoo(lab, tmp_path):
     """The lab serves no TLS: asking for it must fail, which shows the setting reaches every driver."""
-    from checks.odoo_rpc import OdooClient, OdooError
-    from checks.pgbouncer import PgBouncerError, admin_show
-    from checks.sampler import NodeSampler
+    from checks.stages.odoo_rpc import OdooClient, OdooError
+    from checks.stages.pgbouncer import PgBouncerError, admin_show
+    from checks.observe.sampler import NodeSampler
 
     text = open(lab.status()["config"]).read().replace("?passfile=", "?sslmode=require&passfile=")
     text = text.replace('url = "http://', 'url = "https://')

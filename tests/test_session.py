@@ -6,10 +6,10 @@ import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from checks.config import load_config
-from checks.journal import Journal
-from checks.sample import NodeSample
-from tui.session import Session
+from checks.config.model import load_config
+from checks.incident.journal import Journal
+from checks.observe.sample import NodeSample
+from checks.runbook.session import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -31,7 +31,7 @@ def place(tmp_path_factory) -> Path:
 
 
 def split_brain(config: str, incident: Path, *args: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "tui", "split-brain", config, "--incident", str(incident), *args],
+    proc = subprocess.run([sys.executable, "-m", "cli", "split-brain", config, "--incident", str(incident), *args],
                           capture_output=True, text=True, cwd=ROOT, timeout=120, stdin=subprocess.DEVNULL)
     assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr + proc.stdout
     return proc

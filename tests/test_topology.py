@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from types import SimpleNamespace as E
 
-from checks.assess import Watch, assess
-from checks.topology import match_upstream
-from checks.config import Cluster
-from checks.followups import follow_ups
-from checks.sample import NodeSample, ReplicationPeer, WalReceiver
-from checks.status import NODE_KEYS, status_json, status_table
+from checks.observe.assess import Watch, assess
+from checks.observe.topology import match_upstream
+from checks.config.model import Cluster
+from checks.incident.followups import follow_ups
+from checks.observe.sample import NodeSample, ReplicationPeer, WalReceiver
+from checks.observe.status import NODE_KEYS, status_json, status_table
 from tests.fixtures_samples import CLUSTER, Scenario, StepClock, T0, at, down, primary, standby
 from tests.test_widgets_pilot import panel, text_of
 from widgets.messages import NodeSampled
@@ -157,7 +157,7 @@ def test_follow_ups_name_the_old_primary_and_a_new_primary_without_standby():
         ReplicationPeer(application_name="node3", state="streaming"),)})
     lines = follow_ups(PROMOTED, [served, lonely])   # the newest sample counts, whatever the order
     assert lines == ["node1, the old primary, is not re-protected yet: it is no standby of node2; once it is fenced "
-                     "or stopped, re-protect it (operator key h, or checks.reprotect)"]
+                     "or stopped, re-protect it (operator key h, or checks.aftermath.reprotect)"]
     lines = follow_ups(PROMOTED, [lonely])
     assert len(lines) == 2 and lines[1].startswith("node2, the new primary, has no streaming standby")
     done = [*PROMOTED, ev("evidence", None, check="reprotected", passed=True, node="node1", primary="node2")]
@@ -216,8 +216,8 @@ async def test_the_panel_shows_each_standbys_upstream_and_not_streaming_at_80x24
 # -- the record --------------------------------------------------------------------------------------
 
 def test_the_record_lists_open_follow_ups_while_open_and_as_the_close_found_them():
-    from checks.journal import Event
-    from checks.record import render_record_from
+    from checks.incident.journal import Event
+    from checks.incident.record import render_record_from
 
     def event(i, kind, text, stage=None, **data):
         return Event(id=i, at=at(i), kind=kind, seat="operator", author="olga", stage=stage, text=text, data=data)
@@ -240,7 +240,7 @@ def test_the_record_lists_open_follow_ups_while_open_and_as_the_close_found_them
 
 
 def test_a_re_pointed_standbys_measurement_never_stands_for_the_rpo():
-    from checks.rpo import measured_rpo
+    from checks.incident.rpo import measured_rpo
 
     def measured(node):
         return ev("evidence", None, check="rpo_measured", node=node, measured=True, commits=0, lost_bytes=0)

@@ -28,7 +28,7 @@ def lab4():
 
 
 def status_cli(config: str) -> tuple[int, dict]:
-    proc = subprocess.run([sys.executable, "-m", "tui", "status", config, "--json"], capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "cli", "status", config, "--json"], capture_output=True,
                           text=True, cwd=ROOT, timeout=60)
     return proc.returncode, json.loads(proc.stdout)
 

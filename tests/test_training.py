@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from checks.journal import Journal
-from checks.lsn import lsn_diff
-from checks.operation import GateRefused, Operation
-from checks.training import (
+from checks.incident.journal import Journal
+from checks.observe.lsn import lsn_diff
+from checks.runbook.operation import GateRefused, Operation
+from checks.training.run import (
     ScenarioError, TrainingRefused, TrainingRun, load_scenario, scenario_json,
 )
-from checks.training_path import play_safe_path
-from checks.training_score import render_score_card, write_training_record
-from tui.cli import main
-from tui.train_cmd import SCENARIO_DIR, bundled
+from checks.training.path import play_safe_path
+from checks.training.score import render_score_card, write_training_record
+from cli.main import main
+from cli.train_cmd import SCENARIO_DIR, bundled
 
 BUNDLED = ("clean-crash", "lagging-standbys", "old-primary-writable", "old-primary-partitioned")
 NEEDS_APPROVAL = {"lagging-standbys"}
@@ -219,19 +219,19 @@ def test_attesting_a_partitioned_node_passes_the_gate_but_the_card_warns():
 def test_training_never_connects_or_runs_a_command(monkeypatch):
     import asyncpg
 
-    import checks.commands
-    import checks.fence
-    import checks.stage_actions
+    import checks.runbook.commands
+    import checks.stages.fence
+    import checks.stages.actions
 
     def forbidden(*_args, **_kwargs):
         raise AssertionError("training reached real I/O")
 
     monkeypatch.setattr(asyncpg, "connect", forbidden)
-    monkeypatch.setattr(checks.stage_actions, "promote_on", forbidden)
-    monkeypatch.setattr(checks.stage_actions, "node_connection", forbidden)
-    monkeypatch.setattr(checks.stage_actions, "fence_sequence", forbidden)
-    monkeypatch.setattr(checks.fence, "run_command", forbidden)
-    monkeypatch.setattr(checks.commands, "run_command", forbidden)
+    monkeypatch.setattr(checks.stages.actions, "promote_on", forbidden)
+    monkeypatch.setattr(checks.stages.actions, "node_connection", forbidden)
+    monkeypatch.setattr(checks.stages.actions, "fence_sequence", forbidden)
+    monkeypatch.setattr(checks.stages.fence, "run_command", forbidden)
+    monkeypatch.setattr(checks.runbook.commands, "run_command", forbidden)
     for name in BUNDLED:
         run = start(load_scenario(SCENARIO_DIR / f"{name}.json"))
         play_safe_path(run)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from checks.training import TrainingRun, load_scenario
+from checks.training.run import TrainingRun, load_scenario
 from tui.train_app import ScoreCardScreen, TrainingApp
-from tui.train_cmd import SCENARIO_DIR
+from cli.train_cmd import SCENARIO_DIR
 from widgets.checklist import Checklist
 from widgets.prompt_modal import PromptModal
 from widgets.typed_confirm import TypedConfirmModal

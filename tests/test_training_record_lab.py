@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from checks.training import TrainingRun, load_scenario
-from checks.training_path import play_safe_path
-from tui.cli import main
-from tui.scenario_recorder import record_scenario
+from checks.training.run import TrainingRun, load_scenario
+from checks.training.path import play_safe_path
+from cli.main import main
+from cli.scenario_recorder import record_scenario
 
 pytestmark = pytest.mark.lab
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from checks.assess import Watch
-from checks.closeout import closeout
-from checks.journal_events import Event
-from checks.one_writer import one_writer_problem
-from checks.runbook import closed_sentence, evaluate, reopen_data, standing_close
+from checks.observe.assess import Watch
+from checks.stages.close import closeout
+from checks.incident.events import Event
+from checks.runbook.one_writer import one_writer_problem
+from checks.runbook.gates import closed_sentence, evaluate, reopen_data, standing_close
 from tests.fixtures_samples import CLUSTER as SAMPLED, T0, down, primary, standby
 from tests.test_runbook_gates import CLUSTER
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from checks.config import load_config
-from checks.journal import Journal
-from checks.operation import GateRefused, Operation
-from checks.record import write_record
-from checks.verify import verify_all
+from checks.config.model import load_config
+from checks.incident.journal import Journal
+from checks.runbook.operation import GateRefused, Operation
+from checks.incident.record import write_record
+from checks.stages.verify import verify_all
 from tests.drill_helpers import drill, events, last_line, writable_nodes
 
 pytestmark = pytest.mark.lab

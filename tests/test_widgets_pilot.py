@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from textual.widgets import Markdown, Static
 
-from checks.sample import NodeSample
+from checks.observe.sample import NodeSample
 from tests.fixtures_samples import (
     CLUSTER, REFUSED, Scenario, StepClock, T0, at, down, healthy, healthy_round, paused_replay, play,
     primary_crashed, split_brain, standby,
@@ -338,7 +338,7 @@ async def test_palette_offers_help_quit_and_sample_now(clock):
 
 
 class FakeSampler:
-    """Looks like checks.sampler.NodeSampler to the app; counts calls, can hang."""
+    """Looks like checks.observe.sampler.NodeSampler to the app; counts calls, can hang."""
 
     def __init__(self, make, *, hang: bool = False) -> None:
         self.make = make

@@ -42,7 +42,7 @@ class Tmux:
 
 
 def cockpit(*args: str) -> list[str]:
-    return [sys.executable, "-m", "tui", "run", *args]
+    return [sys.executable, "-m", "cli", "run", *args]
 
 
 def _quote(arg: str) -> str:

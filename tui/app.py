@@ -15,10 +15,10 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
-from checks.assess import ClusterView, Watch
-from checks.config import Cluster
-from checks.sample import NodeSample, iso_utc, utcnow
-from checks.ticker import sample_forever
+from checks.observe.assess import ClusterView, Watch
+from checks.config.model import Cluster
+from checks.observe.sample import NodeSample, iso_utc, utcnow
+from checks.observe.ticker import sample_forever
 from tui.incident_panes import IncidentPanes
 from tui.runbook_actions import RunbookActions
 from tui.runbook_keys import RUNBOOK_BINDINGS, RunbookKeys
@@ -31,8 +31,8 @@ from widgets.node_panel import NodePanel
 from widgets.split_brain_banner import SplitBrainBanner
 
 if TYPE_CHECKING:
-    from checks.sampler import NodeSampler
-    from tui.session import Session
+    from checks.observe.sampler import NodeSampler
+    from checks.runbook.session import Session
 
 TREND_WINDOW_S = 300.0
 """How far back the panels' sparklines reach."""

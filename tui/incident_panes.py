@@ -6,8 +6,8 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 
-from checks.journal import Event
-from checks.runbook import RunbookState, evaluate
+from checks.incident.journal import Event
+from checks.runbook.gates import RunbookState, evaluate
 from tui.journal_feed import JournalEvents, JournalHealth, follow_journal
 from tui.runbook_actions import ActionDone
 from widgets.checklist import Checklist

@@ -12,7 +12,7 @@ import time
 
 from textual.message import Message
 
-from checks.journal import Event, JournalError
+from checks.incident.journal import Event, JournalError
 
 POLL_S = 0.3
 

@@ -3,7 +3,7 @@
 :class:`ReplayScreen` is the replay itself, for any app to push (or subclass: ``frame_shown``);
 :class:`ReplayApp` runs it on its own for ``failover-cockpit replay DIR``. Read-only: no
 runbook action, no note, never a database connection: every frame comes from
-:meth:`checks.replay.Recording.state_at`.
+:meth:`checks.training.replay.Recording.state_at`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from textual.containers import Horizontal, HorizontalScroll
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from checks.assess import NodeView
-from checks.journal_events import Event
-from checks.replay import Recording, ReplayError, ReplayFrame
+from checks.observe.assess import NodeView
+from checks.incident.events import Event
+from checks.training.replay import Recording, ReplayError, ReplayFrame
 from tui.app import PANEL_MIN_WIDTH, TREND_WINDOW_S, CockpitApp
 from widgets import STYLESHEET
 from widgets.checklist import Checklist

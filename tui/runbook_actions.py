@@ -1,7 +1,7 @@
 """Running runbook actions off the UI thread, one at a time, and telling the screen how they ended.
 
 Every action is a checks/ function on the seat's Operation; it journals its evidence
-before it returns, and a refusal is a :class:`~checks.operation.GateRefused` sentence.
+before it returns, and a refusal is a :class:`~checks.runbook.operation.GateRefused` sentence.
 Journal writes fsync, so actions run in a thread worker with an event loop of their own;
 the Operation's connections are closed at the end of each action.
 """
@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from textual.message import Message
 
-from checks.operation import GateRefused, Operation
+from checks.runbook.operation import GateRefused, Operation
 
 
 class ActionDone(Message):

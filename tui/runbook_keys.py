@@ -11,10 +11,10 @@ import asyncio
 
 from textual.binding import Binding
 
-from checks.candidates import rank_candidates
-from checks.fence import needs_fencing
-from checks.runbook import RunbookState, final_lsn_evidence
-from checks.text import clean_name, clean_text
+from checks.runbook.candidates import rank_candidates
+from checks.stages.fence import needs_fencing
+from checks.runbook.gates import RunbookState, final_lsn_evidence
+from checks.config.text import clean_name, clean_text
 from widgets.confirm_modal import ConfirmModal
 from widgets.prompt_modal import PromptModal
 from widgets.typed_confirm import TypedConfirmModal
@@ -133,7 +133,7 @@ class RunbookKeys:
 
     def action_adopt(self) -> None:
         """A node promoted outside this incident (pg_promote() by hand) becomes its candidate."""
-        from checks.adopt import adopt
+        from checks.aftermath.adopt import adopt
 
         view = self.cluster_view
         writers = list(view.writable) if view else []
@@ -147,7 +147,7 @@ class RunbookKeys:
         self._go("check old primary", lambda: self.actions.start("check old primary", lambda op: op.check_others()))
 
     def action_fence(self) -> None:
-        from checks.stage_actions import fence_old_primary
+        from checks.stages.actions import fence_old_primary
 
         targets = fence_targets(self.panes.events)
         if not targets:
@@ -161,7 +161,7 @@ class RunbookKeys:
                              "fence", lambda op: fence_old_primary(op, allowed=True))))
 
     def action_promote(self) -> None:
-        from checks.stage_actions import promote_candidate
+        from checks.stages.actions import promote_candidate
 
         name = self._state().candidate or ""
         self.push_screen(TypedConfirmModal(f"Promote {name} to primary", name, effects=(
@@ -171,13 +171,13 @@ class RunbookKeys:
                              "promote", lambda op: promote_candidate(op, name))))
 
     def action_cut_over(self) -> None:
-        from checks.cutover import cut_over
+        from checks.stages.cutover import cut_over
 
         self._confirm("Cut Odoo over to the new primary?", "PgBouncer first, then odoo.conf, commands and restarts",
                       "cut over", cut_over)
 
     def action_verify(self) -> None:
-        from checks.verify import verify_all
+        from checks.stages.verify import verify_all
 
         self._go("verify", lambda: self.actions.start("verify", verify_all))
 
@@ -197,7 +197,7 @@ class RunbookKeys:
                       "RTO, RPO, time per stage and the hardening checklist", "close", close)
 
     def action_rollback(self) -> None:
-        from checks.rollback import rollback
+        from checks.aftermath.rollback import rollback
 
         current = self._state().candidate or ""
 
@@ -210,7 +210,7 @@ class RunbookKeys:
                              "rollback", lambda op: rollback(op, node))))
 
     def action_reprotect(self) -> None:
-        from checks.reprotect import reprotect
+        from checks.aftermath.reprotect import reprotect
 
         old = self._state().old_primary or ""
 
@@ -230,8 +230,8 @@ class RunbookKeys:
                                      default=old), confirm)
 
     def action_repoint(self) -> None:
-        """After the promotion: every other reachable standby re-pointed at the new primary (checks.repoint)."""
-        from checks.repoint import repoint_standbys
+        """After the promotion: every other reachable standby re-pointed at the new primary (checks.aftermath.repoint)."""
+        from checks.aftermath.repoint import repoint_standbys
 
         primary = self._state().candidate or ""
         view = self.cluster_view
@@ -251,7 +251,7 @@ class RunbookKeys:
     # -- approver --------------------------------------------------------------------------------
     def action_approve(self) -> None:
         """Before the promotion: its data risk. After it: the failback the operator asked for (b)."""
-        from checks.rollback import approve_failback, pending_failback
+        from checks.aftermath.rollback import approve_failback, pending_failback
 
         if self._state().stage(3).status == "passed":
             pending = pending_failback(self.panes.events)

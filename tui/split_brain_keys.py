@@ -1,8 +1,8 @@
 """The split-brain banner's key (K), at any stage: the operator keeps one writer, the approver approves.
 
-Operator seat: one sampling round measures the proposal (:func:`checks.split_brain.propose`), a
+Operator seat: one sampling round measures the proposal (:func:`checks.aftermath.split_brain.propose`), a
 prompt names the writer to keep (the proposed one filled in) with what each choice discards, the
-name of the node to fence is typed, then :func:`checks.split_brain.keep_one_writer` re-checks and
+name of the node to fence is typed, then :func:`checks.aftermath.split_brain.keep_one_writer` re-checks and
 acts. When that discards transactions it is refused until the approver seat approves it (K there);
 a name typed in the operator's seat is never an approval. Without an incident there is no journal,
 so it is refused with the sentence saying how to open one.
@@ -34,7 +34,7 @@ def press(app) -> None:
 
 
 def _propose(app) -> None:
-    from checks.split_brain import propose
+    from checks.aftermath.split_brain import propose
 
     async def measure(op):
         proposal = await propose(op)
@@ -56,7 +56,7 @@ def _ask_keep(app, proposal) -> None:
 
 
 def _ask_fence(app, proposal, keep: str) -> None:
-    from checks.split_brain import keep_one_writer
+    from checks.aftermath.split_brain import keep_one_writer
 
     def act(typed: str):
         app._go(LABEL, lambda: app.actions.start(LABEL, lambda op: keep_one_writer(op, keep, confirm=typed)))
@@ -76,7 +76,7 @@ def _ask_fence(app, proposal, keep: str) -> None:
 
 
 def _approve(app) -> None:
-    from checks.split_brain import approve_keep, pending_keep
+    from checks.aftermath.split_brain import approve_keep, pending_keep
 
     pending = pending_keep(app.panes.events)
     if pending is None:

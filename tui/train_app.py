@@ -2,7 +2,7 @@
 
 :class:`TrainingApp` is the live cockpit (:class:`~tui.app.CockpitApp`: header, node panels,
 split-brain banner, help, quit) with the runbook checklist and the scribe log fed by a
-:class:`~checks.training.TrainingRun` instead of an incident journal. Time flows at 1x from
+:class:`~checks.training.run.TrainingRun` instead of an incident journal. Time flows at 1x from
 the recording, on the replay's own bar (space pauses, ``.`` skips 5 s); the operator keys
 ask what the live cockpit asks (:mod:`tui.runbook_keys`), and the trainee also plays the
 approver (``a``, ``t``) by typing the approver's name. Every action is simulated and judged by the same gates; at
@@ -24,9 +24,9 @@ from textual.screen import ModalScreen
 from rich.markdown import Markdown
 from textual.widgets import Footer, Static
 
-from checks.text import TextRefused
-from checks.training import TrainingRefused, TrainingRun, describe_result
-from checks.training_score import TRAINING_BASE, headline, render_score_card, write_training_record
+from checks.config.text import TextRefused
+from checks.training.run import TrainingRefused, TrainingRun, describe_result
+from checks.training.score import TRAINING_BASE, headline, render_score_card, write_training_record
 from tui.app import CockpitApp
 from tui.runbook_keys import APPROVER_KEYS, OPERATOR_KEYS, fence_targets
 from widgets.checklist import Checklist
@@ -273,7 +273,7 @@ class TrainingApp(CockpitApp):
         """Run one trainee action on the run; a refusal is the gate's sentence, counted as blocked."""
         try:
             result = work()
-        except (TrainingRefused, TextRefused) as exc:     # TextRefused: a name too long, say (checks.text)
+        except (TrainingRefused, TextRefused) as exc:     # TextRefused: a name too long, say (checks.config.text)
             self.refusal = str(exc)
             self.notify(str(exc), title=f"{label}: refused, an unsafe attempt blocked", severity="warning", timeout=20)
         else:

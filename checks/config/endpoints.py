@@ -1,0 +1,33 @@
+"""Where a node is reached, spelt one way: the rule the cluster lock and the upstream matching share.
+
+A node has two endpoints: its DSN's host and port (where the cockpit reaches it) and its
+application endpoint (``app_host``/``app_port``, where PgBouncer, Odoo and its standbys reach it).
+Host names are case-folded, brackets and a trailing dot dropped; every loopback name, a
+127.x address and a Unix socket directory are one host, ``localhost``.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from checks.config.model import Node
+
+LOOPBACK_NAMES = frozenset({"", "localhost", "localhost.localdomain", "ip6-localhost", "::1", "0:0:0:0:0:0:0:1"})
+
+
+def host_key(host: str | None) -> str:
+    host = (host or "").strip().strip("[]").lower().rstrip(".")
+    if host in LOOPBACK_NAMES or host.startswith("127.") or host.startswith("/"):
+        return "localhost"
+    return host
+
+
+def node_endpoints(node: Node) -> set[tuple[str, int]]:
+    """Both endpoints of ``node`` as (host key, port)."""
+    found = {(host_key(node.host), node.port)}
+    parts = urlsplit(node.dsn)
+    try:
+        found.add((host_key(parts.hostname), parts.port or 5432))
+    except ValueError:                   # not one host:port (the config refuses those; be safe anyway)
+        found.add((parts.netloc.rsplit("@", 1)[-1].lower(), 0))
+    return found

@@ -1,0 +1,210 @@
+"""The cluster config: pydantic models (DESIGN section 6) and a loader with one-line errors."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
+
+from checks.config.errors import ConfigError, describe_validation_error
+from checks.config.secrets import remember_config_secrets
+from checks.config.files import read_text
+from checks.config.redact import dsn_password
+
+Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$")]
+EnvVar = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+Arg = Annotated[str, StringConstraints(min_length=1)]
+Argv = Annotated[list[Arg], Field(min_length=1)]
+NonNegFloat = Annotated[float, Field(ge=0)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_dsn(dsn: str, *, database: str | None = None) -> str:
+    parts = urlsplit(dsn)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ValueError("a DSN must be a postgresql:// URI")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError("the DSN's port is not a number") from None
+    if not parts.hostname:
+        raise ValueError("the DSN names no host")
+    if port is not None and not 0 < port < 65536:
+        raise ValueError("the DSN's port is out of range")
+    if database and parts.path.lstrip("/") != database:
+        raise ValueError(f"the DSN must name the {database!r} database")
+    return dsn
+
+
+class Sampling(_Model):
+    interval_s: float = Field(1.0, gt=0.05, le=3600)
+    connect_timeout_s: float = Field(2.0, gt=0, le=60)
+    statement_timeout_s: float = Field(1.5, gt=0, le=60)
+
+
+class Slo(_Model):
+    max_replay_delay_s: NonNegFloat = 30.0
+    max_data_risk_bytes: int = Field(16 * 1024 * 1024, ge=0)
+    max_data_risk_s: NonNegFloat = 60.0
+
+
+class Reprotect(_Model):
+    """Bringing a node back as a standby of the new primary. ``{primary_host}``/``{primary_port}``
+    are filled per argument; the dry run is ``rewind`` with ``--dry-run`` appended."""
+
+    rewind: Argv
+    start_as_standby: Argv
+    start_read_only: Argv | None = None   # a stopped node started read-only, so its WAL can be measured
+    timeout_s: float = Field(300.0, gt=0, le=7200)
+
+
+class Node(_Model):
+    name: Name
+    dsn: str
+    password_env: EnvVar | None = None
+    priority: int = 100
+    fence: Argv | None = None
+    fence_timeout_s: float = Field(60.0, gt=0, le=3600)
+    app_host: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]+$")] | None = None
+    app_port: int | None = Field(None, gt=0, lt=65536)
+    reprotect: Reprotect | None = None
+
+    _check = field_validator("dsn")(lambda cls, v: _check_dsn(v))
+
+    @property
+    def host(self) -> str:
+        """Where applications (PgBouncer, Odoo) reach the node: ``app_host``, else the DSN's host."""
+        return self.app_host or urlsplit(self.dsn).hostname or ""
+
+    @property
+    def port(self) -> int:
+        """``app_port``, else the DSN's port, else 5432."""
+        return self.app_port or urlsplit(self.dsn).port or 5432
+
+
+class Command(_Model):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    command: Argv
+    timeout_s: float = Field(60.0, gt=0, le=3600)
+
+
+class PgBouncer(_Model):
+    name: Name
+    admin_dsn: str
+    password_env: EnvVar | None = None
+    ini_path: Path | None = None
+    databases: Annotated[list[Name], Field(min_length=1)]
+
+    _check = field_validator("admin_dsn")(lambda cls, v: _check_dsn(v, database="pgbouncer"))
+
+
+class Odoo(_Model):
+    url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$")]
+    db: Name
+    login: Annotated[str, StringConstraints(min_length=1)]
+    password_env: EnvVar | None = None
+    password_file: Path | None = None
+    conf_path: Path | None = None
+    restart_batches: list[Argv] = []
+    cron_wait_s: float = Field(90.0, ge=0, le=3600)
+    max_failed_jobs: int = Field(10, ge=0)
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> Odoo:
+        if (self.password_env is None) == (self.password_file is None):
+            raise ValueError("give exactly one of password_env or password_file for the probe login")
+        return self
+
+
+class Cluster(_Model):
+    nodes: Annotated[list[Node], Field(min_length=1)]
+    approvers: list[Annotated[str, StringConstraints(min_length=1)]] = []
+    sampling: Sampling = Sampling()
+    slo: Slo = Slo()
+    freeze: list[Command] = []
+    pgbouncers: list[PgBouncer] = []
+    odoo: Odoo | None = None
+    cutover_commands: list[Command] = []
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Cluster:
+        seen: set[str] = set()
+        for node in self.nodes:
+            if node.name in seen:
+                raise ValueError(f"duplicate node name {node.name!r}")
+            seen.add(node.name)
+        return self
+
+    def node(self, name: str) -> Node:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(name)
+
+
+class ConfigFile(_Model):
+    clusters: Annotated[dict[Name, Cluster], Field(min_length=1)]
+
+
+class LoadedConfig:
+    """A validated config with the path it came from and the warnings it raised."""
+
+    def __init__(self, path: Path, model: ConfigFile, warnings: list[str]) -> None:
+        self.path = path
+        self.model = model
+        self.warnings = warnings
+
+    @property
+    def clusters(self) -> dict[str, Cluster]:
+        return self.model.clusters
+
+    def cluster(self, name: str | None) -> tuple[str, Cluster]:
+        """The named cluster, or the only one; ConfigError otherwise."""
+        names = sorted(self.clusters)
+        if name is None:
+            if len(names) == 1:
+                return names[0], self.clusters[names[0]]
+            raise ConfigError(f"{self.path}: holds several clusters ({', '.join(names)}): choose one with --cluster")
+        if name not in self.clusters:
+            raise ConfigError(f"{self.path}: no cluster named {name!r} (clusters: {', '.join(names)})")
+        return name, self.clusters[name]
+
+
+def load_config(path: str | Path) -> LoadedConfig:
+    """Read and validate a config file; every problem becomes a one-line ConfigError."""
+    path = Path(path)
+    text = read_text(path, ConfigError, "config file")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        model = ConfigFile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(path, text, exc)) from None
+    remember_config_secrets(model)
+    return LoadedConfig(path, model, _warnings(path, model))
+
+
+def _warnings(path: Path, model: ConfigFile) -> list[str]:
+    found = []
+    readable = path.stat().st_mode & 0o044
+    if readable and any(dsn_password(d) for c in model.clusters.values()
+                        for d in [*(n.dsn for n in c.nodes), *(p.admin_dsn for p in c.pgbouncers)]):
+        found.append(f"{path}: holds a password and is readable by other users: chmod 600 {path}")
+    for cname, cluster in model.clusters.items():
+        dsns = [(f"nodes.{n.name}.dsn", n.dsn) for n in cluster.nodes]
+        dsns += [(f"pgbouncers.{p.name}.admin_dsn", p.admin_dsn) for p in cluster.pgbouncers]
+        for key, dsn in dsns:
+            if dsn_password(dsn):
+                found.append(
+                    f"{path}: clusters.{cname}.{key} holds an inline password: it is masked everywhere, "
+                    "but prefer password_env or a .pgpass file"
+                )
+    return found

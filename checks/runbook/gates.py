@@ -1,0 +1,348 @@
+"""The runbook as a pure stage machine (DESIGN section 1): journaled evidence in, gate state out.
+
+Nothing here performs I/O. ``evaluate`` reads the incident's events (roles, command
+results, evidence, decisions, approvals) and says, for every stage, whether it is
+locked, open, passed, overridden or failed, what its gate still needs, and the next
+action. The same function runs in the cockpit, in ``drill`` and on restart, so a
+resumed incident lands on the same stage with the same evidence.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from checks.config.model import Cluster
+from checks.observe.sample import iso_utc
+
+Status = Literal["locked", "open", "passed", "overridden", "failed"]
+STAGES = (
+    (0, "Stabilize"),
+    (1, "Replica freshness"),
+    (2, "Old primary"),
+    (3, "Promote"),
+    (4, "Cut over"),
+    (5, "Verify"),
+)
+VERIFY_CHECKS = ("new_primary_writable", "odoo_login", "write_probe", "cron_progress", "stragglers")
+
+
+class EventLike(Protocol):
+    at: datetime
+    kind: str
+    author: str
+    seat: str
+    stage: int | None
+    text: str
+    data: dict[str, Any] | None
+
+
+class StageState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    number: int
+    title: str
+    status: Status
+    gate: str                       # what leaving the stage needs, or how it was met
+    next_action: str = ""
+    evidence: tuple[str, ...] = ()
+
+
+class RunbookState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    stages: tuple[StageState, ...]
+    roles: dict[str, str]
+    candidate: str | None = None
+    old_primary: str | None = None
+    data_risk: dict | None = None
+    closed: bool = False
+
+    @property
+    def current(self) -> int:
+        """The first stage not yet passed (6 when every stage passed)."""
+        for stage in self.stages:
+            if stage.status not in ("passed", "overridden"):
+                return stage.number
+        return 6
+
+    def stage(self, number: int) -> StageState:
+        return self.stages[number]
+
+
+def _data(event: EventLike) -> dict:
+    return event.data or {}
+
+
+def roles_of(events: Iterable[EventLike]) -> dict[str, str]:
+    roles: dict[str, str] = {}
+    for e in events:
+        if e.kind == "role" and isinstance(_data(e).get("roles"), dict):
+            roles.update({k: v for k, v in _data(e)["roles"].items() if k in ("operator", "scribe", "approver") and v})
+    return roles
+
+
+def approval_problem(approver: str | None, cluster: Cluster, operator: str | None) -> str:
+    """Why ``approver`` cannot approve (empty when they can): listed, and never the operator."""
+    if not approver:
+        return "an approval needs an approver's name"
+    if approver not in cluster.approvers:
+        listed = ", ".join(cluster.approvers) or "nobody (the config lists no approvers)"
+        return f"'{approver}' is not an approver of this cluster (approvers: {listed})"
+    if operator and approver == operator:
+        return f"'{approver}' is the operator: the operator can never approve their own action"
+    return ""
+
+
+def attestations(cluster: Cluster, events: Iterable[EventLike], operator: str | None) -> dict[str, dict]:
+    """Stage 2 attestations that count (by a listed approver who is not the operator), by node."""
+    return {_data(e).get("node"): _data(e) for e in events
+            if e.kind == "approval" and e.stage == 2
+            and not approval_problem(_data(e).get("approved_by"), cluster, operator)}
+
+
+def final_lsn_evidence(events: Iterable[EventLike], candidate: str | None) -> dict | None:
+    """The last final LSN the fence sequence read for ``candidate``'s promotion (its evidence data,
+    with its sentence as ``text``), or None."""
+    found = [e for e in events if e.kind == "evidence" and e.stage == 2
+             and _data(e).get("check") == "final_lsn" and _data(e).get("candidate") == candidate]
+    return {**_data(found[-1]), "text": found[-1].text} if found else None
+
+
+def evaluate(cluster: Cluster, events: list[EventLike]) -> RunbookState:
+    roles = roles_of(events)
+    operator = roles.get("operator")
+    states: list[StageState] = []
+    ctx: dict[str, Any] = {"roles": roles, "operator": operator}
+    judges = (_stage0, _stage1, _stage2, _stage3, _stage4, _stage5)
+    unlocked = True
+    for (number, title), judge in zip(STAGES, judges):
+        if not unlocked:
+            states.append(StageState(number=number, title=title, status="locked",
+                                     gate=f"locked until stage {number - 1} passes"))
+            continue
+        status, gate, action, evidence = judge(cluster, events, ctx)
+        states.append(StageState(number=number, title=title, status=status, gate=gate,
+                                 next_action=action, evidence=tuple(evidence)))
+        unlocked = status in ("passed", "overridden")
+    closed = standing_close(events) is not None
+    return RunbookState(stages=tuple(states), roles=roles, candidate=ctx.get("candidate"),
+                        old_primary=ctx.get("old_primary"), data_risk=ctx.get("data_risk"), closed=closed)
+
+
+# -- closed, reopened --------------------------------------------------------------------------------
+def is_reopen(event: EventLike) -> bool:
+    """A reopen is journaled as a ``system`` event whose data says ``reopen``."""
+    return event.kind == "system" and bool(_data(event).get("reopen"))
+
+
+def reopen_data(closed: EventLike) -> dict:
+    """The data of the reopen event for the close it reopens."""
+    return {"reopen": True, "closed_at": iso_utc(closed.at), "closed_by": closed.author}
+
+
+def standing_close(events: Iterable[EventLike]) -> EventLike | None:
+    """The close that stands: the last close with no reopen after it (None: the incident is open)."""
+    standing = None
+    for e in events:
+        if e.kind == "close":
+            standing = e
+        elif is_reopen(e):
+            standing = None
+    return standing
+
+
+def closed_sentence(close: EventLike, incident_id: str) -> str:
+    return (f"incident {incident_id} was closed at {iso_utc(close.at)} by {close.author}: a new fault is a new "
+            "incident (pass a new --incident), or reopen this one with --reopen")
+
+
+def since_reopen(events: list[EventLike]) -> list[EventLike]:
+    """The events after the last reopen (all of them when never reopened)."""
+    last = max((i for i, e in enumerate(events) if is_reopen(e)), default=-1)
+    return events[last + 1:]
+
+
+# -- verification runs -------------------------------------------------------------------------------
+def required_checks(cluster: Cluster) -> list[str]:
+    """The stage 5 checks a verification run must pass for this cluster."""
+    return [c for c in VERIFY_CHECKS if _required(c, cluster)]
+
+
+class VerifyRun(BaseModel):
+    """One verification run: its checks (the last event of each), in the order they ended."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    run: str | None
+    checks: dict[str, Any]              # check name -> its evidence event
+    wanted: tuple[str, ...]
+    last_at: datetime | None = None
+
+    @property
+    def failing(self) -> list[str]:
+        return [c for c in self.wanted if c in self.checks and not _data(self.checks[c]).get("passed")]
+
+    @property
+    def missing(self) -> list[str]:
+        return [c for c in self.wanted if c not in self.checks]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failing and not self.missing
+
+    @property
+    def ended_at(self) -> datetime | None:
+        """When it proved Odoo writes: its write probe, or else its last check."""
+        probe = self.checks.get("write_probe")
+        return probe.at if probe is not None else self.last_at
+
+
+def verification_runs(cluster: Cluster, events: Iterable[EventLike]) -> list[VerifyRun]:
+    """Stage 5's verification runs, in order (each journals its checks with its ``verify_run``)."""
+    runs: dict[str | None, dict[str, Any]] = {}
+    last: dict[str | None, datetime | None] = {}
+    for e in events:
+        if e.kind == "evidence" and e.stage == 5:
+            run = _data(e).get("verify_run")
+            runs.setdefault(run, {})[_data(e).get("check")] = e
+            last[run] = getattr(e, "at", None)
+    out = []
+    for run, checks in runs.items():
+        wanted = tuple(c for c in VERIFY_CHECKS if c in checks or _required(c, cluster))
+        out.append(VerifyRun(run=run, checks=checks, wanted=wanted, last_at=last[run]))
+    return out
+
+
+def last_passed_run(cluster: Cluster, events: Iterable[EventLike]) -> VerifyRun | None:
+    """The last verification run that passed every check (None when none did)."""
+    return next((r for r in reversed(verification_runs(cluster, events)) if r.passed), None)
+
+
+def _stage_events(events: list[EventLike], stage: int, *kinds: str) -> list[EventLike]:
+    return [e for e in events if e.stage == stage and (not kinds or e.kind in kinds)]
+
+
+def _stage0(cluster: Cluster, events, ctx):
+    roles = ctx["roles"]
+    evidence = [f"{r}: {n}" for r, n in sorted(roles.items())]
+    missing = [r for r in ("operator", "scribe", "approver") if r not in roles]
+    if missing:
+        return "open", f"roles not set: {', '.join(missing)}", "set the roles", evidence
+    problem = approval_problem(roles["approver"], cluster, roles["operator"])
+    if problem:
+        return "failed", problem, "name a listed approver who is not the operator", evidence
+    skip = [e for e in _stage_events(events, 0, "decision") if _data(e).get("skip_freeze")]
+    done = {}
+    for e in _stage_events(events, 0, "action"):
+        if _data(e).get("step") == "freeze":
+            done[_data(e).get("name")] = _data(e).get("exit_code")
+    for name, code in done.items():
+        evidence.append(f"freeze '{name}': exit {code}")
+    if skip:
+        evidence.append(f"freeze skipped by {skip[-1].author}: {_data(skip[-1]).get('reason')}")
+        return "overridden", "freeze explicitly skipped with a reason", "", evidence
+    pending = [c.name for c in cluster.freeze if done.get(c.name) != 0]
+    if not pending:
+        return "passed", "roles set; freeze done" if cluster.freeze else "roles set; no freeze commands configured", "", evidence
+    failed = [c.name for c in cluster.freeze if c.name in done and done[c.name] != 0]
+    status = "failed" if failed else "open"
+    gate = f"freeze commands not done: {', '.join(pending)}"
+    return status, gate, "run the freeze commands, or skip them with a reason", evidence
+
+
+def _stage1(cluster: Cluster, events, ctx):
+    decisions = [e for e in _stage_events(events, 1, "decision") if _data(e).get("candidate")]
+    if not decisions:
+        return "open", "no candidate chosen", "sample the standbys and choose a candidate", []
+    decision = decisions[-1]
+    candidate = _data(decision)["candidate"]
+    risk = _data(decision).get("data_risk") or {}
+    ctx.update(candidate=candidate, data_risk=risk, old_primary=_data(decision).get("old_primary"))
+    evidence = [f"candidate {candidate} chosen by {decision.author}", risk.get("statement", "data risk not stated")]
+    if risk.get("within_slo"):
+        return "passed", "candidate chosen; data risk known and within the SLO", "", evidence
+    after = next(i for i, e in enumerate(events) if e is decision)
+    approvals = [e for e in events[after + 1:]
+                 if e.kind == "approval" and e.stage == 1 and _data(e).get("candidate") == candidate
+                 and not approval_problem(_data(e).get("approved_by"), cluster, ctx["operator"])]
+    if approvals:
+        evidence.append(f"approved by {_data(approvals[-1])['approved_by']}")
+        return "overridden", f"data risk above the SLO or unknown, approved by {_data(approvals[-1])['approved_by']}", "", evidence
+    return ("open", "the data risk is above the SLO or unknown: an approver (not the operator) must approve it",
+            "ask an approver to approve the data risk", evidence)
+
+
+def _stage2(cluster: Cluster, events, ctx):
+    candidate = ctx.get("candidate")
+    checks = [e for e in _stage_events(events, 2, "evidence") if _data(e).get("check") == "others_not_writable"]
+    if not checks:
+        return "open", "the old primary has not been checked yet", "check the old primary", []
+    latest = _data(checks[-1])
+    if latest.get("candidate") != candidate:
+        return "open", "the last check was for another candidate: check again", "check the old primary", []
+    evidence = list(latest.get("lines", []))
+    attested = attestations(cluster, events, ctx["operator"])
+    blockers = []
+    for node, fact in sorted((latest.get("nodes") or {}).items()):
+        if fact.get("writable"):
+            blockers.append(f"{node} is writable: fence it")
+        elif fact.get("needs_proof") and not fact.get("fenced") and node not in attested:
+            blockers.append(f"{node} is unreachable, which is not dead: fence it or have an approver attest it is down")
+    if blockers:
+        return "failed", "; ".join(blockers), "fence the old primary (or attest it is down)", evidence
+    if any(n in attested for n, f in (latest.get("nodes") or {}).items() if f.get("needs_proof") and not f.get("fenced")):
+        who = ", ".join(f"{n} by {a['approved_by']}: {a.get('attestation', '')}" for n, a in attested.items())
+        evidence.append(f"attested: {who}")
+        return "overridden", "old primary attested down by an approver", "", evidence
+    return "passed", "no other node is writable or reachable for writes", "", evidence
+
+
+def _stage3(cluster: Cluster, events, ctx):
+    done = [e for e in _stage_events(events, 3, "evidence") if _data(e).get("check") == "promoted"]
+    if done and _data(done[-1]).get("passed"):
+        d = _data(done[-1])
+        ms = d.get("promote_to_writable_ms")
+        return "passed", f"{d.get('node')} is the new primary (writable after {ms} ms)", "", [done[-1].text]
+    if done:
+        return "failed", done[-1].text, "promote the candidate again", [done[-1].text]
+    return "open", f"promote {ctx.get('candidate')}: type its name to confirm", f"promote {ctx.get('candidate')}", []
+
+
+def _stage4(cluster: Cluster, events, ctx):
+    results = [e for e in _stage_events(events, 4, "evidence") if _data(e).get("check") == "targets"]
+    steps = [f"{_data(e).get('target')}: {'ok' if _data(e).get('exit_code') == 0 else 'FAILED'}"
+             for e in _stage_events(events, 4, "action")]
+    if results and _data(results[-1]).get("passed"):
+        return "passed", "every configured target points at the new primary", "", steps
+    if results:
+        return "failed", results[-1].text, "cut over again", steps
+    return "open", "Odoo's targets still point at the old primary", "cut over (poolers first, then Odoo)", steps
+
+
+def _stage5(cluster: Cluster, events, ctx):
+    # Only the last verification run counts (each journals its checks as they end, with its
+    # ``verify_run``): a check still running is "not verified yet", never an older run's pass.
+    # After a reopen, only a run since the reopen counts: an old verification is not the present.
+    evidence = _stage_events(since_reopen(events), 5, "evidence")
+    run_id = _data(evidence[-1]).get("verify_run") if evidence else None
+    run = next((r for r in verification_runs(cluster, evidence) if r.run == run_id), None) if evidence else None
+    if run is None:
+        missing = ", ".join(required_checks(cluster))
+        return "open", f"not verified yet: {missing}", "verify", []
+    latest = run.checks
+    lines = [f"{c}: {'pass' if _data(latest[c]).get('passed') else 'FAIL'} ({latest[c].text})"
+             for c in run.wanted if c in latest]
+    if run.failing:
+        return "failed", f"failing: {', '.join(run.failing)}", "fix and verify again", lines
+    if run.missing:
+        return "open", f"not verified yet: {', '.join(run.missing)}", "verify", lines
+    return "passed", "every verification check passed", "", lines
+
+
+def _required(check: str, cluster: Cluster) -> bool:
+    if check in ("odoo_login", "write_probe", "cron_progress"):
+        return cluster.odoo is not None
+    return True

@@ -1,0 +1,111 @@
+"""Close: RTO, RPO, time per stage and the hardening checklist, computed from the journal alone.
+
+No figure is ever negative: the RTO ends at the write probe (or the last check) of the last
+verification run that passed, and starts at the first bad signal at or before that end (else
+at the incident start); a resumed incident's later fault cannot start a clock after it ended.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from checks.config.model import Cluster
+from checks.observe.lsn import human_bytes, human_seconds
+from checks.incident.followups import follow_ups
+from checks.stages.reprotect_summary import reprotect_lines
+from checks.incident.rpo import close_figures, measured_rpo
+from checks.runbook.gates import STAGES, evaluate, last_passed_run
+from checks.observe.sample import iso_utc
+
+
+def stage_passed_at(cluster: Cluster, events: list) -> dict[int, datetime]:
+    """When each stage first passed: the time of the event after which its gate held."""
+    passed: dict[int, datetime] = {}
+    for i, event in enumerate(events):
+        if event.kind not in ("evidence", "approval", "decision", "action", "role"):
+            continue
+        state = evaluate(cluster, events[: i + 1])
+        for stage in state.stages:
+            if stage.status in ("passed", "overridden") and stage.number not in passed:
+                passed[stage.number] = event.at
+    return passed
+
+
+def _seconds(later: datetime, earlier: datetime) -> float:
+    return round(max(0.0, (later - earlier).total_seconds()), 3)
+
+
+def closeout(cluster: Cluster, events: list, samples: list, *, started_at: datetime,
+             first_bad_at: datetime | None) -> dict:
+    """The close event's data: figures in numbers and the hardening checklist in words.
+    ``first_bad_at``: the first bad signal; one after the RTO's end is a later fault and is ignored."""
+    passed = stage_passed_at(cluster, events)
+    state = evaluate(cluster, events)
+    run = last_passed_run(cluster, events)
+    end = run.ended_at if run else None
+    if first_bad_at is not None and end is not None and first_bad_at > end:
+        first_bad_at = None                      # after the end: a later fault, not this RTO's origin
+    origin = first_bad_at or started_at          # the first bad signal, or the incident start
+    rto = _seconds(end, origin) if end else None
+    if end is not None:
+        passed[5] = end                          # stage 5 passed when the run the RTO ends at did
+    # Time per stage counts from the first bad signal; when the work began before any (a planned
+    # switchover, whose first bad signal is its own fence), from the incident start.
+    first_pass = min(passed.values(), default=None)
+    stage_s, previous = {}, (started_at if first_pass is not None and first_pass < origin else origin)
+    for number, _title in STAGES:
+        if number in passed:
+            stage_s[str(number)] = _seconds(passed[number], previous)
+            previous = max(previous, passed[number])
+    risk = state.data_risk or {}
+    finals = [e.data for e in events if e.kind == "evidence" and e.data.get("check") == "pre_promote"]
+    measured = (finals[-1].get("data_risk") or {}) if finals else risk
+    standby = [s for s in samples if s.in_recovery]
+    max_delay = max((s.replay_delay_s or 0.0 for s in standby), default=None)
+    max_backlog = max((s.bytes_not_replayed or 0 for s in standby), default=None)
+    promote_ms = next((e.data.get("promote_to_writable_ms") for e in reversed(events)
+                       if e.kind == "evidence" and e.data.get("check") == "promoted"), None)
+    fence_runs = [e for e in events if e.kind == "action" and e.data.get("step") == "fence"]
+    approvals = [e.data.get("approved_by") for e in events if e.kind == "approval"]
+    targets = len([e for e in events if e.kind == "action" and e.stage == 4])
+    slo = cluster.slo
+    hardening = [
+        f"Failover SLOs: max replay delay {human_seconds(slo.max_replay_delay_s)}, max data risk "
+        f"{human_bytes(slo.max_data_risk_bytes)} / {human_seconds(slo.max_data_risk_s)}; this incident saw a max replay "
+        f"delay of {human_seconds(max_delay)} and at most {human_bytes(max_backlog)} not replayed.",
+        f"Alert on replica lag: replay delay reached {human_seconds(max_delay)}; alert well below the "
+        f"{human_seconds(slo.max_replay_delay_s)} SLO.",
+        "Fencing procedure: " + ("; ".join(f"{e.data.get('node')}: exit {e.data.get('exit_code')} in "
+                                           f"{e.data.get('duration_ms')} ms" for e in fence_runs)
+                                 if fence_runs else "no fence command ran in this incident: test one per environment."),
+        f"Drill timing: RTO {human_seconds(rto)}, promotion {promote_ms} ms; time per stage "
+        + ", ".join(f"{n}: {human_seconds(s)}" for n, s in stage_s.items()) + ".",
+        f"Endpoint indirection: {targets} cutover step(s) were needed; fewer targets mean fewer cutover errors.",
+        "PgBouncer: after a primary dies, a pool waits server_login_retry (15 s by default) before it tries "
+        "the new host, even after RELOAD; set it to 1-2 s so Odoo's first login after cutover is not delayed.",
+        f"Approvers: {', '.join(cluster.approvers) or 'none configured'}; approvals given by "
+        f"{', '.join(a for a in approvals if a) or 'nobody'}.",
+        *(reprotect_lines(events) or ["Re-protect: no node was brought back as a standby of the new primary yet: "
+                                      "until then the new primary has fewer standbys (operator key h, or "
+                                      "checks.aftermath.reprotect); re-point every other standby at it (operator key j, "
+                                      "checks.aftermath.repoint): they still follow the old primary."]),
+        *(f"Open follow-up: {line}" for line in follow_ups(events, samples)),
+    ]
+    rpo = {"rpo_bytes": measured.get("bytes"), "rpo_s": measured.get("seconds"),
+           "rpo_statement": measured.get("statement") or risk.get("statement")}
+    rpo.update(close_figures(measured_rpo(events), rpo))   # re-protect measured it on the old primary
+    return {
+        "rto_s": rto,
+        "rto_from": "first bad signal" if first_bad_at else "incident start",
+        "rto_to": ("the Odoo write probe passing" if run and "write_probe" in run.checks else
+                   "verification" if run else "no verification passed"),
+        "rto_origin_at": iso_utc(origin),
+        "rto_end_at": iso_utc(end) if end else None,
+        **rpo,
+        "stage_seconds": stage_s,
+        "promote_to_writable_ms": promote_ms,
+        "max_replay_delay_s": max_delay,
+        "hardening": hardening,
+        "verified": state.current == 6,
+        "follow_ups": follow_ups(events, samples),
+    }

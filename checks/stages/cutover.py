@@ -1,0 +1,133 @@
+"""Stage 4: point Odoo's path at the new primary. Poolers first, then the app workers.
+
+For each PgBouncer: PAUSE each database, rewrite its ``[databases]`` entries (the rest
+of the ini as it was), RELOAD, verify with SHOW DATABASES, RESUME. Then ``odoo.conf``
+(``db_host``/``db_port``), the generic commands (``{host}``/``{port}``), and Odoo's
+restart batches in order. Every step is journaled with its exit code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from checks.runbook.commands import CommandResult, fill_placeholders, run_command
+from checks.config.model import Node, PgBouncer
+from checks.stages.inifile import set_keys, write_atomic
+from checks.runbook.operation import Operation
+from checks.stages.pgbouncer import (AdminConsole, PgBouncerError, admin_console, admin_execute, admin_show, entry_target,
+                              preload_show_driver, rewrite_databases)
+
+
+class StepFailed(Exception):
+    pass
+
+
+async def cutover_pgbouncer(pgb: PgBouncer, host: str, port: int) -> list[str]:
+    """The PAUSE/rewrite/RELOAD/verify/RESUME driver; raises StepFailed with one line. Returns step lines."""
+    preload_show_driver()
+    lines = []
+    async with admin_console(pgb, timeout_s=15) as console:
+        try:                             # a PAUSE that fails on the second database still resumes the first
+            for db in pgb.databases:
+                await console.execute(f"PAUSE {db}")
+                lines.append(f"PAUSE {db}")
+            if pgb.ini_path:
+                path = Path(pgb.ini_path)
+                text, done = rewrite_databases(path.read_text(encoding="utf-8"), pgb.databases, host, port)
+                missing = sorted(set(pgb.databases) - set(done))
+                if missing:
+                    raise StepFailed(f"{pgb.name}: {path} has no [databases] entry for {', '.join(missing)}")
+                write_atomic(path, text)
+                lines.append(f"rewrote {', '.join(done)} in {path}")
+            await console.execute("RELOAD", timeout_s=10)
+            lines.append("RELOAD")
+            shown = await admin_show(pgb, "databases")
+            for db in pgb.databases:
+                target = entry_target(shown, db)
+                if target != (host, port):
+                    raise StepFailed(f"{pgb.name}: SHOW DATABASES has {db} -> {target[0]}:{target[1]}, "
+                                     f"not {host}:{port}")
+            lines.append(f"SHOW DATABASES: {', '.join(pgb.databases)} -> {host}:{port}")
+        finally:
+            for db in pgb.databases:
+                lines.append(await _resume(console, db))
+    return lines
+
+
+async def _resume(console: AdminConsole, db: str) -> str:
+    """RESUME on the driver's session; if that session broke, on a new one: never leave Odoo paused."""
+    try:
+        await console.execute(f"RESUME {db}", timeout_s=10)
+    except PgBouncerError:
+        try:
+            await admin_execute(console.pgb, f"RESUME {db}")
+        except PgBouncerError as exc:
+            return f"RESUME {db} failed: {exc}"
+    return f"RESUME {db}"
+
+
+def cutover_odoo_conf(path: Path, host: str, port: int) -> str:
+    path = Path(path)
+    write_atomic(path, set_keys(path.read_text(encoding="utf-8"), "options",
+                                {"db_host": host, "db_port": str(port)}))
+    return f"{path}: db_host = {host}, db_port = {port}"
+
+
+def odoo_conf_target(path: Path) -> tuple[str | None, int | None]:
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(path, encoding="utf-8")
+    host = parser.get("options", "db_host", fallback=None)
+    port = parser.get("options", "db_port", fallback=None)
+    return host, int(port) if port and port.isdigit() else None
+
+
+async def cut_over(op: Operation, target: str | None = None, *, context: dict | None = None) -> bool:
+    """Run every configured driver for the new primary (or ``target``, in a rollback); journal each
+    step and the final verdict. ``context`` is added to every journaled entry (``{"rollback": True}``)."""
+    state = op.require(4, "cut over", closed_ok=target is not None)   # a rollback may follow the close
+    new: Node = op.cluster.node(target or state.candidate)
+    extra = dict(context or {})
+    host, port = new.host, new.port
+    ok = True
+    targets: dict[str, str] = {}
+    for pgb in op.cluster.pgbouncers:
+        target = f"pgbouncer:{pgb.name}"
+        try:
+            lines = await cutover_pgbouncer(pgb, host, port)
+            op.log("action", f"{target}: " + "; ".join(lines), stage=4,
+                   data={"target": target, "exit_code": 0, "steps": lines, **extra})
+            targets[target] = "ok"
+        except (PgBouncerError, StepFailed, OSError) as exc:
+            ok = False
+            targets[target] = str(exc)
+            op.log("action", f"{target}: FAILED: {exc}", stage=4, data={"target": target, "exit_code": 1, **extra})
+    odoo = op.cluster.odoo
+    if ok and odoo and odoo.conf_path:
+        try:
+            line = cutover_odoo_conf(odoo.conf_path, host, port)
+            op.log("action", f"odoo.conf: {line}", stage=4, data={"target": "odoo.conf", "exit_code": 0, **extra})
+            targets["odoo.conf"] = "ok"
+        except OSError as exc:
+            ok = False
+            targets["odoo.conf"] = str(exc)
+            op.log("action", f"odoo.conf: FAILED: {exc}", stage=4, data={"target": "odoo.conf", "exit_code": 1, **extra})
+    if ok:
+        for command in op.cluster.cutover_commands:
+            argv = fill_placeholders(command.command, {"host": host, "port": str(port)})
+            result = await run_command(command.name, argv, command.timeout_s)
+            op.log_command(result, stage=4, step="cutover", target=f"command:{command.name}", **extra)
+            targets[f"command:{command.name}"] = "ok" if result.ok else result.summary()
+            ok = ok and result.ok
+    if ok and odoo:
+        for i, argv in enumerate(odoo.restart_batches, start=1):
+            result: CommandResult = await run_command(f"restart odoo batch {i}", argv, 300)
+            op.log_command(result, stage=4, step="cutover", target=f"restart:batch{i}", **extra)
+            targets[f"restart:batch{i}"] = "ok" if result.ok else result.summary()
+            ok = ok and result.ok
+    verdict = (f"every target points at {new.name} ({host}:{port})" if ok else
+               "cutover incomplete: " + "; ".join(f"{t}: {v}" for t, v in targets.items() if v != "ok"))
+    op.log("evidence", verdict, stage=4, data={"check": "targets", "passed": ok, "host": host, "port": port,
+                                              "node": new.name, "targets": targets, **extra})
+    return ok

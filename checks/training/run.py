@@ -1,0 +1,399 @@
+"""Training (DESIGN section 5): a real lab run replayed, the trainee's actions simulated, the real gates judging.
+
+A :class:`Scenario` is one recorded lab run: the node samples taken at 1 Hz while a
+script drove its faults, the cluster's config (node names only: nothing here ever
+connects), when each fault happened, and what a safe run does. A :class:`TrainingRun`
+plays it on a simulated clock (an offset in seconds into the recording) and runs every
+trainee action through the cockpit's own :class:`~checks.runbook.operation.Operation`, on an
+in-memory journal whose clock is the simulated one. So every gate, every refusal
+sentence and every data-risk statement is the one the live cockpit gives: the rules
+stay in :mod:`checks.runbook.gates`, :mod:`checks.stages.fence`, :mod:`checks.runbook.risk` and
+:mod:`checks.stages.actions`, and nothing here decides what is allowed.
+
+Only effects are simulated, as overlays on the recorded samples:
+
+- a fenced node reads unreachable from then on; once the node that was the primary is
+  fenced, the standbys that streamed from it stop receiving (their last sample stays);
+- after the fence sequence drained a writable primary, the candidate holds its final LSN;
+- the promoted candidate reads writable, out of recovery, on the next timeline;
+- commands (freeze, fence), the cutover and the verification succeed, but only once the
+  gates let them run. Pure: no connection, no command, no file (training_score writes the record).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from checks.observe.assess import ClusterView
+from checks.runbook.commands import CommandResult
+from checks.stages.fence import needs_fencing
+from checks.incident.events import Event
+from checks.observe.lsn import lsn_diff
+from checks.runbook.operation import GateRefused
+from checks.stages.promote import PromotionResult
+from checks.runbook.gates import RunbookState
+from checks.observe.sample import NodeSample, iso_utc
+from checks.stages.actions import fence_old_primary, promote_candidate
+from checks.training.score import score_card
+from checks.training.sim import (  # noqa: F401 - some re-exported for callers
+    drained, promoted_sample, TrainingJournal, _RechecksPassed, _ClockedWatch, TrainingOperation, _drive, describe_result,
+)
+from checks.training.scenario import (  # noqa: F401 - some re-exported for callers
+    SIMULATED, SIM_COMMAND_MS, SIM_PROMOTE_MS, SIM_DRAIN_MS, ScenarioError, TrainingRefused, Fault, Scenario, load_scenario, scenario_json,
+)
+
+
+class TrainingRun:
+    """One trainee working one scenario. Time moves only through :meth:`advance`."""
+
+    def __init__(self, scenario: Scenario, trainee: str = "trainee", *, start_at: float = 0.0) -> None:
+        self.scenario = scenario
+        self.trainee = trainee
+        self.cluster = scenario.cluster()
+        self.t = float(start_at)
+        self.started_t = self.t
+        self.journal = TrainingJournal(self.clock, incident_id=f"training-{scenario.name}",
+                                       cluster=scenario.cluster_name)
+        ordered = sorted(scenario.samples, key=lambda s: s.observed_at)
+        self._samples = ordered
+        self._offsets = [scenario.offset(s.observed_at) for s in ordered]
+        self._fenced: dict[str, float] = {}
+        self._frozen: dict[str, tuple[float, NodeSample]] = {}
+        self._drained: tuple[str, str] | None = None
+        self._promoted: tuple[str, float, NodeSample] | None = None
+        self._watch = _ClockedWatch(scenario.cluster_name, self.cluster, self.clock)
+        self._display_fed: float | None = None
+        self.view: ClusterView = self._watch.update()
+        self.split_brain_seen = False
+        self._alarmed: set[str] = set()
+        self.attempts: list[dict[str, Any]] = []
+        self.finished_at: float | None = None
+        self.op = TrainingOperation(self, author=trainee, seat="operator")
+        self._seats: dict[str, TrainingOperation] = {}
+        self.op.log("role", f"{trainee} joined as operator (training)", data={"joined": True})
+        self.op.log("system", f"training: {scenario.title}. {scenario.description} Every action is simulated "
+                    "(no database); the cockpit's own gates judge it.",
+                    data={"training": {"scenario": scenario.name, "trainee": trainee, "start_at": self.t}})
+        self._update_view()
+
+    # -- time ------------------------------------------------------------------------------------
+    def clock(self) -> datetime:
+        """The simulated time: the recording's start plus the offset."""
+        return self.scenario.moment(self.t)
+
+    @property
+    def ended(self) -> bool:
+        """The recording has no more samples: the cluster stays as it last was."""
+        return self.t >= self.scenario.seconds
+
+    def advance(self, seconds: float) -> ClusterView:
+        """Let ``seconds`` of simulated time pass; the screen's view is judged at least once per
+        sampling interval on the way, as the live cockpit judges every sample when it arrives."""
+        if seconds < 0:
+            raise ValueError("training time only moves forward")
+        end = self.t + seconds
+        step = self.cluster.sampling.interval_s
+        while self.t + step < end:
+            self.t += step
+            self._update_view()
+        self.t = end
+        return self._update_view()
+
+    def advance_to(self, t: float) -> ClusterView:
+        return self.advance(max(0.0, t - self.t))
+
+    # -- the replay, with the overlays -----------------------------------------------------------
+    def feed(self, since: float | None) -> tuple[list[NodeSample], float]:
+        """The samples a consumer has not seen yet: recorded ones after ``since`` up to now, in
+        order, as the overlays change them, then the simulated ones at now. Returns the new cursor."""
+        start = 0 if since is None else bisect.bisect_right(self._offsets, since)
+        end = bisect.bisect_right(self._offsets, self.t)
+        out = [shown for off, sample in zip(self._offsets[start:end], self._samples[start:end])
+               if (shown := self._overlay(sample, off)) is not None]
+        out.extend(self._simulated())
+        return out, self.t
+
+    def _overlay(self, sample: NodeSample, off: float) -> NodeSample | None:
+        name = sample.name
+        if name in self._fenced and off >= self._fenced[name]:
+            return None
+        if self._promoted and name == self._promoted[0] and off >= self._promoted[1]:
+            return None
+        if name in self._frozen and off >= self._frozen[name][0]:
+            return None
+        return self._drain(sample)
+
+    def _drain(self, sample: NodeSample) -> NodeSample:
+        return drained(sample, self._drained)
+
+    def _simulated(self) -> list[NodeSample]:
+        now = self.clock()
+        out = []
+        for name, since in self._fenced.items():
+            if since <= self.t:
+                out.append(NodeSample(name=name, observed_at=now, reachable=False,
+                                      error=f"connection refused: fenced at {self.scenario.moment(since):%H:%M:%S}Z "
+                                            "(simulated)"))
+        for name, (since, base) in self._frozen.items():
+            if since <= self.t and name not in self._fenced and not (self._promoted and self._promoted[0] == name):
+                out.append(self._drain(base).model_copy(update={"observed_at": now, "wal_receiver": None}))
+        if self._promoted and self._promoted[1] <= self.t:
+            out.append(promoted_sample(self._promoted[2], now))
+        return out
+
+    def _update_view(self) -> ClusterView:
+        samples, self._display_fed = self.feed(self._display_fed)
+        now = self.clock()
+        for sample in samples:           # each judged when it arrived, as the live cockpit judges it
+            self._watch.update(sample, now=min(sample.observed_at, now))
+        view = self.view = self._watch.update(now=now)
+        if view.first_bad_at and "first_bad" not in self._alarmed:
+            self._alarmed.add("first_bad")
+            self.op.log("status", f"first bad signal: {view.problems[0] if view.problems else view.verdict}",
+                        data={"first_bad_at": iso_utc(view.first_bad_at)})
+        if view.split_brain:
+            self.split_brain_seen = True
+            if "split" not in self._alarmed:
+                self._alarmed.add("split")
+                self.op.log("alarm", view.problems[0], data={"writable": list(view.writable),
+                                                             "first_bad_at": iso_utc(view.observed_at)})
+        else:
+            self._alarmed.discard("split")
+        return view
+
+    # -- the runbook, as the trainee drives it ----------------------------------------------------
+    def state(self) -> RunbookState:
+        return self.op.state()
+
+    @property
+    def events(self) -> list[Event]:
+        return self.journal.events()
+
+    def _attempt(self, action: str, work: Callable[[], Any]) -> Any:
+        """Run one trainee action; a refusal is journaled (by the gate), counted and re-raised."""
+        try:
+            result = work()
+        except GateRefused as exc:
+            self.attempts.append({"t": round(self.t, 1), "action": action, "ok": False, "text": str(exc)})
+            self._update_view()
+            raise TrainingRefused(str(exc)) from None
+        self.attempts.append({"t": round(self.t, 1), "action": action, "ok": True, "text": describe_result(result)})
+        self._update_view()
+        return result
+
+    def _seat(self, approver: str) -> TrainingOperation:
+        """The approver's own seat (the trainee plays it): approvals are journaled by the approver."""
+        if approver not in self._seats:
+            self._seats[approver] = TrainingOperation(self, author=approver or "?", seat="approver")
+        return self._seats[approver]
+
+    def set_roles(self, scribe: str, approver: str) -> None:
+        """Stage 0: the trainee is the operator."""
+        return self._attempt("set roles", lambda: self.op.set_roles(self.trainee, scribe, approver))
+
+    def freeze(self) -> list[CommandResult]:
+        """Stage 0: the configured freeze commands, simulated (exit 0)."""
+
+        def work() -> list[CommandResult]:
+            self.op.require(0, "freeze")
+            results = []
+            for command in self.cluster.freeze:
+                result = CommandResult(name=command.name, argv=tuple(command.command), exit_code=0,
+                                       output=SIMULATED, duration_ms=SIM_COMMAND_MS)
+                self.op.log_command(result, stage=0, step="freeze")
+                results.append(result)
+            return results
+
+        return self._attempt("freeze", work)
+
+    def skip_freeze(self, reason: str) -> None:
+        return self._attempt("skip freeze", lambda: self.op.skip_freeze(reason))
+
+    def choose(self, candidate: str | None = None):
+        """Stage 1: rank the standbys and state the data risk on the replayed samples (the real code)."""
+        return self._attempt("choose a candidate", lambda: _drive(self.op.choose(candidate)))
+
+    def approve(self, approver: str, note: str = "") -> None:
+        """Stage 1: the approver (never the operator) approves the data risk, from their own seat."""
+        return self._attempt("approve", lambda: self._seat(approver).approve(approver, note))
+
+    def check_others(self) -> RunbookState:
+        """Stage 2: every other node judged (checks.stages.fence.judge_others)."""
+        return self._attempt("check the old primary", lambda: _drive(self.op.check_others()))
+
+    def attest(self, node: str, approver: str, statement: str) -> None:
+        """Stage 2: an approver attests an unreachable node is down."""
+        return self._attempt("attest", lambda: self._seat(approver).attest(node, approver, statement))
+
+    def fence(self, typed: str | None = None) -> str:
+        """Stage 2: fence every node the last check says needs it (``typed``: the names as the
+        trainee typed them, ``None`` when not asked). Simulated like checks.stages.actions does it:
+        a writable primary is paused in PgBouncer and drained to the candidate first."""
+
+        def work() -> str:
+            state = self.op.state()
+            targets, view = [], None
+            if state.stage(2).status != "locked":
+                view = _drive(self.op.refresh())
+                targets = needs_fencing(self.op.judge(state, view))
+            if not targets:
+                # The real action refuses before it would act (locked stage, or nothing to fence):
+                # its own sentence.
+                _drive(fence_old_primary(self.op, allowed=True))
+                raise RuntimeError("fence_old_primary did not refuse with nothing to fence")
+            confirm = ", ".join(targets)
+            if typed is not None and typed != confirm:
+                raise self.op.refuse("fence", f"fence not confirmed: type the node's name exactly ('{confirm}')", 2)
+            self._simulate_fence(state, view, targets)
+            return f"fenced {confirm}; " + self.state().stage(2).gate
+
+        return self._attempt("fence", work)
+
+    def _simulate_fence(self, state: RunbookState, view: ClusterView, targets: list[str]) -> list[str]:
+        op, candidate = self.op, state.candidate
+        evidence = op.judge(state, view)
+        primary = view.last_primary.node if view.last_primary else None
+        for name in targets:
+            final = received = None
+            caught = False
+            paused: list[str] = []
+            if evidence["nodes"][name]["writable"]:
+                for pgb in self.cluster.pgbouncers:
+                    for db in pgb.databases:
+                        op.log("action", f"PgBouncer {pgb.name}: PAUSE {db}", stage=2,
+                               data={"step": f"pause {pgb.name}/{db}", "node": name, "exit_code": 0, "simulated": True})
+                        paused.append(f"{pgb.name}:{db}")
+                old = view.node(name).sample
+                final = old.flush_lsn or old.current_lsn
+                op.log("action", f"{name} final LSN {final}", stage=2,
+                       data={"step": "final lsn", "node": name, "exit_code": 0, "lsn": final, "simulated": True})
+                cand = view.node(candidate).sample
+                held = cand.held_lsn
+                streaming = bool(cand.wal_receiver and cand.wal_receiver.status == "streaming")
+                caught = (lsn_diff(held, final) or 0) >= 0 if held else False
+                if not caught and streaming:
+                    caught, held = True, final       # PgBouncer holds Odoo's writes: the stream catches up
+                received = held
+                text = (f"{candidate} received {received} (>= {final}) after {SIM_DRAIN_MS:g} ms" if caught else
+                        f"{candidate} received only {received} of {final} within 10s")
+                op.log("action", text, stage=2, data={
+                    "step": "catch up", "node": name, "exit_code": 0 if caught else 1, "received": received,
+                    "waited_ms": SIM_DRAIN_MS, "simulated": True})
+            result = CommandResult(name=f"fence {name}", argv=tuple(self.cluster.node(name).fence or ()),
+                                   exit_code=0, output=SIMULATED, duration_ms=SIM_COMMAND_MS)
+            op.log_command(result, stage=2, step="fence", node=name)
+            if final:
+                op.log("evidence", f"{name} final LSN {final}; {candidate} received {received}", stage=2,
+                       data={"check": "final_lsn", "node": name, "final_lsn": final, "candidate": candidate,
+                             "candidate_received": received, "paused": paused})
+            if final and caught:
+                self._drained = (candidate, final)
+            self._fenced[name] = self.t
+            if name == primary:
+                # WAL stops flowing from it: the standbys that streamed from it keep their last state.
+                for node_view in view.nodes:
+                    s = node_view.sample
+                    if (node_view.name not in self._frozen and node_view.role == "standby" and s.wal_receiver
+                            and s.wal_receiver.status == "streaming"):
+                        self._frozen[node_view.name] = (self.t, s)
+        _drive(op.check_others())
+        return targets
+
+    def promote(self, typed: str) -> PromotionResult:
+        """Stage 3: the real promotion re-checks (checks.stages.actions.promote_candidate) judge the
+        typed name and the replayed samples; once they all pass, pg_promote is simulated."""
+
+        def work() -> PromotionResult:
+            self.op.stop_before_promote = True
+            try:
+                return _drive(promote_candidate(self.op, typed))     # already promoted: nothing sent
+            except _RechecksPassed:
+                pass
+            finally:
+                self.op.stop_before_promote = False
+            return self._simulate_promotion()
+
+        return self._attempt("promote", work)
+
+    def _simulate_promotion(self) -> PromotionResult:
+        candidate = self.state().candidate
+        result = PromotionResult(node=candidate, promoted=True, promote_to_writable_ms=SIM_PROMOTE_MS)
+        self.op.log("evidence", result.sentence(), stage=3, data={
+            "check": "promoted", "passed": True, "node": candidate, "already": False,
+            "promote_to_writable_ms": SIM_PROMOTE_MS, "error": None, "simulated": True})
+        base = self.op.view.node(candidate).sample
+        self._promoted = (candidate, self.t, base)
+        _drive(self.op.refresh())
+        return result
+
+    def cut_over(self) -> bool:
+        """Stage 4: PgBouncer re-pointed at the new primary (simulated), once the gate is open."""
+
+        def work() -> bool:
+            state = self.op.require(4, "cut over")
+            new = self.cluster.node(state.candidate)
+            targets: dict[str, str] = {}
+            for pgb in self.cluster.pgbouncers:
+                dbs = ", ".join(pgb.databases)
+                lines = ([f"PAUSE {db}" for db in pgb.databases] + [f"rewrote {dbs} in {pgb.name}'s ini", "RELOAD",
+                         f"SHOW DATABASES: {dbs} -> {new.host}:{new.port}"] + [f"RESUME {db}" for db in pgb.databases])
+                self.op.log("action", f"pgbouncer:{pgb.name}: " + "; ".join(lines), stage=4,
+                            data={"target": f"pgbouncer:{pgb.name}", "exit_code": 0, "steps": lines, "simulated": True})
+                targets[f"pgbouncer:{pgb.name}"] = "ok"
+            self.op.log("evidence", f"every target points at {new.name} ({new.host}:{new.port})", stage=4,
+                        data={"check": "targets", "passed": True, "host": new.host, "port": new.port,
+                              "node": new.name, "targets": targets, "simulated": True})
+            return True
+
+        return self._attempt("cut over", work)
+
+    def verify(self) -> bool:
+        """Stage 5: the new primary writable (read from the replay), Odoo's checks (simulated), stragglers."""
+
+        def work() -> bool:
+            state = self.op.require(5, "verify")
+            view = _drive(self.op.refresh())
+            new = state.candidate
+            s = view.node(new).sample
+            writable = s.reachable and s.in_recovery is False and s.tx_read_only == "off"
+            recovery = "f" if s.in_recovery is False else "t"
+            results = {"new_primary_writable": (writable, f"{new}: in_recovery = {recovery}, "
+                                                          f"transaction_read_only = {s.tx_read_only}")}
+            odoo = self.cluster.odoo
+            if odoo:
+                results["odoo_login"] = (True, f"common.authenticate as {odoo.login!r}: uid 2 (simulated)")
+                results["write_probe"] = (True, f"draft sale.order labelled incident {self.journal.incident_id} "
+                                                "created, updated and removed (simulated)")
+                results["cron_progress"] = (True, "ir_cron.lastcall is after promotion; no failed queue_job "
+                                                  "(simulated)")
+            others = [n for n in view.nodes if n.name != new]
+            writers = [n.name for n in others if n.sample.writable]
+            lines = [f"{n.name} unreachable: no sessions can reach it through this path" if not n.sample.reachable
+                     else f"{n.name}: no Odoo sessions" for n in others if n.name not in writers]
+            results["stragglers"] = ((False, "; ".join(f"{w} still accepts writes" for w in writers)) if writers else
+                                     (True, "; ".join(lines) or "no other node"))
+            for check, (passed, text) in results.items():
+                self.op.log("evidence", f"{check}: {'pass' if passed else 'FAIL'}: {text}", stage=5,
+                            data={"check": check, "passed": passed, "node": new, "simulated": True})
+            return all(passed for passed, _ in results.values())
+
+        return self._attempt("verify", work)
+
+    def close(self) -> dict:
+        """Close: the cockpit's own close-out figures (RTO, RPO, time per stage), in simulated time."""
+        figures = self._attempt("close", lambda: _drive(self.op.close_incident()))
+        self.finished_at = self.t
+        return figures
+
+    def note(self, kind: str, text: str) -> Event:
+        """A note, decision, status or TODO from the trainee (the scribe's input)."""
+        data = {"proposed_by": self.trainee} if kind == "decision" else None
+        return self.op.log(kind if kind in ("note", "decision", "status", "todo") else "note", text, data=data)
+
+    # -- the score card ------------------------------------------------------------------------------
+    def score_card(self) -> dict[str, Any]:
+        """What the run comes to (see :func:`checks.training.score.score_card`)."""
+        return score_card(self)
