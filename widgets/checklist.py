@@ -13,7 +13,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
 
-from checks.runbook import STAGES, RunbookState, StageState
+from checks.runbook.gates import STAGES, RunbookState, StageState
 
 STATUS_MARKS = {
     "locked": ("🔒", "locked"),

@@ -11,9 +11,9 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Label, Static
 
-from checks.assess import VERDICTS, ClusterView
-from checks.lsn import human_seconds
-from checks.sample import utcnow
+from checks.observe.assess import VERDICTS, ClusterView
+from checks.observe.lsn import human_seconds
+from checks.observe.sample import utcnow
 
 Clock = Callable[[], datetime]
 

@@ -3,7 +3,7 @@
 Textual's ``Input`` keeps only the first line of a paste and drops the rest without a word.
 This one inserts the whole paste: each line break shown as :data:`LINE_MARK` (the mark the
 timeline uses for a line break) and every control character as a visible escape
-(:func:`checks.text.visible`: ESC reads ``\\x1b``), in place and in order. :func:`lines_of`
+(:func:`checks.config.text.visible`: ESC reads ``\\x1b``), in place and in order. :func:`lines_of`
 turns the marks back into line breaks when the text is sent, so a pasted note journals with
 all its lines. (A ``↵`` typed by hand is a line break too.)
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 from textual import events
 from textual.widgets import Input
 
-from checks.text import visible
+from checks.config.text import visible
 
 LINE_MARK = "↵"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from checks.sample import NodeSample
+from checks.observe.sample import NodeSample
 
 
 class NodeSampled(Message):

@@ -13,10 +13,10 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
-from checks.assess import NodeView
-from checks.config import Slo
-from checks.lsn import human_bytes, human_seconds, lsn_diff, parse_lsn
-from checks.sample import NodeSample
+from checks.observe.assess import NodeView
+from checks.config.model import Slo
+from checks.observe.lsn import human_bytes, human_seconds, lsn_diff, parse_lsn
+from checks.observe.sample import NodeSample
 
 LONG_LABELS_FROM = 34
 """Content width (columns) from which the long labels fit beside an LSN."""

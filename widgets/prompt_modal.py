@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from checks.text import TextRefused
+from checks.config.text import TextRefused
 from widgets.lines_input import LinesInput, lines_of
 
 
@@ -24,7 +24,7 @@ def one_line(answer: str) -> str:
 class PromptModal(ModalScreen[str | None]):
     """Ask for text; Enter answers (an empty answer only when ``allow_empty``), escape cancels.
 
-    ``check`` turns the answer into what is returned (e.g. :func:`checks.text.clean_name`) or raises
+    ``check`` turns the answer into what is returned (e.g. :func:`checks.config.text.clean_name`) or raises
     TextRefused: its sentence shows under the field and the answer stays there to be fixed. A
     paste keeps all its lines (:class:`~widgets.lines_input.LinesInput`); without a ``check`` the
     answer must be one line."""

@@ -19,8 +19,8 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
-from checks.journal_events import ALARM, NOTE, Event
-from checks.text import TextRefused, clean_text
+from checks.incident.events import ALARM, NOTE, Event
+from checks.config.text import TextRefused, clean_text
 from widgets.checklist import component_style
 from widgets.lines_input import LinesInput, lines_of
 from widgets.timeline_view import (  # noqa: F401 - moved there, still importable from here

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-from checks.assess import ClusterView
+from checks.observe.assess import ClusterView
 
 
 def join_names(names: tuple[str, ...] | list[str]) -> str:

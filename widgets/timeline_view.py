@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from checks.journal_events import (
+from checks.incident.events import (
     ACTION,
     ALARM,
     APPROVAL,
