@@ -36,7 +36,7 @@ def _sample(name: str, i: int, second: int) -> NodeSample:
 def rss_mb_10_nodes(minutes: float = 30) -> dict:
     from tui.app import CockpitApp
     from checks.runbook.session import Session
-    from widgets.messages import NodeSampled
+    from tui.messages import NodeSampled
 
     names = [f"n{i:02d}" for i in range(1, 11)]
     cluster = Cluster.model_validate({"nodes": [{"name": n, "dsn": "postgresql://u@127.0.0.1:1/postgres"}

@@ -13,11 +13,15 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from checks.stages.close import close_incident
+from checks.stages.freshness import approve, choose
+from checks.stages.old_primary import check_others, fence_old_primary
+from checks.stages.promote import promote_candidate
+from checks.stages.stabilize import run_freeze, set_roles
 from checks.config.model import Cluster
 from checks.stages.cutover import cut_over
 from checks.runbook.operation import GateRefused, Operation
 from checks.runbook.gates import approval_problem, closed_sentence, standing_close
-from checks.stages.actions import fence_old_primary, promote_candidate
 from checks.stages.verify import verify_all
 from checks.runbook.session import Session
 from cli.console import print_error
@@ -85,9 +89,9 @@ async def drive(op: Operation, *, candidate: str | None, operator: str, approver
         if not state.roles:
             if not approver:
                 raise Blocked(_no_approver(op.cluster, operator))
-            op.set_roles(operator, operator, approver)
+            set_roles(op, operator, operator, approver)
         if op.cluster.freeze and op.state().stage(0).status != "passed":
-            for result in await op.run_freeze():
+            for result in await run_freeze(op):
                 say(f"    freeze {result.summary()}")
     _gate(op, 0)
     if adopt and op.state().candidate != adopt:
@@ -96,15 +100,15 @@ async def drive(op: Operation, *, candidate: str | None, operator: str, approver
         risk = await adopt_node(op, adopt)          # promoted by hand: the candidate, its risk measured
         say(f"    adopted {adopt}: {risk.statement}")
         if risk.needs_approval and approver:
-            op.approve(approver)
+            approve(op, approver)
     elif op.state().stage(1).status not in ("passed", "overridden"):
-        risk = await op.choose(candidate)
+        risk = await choose(op, candidate)
         say(f"    data risk: {risk.statement}")
         if risk.needs_approval and approver:
-            op.approve(approver)
+            approve(op, approver)
     _gate(op, 1)
     if op.state().stage(2).status not in ("passed", "overridden"):
-        state = await op.check_others()
+        state = await check_others(op)
         if state.stage(2).status == "failed" and fence:
             await _fence(op)
     _gate(op, 2)
@@ -191,7 +195,7 @@ async def _drive_and_close(op: Operation, **kw) -> bool:
     """Drive, then close (the close samples every node again first, and may be refused)."""
     try:
         verified = await drive(op, **kw)
-        figures = await op.close_incident()
+        figures = await close_incident(op)
         say(f"RTO {figures['rto_s']} s ({figures['rto_from']}); RPO: {figures['rpo_statement']}")
         say("time per stage: " + ", ".join(f"{k}: {v} s" for k, v in figures["stage_seconds"].items()))
         return verified

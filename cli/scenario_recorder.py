@@ -31,7 +31,8 @@ from checks.config.model import Cluster, load_config
 from checks.observe.sample import NodeSample, utcnow
 from checks.observe.sampler import NodeSampler
 from checks.observe.ticker import sample_forever
-from checks.training.run import Fault, Scenario, TrainingRun, scenario_json
+from checks.training.scenario import Fault, Scenario, scenario_json
+from checks.training.run import TrainingRun
 from checks.training.path import play_safe_path
 from lab import Lab, LabError
 

@@ -58,7 +58,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def _list() -> int:
-    from checks.training.run import ScenarioError, load_scenario
+    from checks.training.scenario import ScenarioError, load_scenario
 
     found = bundled()
     if not found:
@@ -78,7 +78,8 @@ def _list() -> int:
 
 def _play(args: argparse.Namespace) -> int:
     from checks.incident.directory import login_name
-    from checks.training.run import ScenarioError, TrainingRun, load_scenario
+    from checks.training.scenario import ScenarioError, load_scenario
+    from checks.training.run import TrainingRun
     from checks.training.score import headline
 
     found = bundled()

@@ -14,7 +14,7 @@ from checks.config.model import Cluster
 from checks.observe.lsn import format_lsn, lsn_diff, parse_lsn
 from checks.observe.sample import NodeSample, ReplicationPeer, WalReceiver
 from tui.app import CockpitApp
-from widgets.messages import NodeSampled
+from tui.messages import NodeSampled
 
 T0 = datetime(2026, 12, 1, 8, 0, 0, tzinfo=timezone.utc)
 SYSID = "7445012345678901234"

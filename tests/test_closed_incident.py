@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 
+from checks.stages.stabilize import run_freeze, skip_freeze
 from checks.incident.journal import Journal
 from checks.runbook.operation import GateRefused, Operation
 from checks.stages.verify import verify_all
@@ -18,7 +19,7 @@ def test_a_closed_incident_refuses_every_action_until_it_is_reopened(tmp_path):
     op = Operation(journal, "c", cluster(), author="olga")
     assert op.reopen() is None                                  # open: nothing to reopen
     op.log("close", "incident closed before verification")
-    for act in (lambda: op.skip_freeze("lab"), lambda: asyncio.run(op.run_freeze()),
+    for act in (lambda: skip_freeze(op, "lab"), lambda: asyncio.run(run_freeze(op)),
                 lambda: asyncio.run(verify_all(op))):
         with pytest.raises(GateRefused, match="was closed at .* by olga: a new fault is a new incident"):
             act()

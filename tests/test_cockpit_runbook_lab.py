@@ -8,10 +8,12 @@ import time
 
 import pytest
 
+from checks.stages.freshness import choose
+from checks.stages.promote import promote_candidate
+from checks.stages.stabilize import set_roles, skip_freeze
 from checks.config.model import load_config
 from checks.incident.journal import Journal
 from checks.runbook.operation import GateRefused, Operation
-from checks.stages.actions import promote_candidate
 from tests.conftest import psql
 from tests.drill_helpers import writable_nodes
 from tests.tmux_helpers import Tmux, cockpit
@@ -134,8 +136,8 @@ def test_risk_above_the_slo_refuses_promotion_without_an_approval(fresh_lab, tmp
     op = Operation(journal, name, cluster, author="olga")
 
     async def scenario():
-        op.set_roles("olga", "sam", "alice")
-        op.skip_freeze("lab: nothing to freeze")
+        set_roles(op, "olga", "sam", "alice")
+        skip_freeze(op, "lab: nothing to freeze")
         lab.crash("node3")          # (a hung standby would still get the WAL later from its socket buffers)
         psql(st, "node1", "create table lost(x int); insert into lost select generate_series(1, 20000)")
         await op.refresh()                                 # node1's LSN, seen; node3 unreachable
@@ -143,7 +145,7 @@ def test_risk_above_the_slo_refuses_promotion_without_an_approval(fresh_lab, tmp
         lab.start("node3")
         await asyncio.sleep(1.5)
         await op.refresh()
-        risk = await op.choose("node3")
+        risk = await choose(op, "node3")
         try:
             await promote_candidate(op, "node3")
         except GateRefused as exc:
@@ -177,9 +179,9 @@ def test_the_cockpit_that_saw_the_primary_die_knows_its_last_lsn(fresh_lab, tmp_
             await pilot.pause(2.5)                        # node1 alive and sampled by the screen
             lab.crash("node1")
             await pilot.pause(2.5)
-            session.operation.set_roles("olga", "sam", "alice")
-            session.operation.skip_freeze("test")
-            risk = await session.operation.choose()
+            set_roles(session.operation, "olga", "sam", "alice")
+            skip_freeze(session.operation, "test")
+            risk = await choose(session.operation)
             await session.operation.close()
             return risk
 

@@ -48,6 +48,7 @@ def test_unknown_risk_refuses_without_an_approver(lab, tmp_path):
     from checks.config.model import load_config
     from checks.incident.journal import Journal
     from checks.runbook.operation import Operation
+    from checks.stages.stabilize import set_roles
 
     config, incident = lab.status()["config"], tmp_path / "inc"
     lab.partition("node1")
@@ -59,7 +60,7 @@ def test_unknown_risk_refuses_without_an_approver(lab, tmp_path):
                                    "WHO, one of the config's approvers (alice, bob), never the operator")
         name, cluster = load_config(config).cluster(None)
         journal = Journal.open(incident)             # the roles named elsewhere (the cockpit): alice approves nothing
-        Operation(journal, name, cluster, author="olga").set_roles("olga", "olga", "alice")
+        set_roles(Operation(journal, name, cluster, author="olga"), "olga", "olga", "alice")
         journal.close()
         proc = drill(config, incident, "--yes", "--fence", "--operator", "olga")
     finally:

@@ -20,9 +20,12 @@ import pytest
 from checks.config.model import load_config
 from checks.stages.cutover import cut_over
 from checks.incident.journal import Journal
-from checks.runbook.operation import Operation
+from checks.runbook.operation import GateRefused, Operation
 from checks.incident.record import write_record
-from checks.stages.actions import fence_old_primary, promote_candidate
+from checks.stages.freshness import approve, choose
+from checks.stages.old_primary import check_others, fence_old_primary
+from checks.stages.promote import promote_candidate
+from checks.stages.stabilize import set_roles, skip_freeze
 from checks.stages.verify import verify_all
 from lab import pgbouncer
 from tests.drill_helpers import ROOT, drill, events, last_line, writable_nodes
@@ -38,11 +41,11 @@ def operation(lab, incident: Path) -> Operation:
 
 async def through_stage_2(op: Operation, lab) -> None:
     """Crash failover up to an approved candidate and a fenced old primary."""
-    op.set_roles("olga", "sam", "alice")
-    op.skip_freeze("fault matrix: nothing to freeze")
-    await op.choose("node2")
-    op.approve("alice")
-    await op.check_others()
+    set_roles(op, "olga", "sam", "alice")
+    skip_freeze(op, "fault matrix: nothing to freeze")
+    await choose(op, "node2")
+    approve(op, "alice")
+    await check_others(op)
     await fence_old_primary(op, allowed=True)
     assert op.state().current == 3, op.state().stage(2).gate
 
@@ -86,9 +89,9 @@ def test_candidate_hangs_during_promotion(fresh_lab, tmp_path, monkeypatch):
     lab, incident = fresh_lab, tmp_path / "inc"
     lab.crash("node1")
     op = operation(lab, incident)
-    import checks.stages.actions as stage_actions
+    import checks.stages.promote as promote_stage      # the seam: pg_promote on the candidate
 
-    real_promote = stage_actions.promote_on
+    real_promote = promote_stage.promote_on
 
     async def promote_then_freeze(conn, name, statement_timeout_s, **kw):
         task = asyncio.create_task(real_promote(conn, name, statement_timeout_s, **kw))
@@ -99,7 +102,7 @@ def test_candidate_hangs_during_promotion(fresh_lab, tmp_path, monkeypatch):
         finally:
             lab.resume(name)
 
-    monkeypatch.setattr(stage_actions, "promote_on", promote_then_freeze)
+    monkeypatch.setattr(promote_stage, "promote_on", promote_then_freeze)
 
     async def scenario():
         await through_stage_2(op, lab)
@@ -110,13 +113,13 @@ def test_candidate_hangs_during_promotion(fresh_lab, tmp_path, monkeypatch):
     result = asyncio.run(scenario())
     assert result.promoted or "stopped answering" in (result.error or ""), result
     assert writable_nodes(lab) in (["node2"], []), "a second writer appeared"
-    monkeypatch.setattr(stage_actions, "promote_on", real_promote)
+    monkeypatch.setattr(promote_stage, "promote_on", real_promote)
     deadline = time.monotonic() + 20
     while True:                                   # the operator presses promote again once it answers
         try:
             again = asyncio.run(_press(op))
             break
-        except stage_actions.GateRefused as exc:
+        except GateRefused as exc:
             assert "unreachable now" in str(exc) and time.monotonic() < deadline, exc
             time.sleep(0.5)
     assert again.promoted and writable_nodes(lab) == ["node2"]
@@ -200,20 +203,21 @@ def test_cockpit_killed_between_stages_resumes_without_redoing(fresh_lab, tmp_pa
 import asyncio, sys, time
 sys.path.insert(0, {str(ROOT)!r})
 from pathlib import Path
-from checks.stages.actions import fence_old_primary, promote_candidate
 from checks.stages.cutover import cut_over
+from checks.stages.freshness import approve, choose
+from checks.stages.old_primary import check_others, fence_old_primary
+from checks.stages.promote import promote_candidate
+from checks.stages.stabilize import set_roles, skip_freeze
 from tests.test_fault_matrix_lab import operation
 class Lab:
     status = lambda self: {{"config": {lab.status()["config"]!r}}}
 op = operation(Lab(), Path({str(incident)!r}))
 async def go():
-    steps = [lambda: (op.set_roles("olga", "sam", "alice"), op.skip_freeze("matrix")),
-             lambda: op.choose("node2"), lambda: None, lambda: None, lambda: None]
-    op.set_roles("olga", "sam", "alice"); op.skip_freeze("matrix")
+    set_roles(op, "olga", "sam", "alice"); skip_freeze(op, "matrix")
     if {stop_after} >= 1:
-        await op.choose("node2"); op.approve("alice")
+        await choose(op, "node2"); approve(op, "alice")
     if {stop_after} >= 2:
-        await op.check_others(); await fence_old_primary(op, allowed=True)
+        await check_others(op); await fence_old_primary(op, allowed=True)
     if {stop_after} >= 3:
         await promote_candidate(op, "node2")
     if {stop_after} >= 4:

@@ -16,10 +16,12 @@ import time
 
 import pytest
 
+from checks.stages.freshness import approve, choose
+from checks.stages.old_primary import check_others, fence_old_primary
+from checks.stages.stabilize import set_roles, skip_freeze
 from checks.config.model import load_config
 from checks.incident.journal import Journal
 from checks.runbook.operation import GateRefused, Operation
-from checks.stages.actions import fence_old_primary
 from tests.conftest import psql
 from tests.drill_helpers import ROOT, drill, events, last_line, writable_nodes
 
@@ -53,10 +55,10 @@ def test_another_operators_promotion_and_a_candidate_on_another_branch(fresh_lab
     op = _operation(config, tmp_path / "A")
 
     async def decide():
-        op.set_roles("olga", "sam", "alice")
-        op.skip_freeze("lab: nothing writes")
-        await op.choose("node2")
-        op.approve("alice")
+        set_roles(op, "olga", "sam", "alice")
+        skip_freeze(op, "lab: nothing writes")
+        await choose(op, "node2")
+        approve(op, "alice")
     asyncio.run(decide())
 
     # ... and meanwhile somebody else promotes node3 by hand.
@@ -65,7 +67,7 @@ def test_another_operators_promotion_and_a_candidate_on_another_branch(fresh_lab
 
     async def act():
         refusals = []
-        for attempt in (op.check_others(), fence_old_primary(op, allowed=True)):
+        for attempt in (check_others(op), fence_old_primary(op, allowed=True)):
             try:
                 await attempt
             except GateRefused as exc:
@@ -140,9 +142,9 @@ def test_a_synchronous_standby_that_missed_local_commits_is_not_zero_loss(fresh_
             pass
 
     async def decide():
-        op.set_roles("olga", "sam", "alice")
-        op.skip_freeze("lab")
-        risk = await op.choose("node2")
+        set_roles(op, "olga", "sam", "alice")
+        skip_freeze(op, "lab")
+        risk = await choose(op, "node2")
         await op.close()
         return risk
     risk = asyncio.run(decide())
@@ -186,13 +188,13 @@ def test_a_standby_promoted_by_hand_is_adopted_and_cut_over_to(fresh_lab, tmp_pa
     op = _operation(config, incident)
 
     async def watch_then_decide():
-        op.set_roles("olga", "sam", "alice")
-        op.skip_freeze("lab")
+        set_roles(op, "olga", "sam", "alice")
+        skip_freeze(op, "lab")
         await op.refresh()                       # the cockpit sees node1 as the primary ...
         lab.crash("node1")
         await op.refresh()                       # ... and sees it go
-        await op.choose("node2")
-        op.approve("alice")
+        await choose(op, "node2")
+        approve(op, "alice")
         await op.close()
     asyncio.run(watch_then_decide())
     psql(st, "node3", "select pg_promote()")     # behind the tool's back

@@ -14,7 +14,7 @@ from checks.observe.sample import NodeSample, ReplicationPeer, WalReceiver
 from checks.observe.status import NODE_KEYS, status_json, status_table
 from tests.fixtures_samples import CLUSTER, Scenario, StepClock, T0, at, down, primary, standby
 from tests.test_widgets_pilot import panel, text_of
-from widgets.messages import NodeSampled
+from tui.messages import NodeSampled
 
 # As the lab writes it: the cockpit reaches a node through its proxy (the DSN's port), standbys
 # stream from its real port (app_port).

@@ -15,9 +15,8 @@ import pytest
 from checks.incident.journal import Journal
 from checks.observe.lsn import lsn_diff
 from checks.runbook.operation import GateRefused, Operation
-from checks.training.run import (
-    ScenarioError, TrainingRefused, TrainingRun, load_scenario, scenario_json,
-)
+from checks.training.scenario import ScenarioError, TrainingRefused, load_scenario, scenario_json
+from checks.training.run import TrainingRun
 from checks.training.path import play_safe_path
 from checks.training.score import render_score_card, write_training_record
 from cli.main import main
@@ -217,21 +216,23 @@ def test_attesting_a_partitioned_node_passes_the_gate_but_the_card_warns():
 
 
 def test_training_never_connects_or_runs_a_command(monkeypatch):
-    import asyncpg
+    """At the seams every real action goes through: a database connection, a TCP socket, a process."""
+    import asyncio
+    import socket
+    import subprocess
 
-    import checks.runbook.commands
-    import checks.stages.fence
-    import checks.stages.actions
+    import asyncpg
 
     def forbidden(*_args, **_kwargs):
         raise AssertionError("training reached real I/O")
 
-    monkeypatch.setattr(asyncpg, "connect", forbidden)
-    monkeypatch.setattr(checks.stages.actions, "promote_on", forbidden)
-    monkeypatch.setattr(checks.stages.actions, "node_connection", forbidden)
-    monkeypatch.setattr(checks.stages.actions, "fence_sequence", forbidden)
-    monkeypatch.setattr(checks.stages.fence, "run_command", forbidden)
-    monkeypatch.setattr(checks.runbook.commands, "run_command", forbidden)
+    async def forbidden_async(*_args, **_kwargs):
+        raise AssertionError("training reached real I/O")
+
+    monkeypatch.setattr(asyncpg, "connect", forbidden_async)
+    monkeypatch.setattr(socket.socket, "connect", forbidden)
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", forbidden_async)
+    monkeypatch.setattr(subprocess, "Popen", forbidden)
     for name in BUNDLED:
         run = start(load_scenario(SCENARIO_DIR / f"{name}.json"))
         play_safe_path(run)

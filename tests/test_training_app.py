@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from checks.training.run import TrainingRun, load_scenario
+from checks.training.scenario import load_scenario
+from checks.training.run import TrainingRun
 from tui.train_app import ScoreCardScreen, TrainingApp
 from cli.train_cmd import SCENARIO_DIR
 from widgets.checklist import Checklist

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from checks.training.run import TrainingRun, load_scenario
+from checks.training.scenario import load_scenario
+from checks.training.run import TrainingRun
 from checks.training.path import play_safe_path
 from cli.main import main
 from cli.scenario_recorder import record_scenario

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from checks.stages.close import close_incident
 from checks.config.model import load_config
 from checks.incident.journal import Journal
 from checks.runbook.operation import GateRefused, Operation
@@ -112,7 +113,7 @@ def test_the_old_primary_back_fails_every_check_and_the_close(scratch_lab, incid
         # the cockpit: v journals FAILs the same way, z is refused with the sentence (journaled)
         assert cockpit(lab, incident, verify_all) is False
         assert all(not e.data["passed"] and split in e.text for e in last_run(incident))
-        refused = cockpit(lab, incident, lambda op: op.close_incident())
+        refused = cockpit(lab, incident, lambda op: close_incident(op))
         assert isinstance(refused, GateRefused) and str(refused).startswith(f"close refused: {split}")
         assert not [e for e in events(incident, "close")[1:]], "a second close was journaled"
         assert sorted(writable_nodes(lab)) == ["node1", "node2"]       # verification changed nothing
@@ -149,6 +150,6 @@ def test_a_resumed_incident_on_a_dead_primary_never_says_verified(scratch_lab, i
     assert "stage 5 Verify: FAILED" in proc.stdout
     dead = "no node accepts writes now: node2 is unreachable"
     assert all(not e.data["passed"] and dead in e.text for e in last_run(incident))
-    refused = cockpit(lab, incident, lambda op: op.close_incident())
+    refused = cockpit(lab, incident, lambda op: close_incident(op))
     assert isinstance(refused, GateRefused) and str(refused).startswith(f"close refused: {dead}")
     assert writable_nodes(lab) == []

@@ -16,7 +16,7 @@ from tui.app import CockpitApp
 from widgets.cockpit_header import CockpitHeader
 from widgets.confirm_modal import ConfirmModal
 from widgets.help_screen import HelpScreen
-from widgets.messages import NodeSampled
+from tui.messages import NodeSampled
 from widgets.node_panel import NodePanel
 from widgets.split_brain_banner import SplitBrainBanner, join_names
 

@@ -26,7 +26,7 @@ from widgets import STYLESHEET
 from widgets.cockpit_header import CockpitHeader
 from widgets.confirm_modal import ConfirmModal
 from widgets.help_screen import HelpScreen
-from widgets.messages import NodeSampled
+from tui.messages import NodeSampled
 from widgets.node_panel import NodePanel
 from widgets.split_brain_banner import SplitBrainBanner
 
@@ -81,6 +81,7 @@ class CockpitApp(RunbookKeys, App):
         self._wake: dict[str, asyncio.Event] = {}
         self._panels: dict[str, NodePanel] = {}
         self._shown: dict[str, object] = {}
+        self.actions: RunbookActions | None = None
 
     # -- layout -------------------------------------------------------------------
 
@@ -129,6 +130,8 @@ class CockpitApp(RunbookKeys, App):
 
     async def on_unmount(self) -> None:
         self.workers.cancel_group(self, "samplers")
+        if self.actions is not None:
+            self.actions.stop()
         await asyncio.gather(*(sampler.close() for sampler in self.samplers.values()), return_exceptions=True)
 
     # -- sampling -----------------------------------------------------------------

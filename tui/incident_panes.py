@@ -8,8 +8,8 @@ from textual.containers import Horizontal
 
 from checks.incident.journal import Event
 from checks.runbook.gates import RunbookState, evaluate
-from tui.journal_feed import JournalEvents, JournalHealth, follow_journal
-from tui.runbook_actions import ActionDone
+from tui.journal_feed import follow_journal
+from tui.messages import ActionDone, JournalEvents, JournalHealth
 from widgets.checklist import Checklist
 from widgets.scribe_log import ScribeLog
 

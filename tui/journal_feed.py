@@ -10,27 +10,10 @@ from __future__ import annotations
 
 import time
 
-from textual.message import Message
-
-from checks.incident.journal import Event, JournalError
+from checks.incident.journal import JournalError
+from tui.messages import JournalEvents, JournalHealth
 
 POLL_S = 0.3
-
-
-class JournalEvents(Message):
-    """New journal entries, in id order."""
-
-    def __init__(self, events: list[Event]) -> None:
-        super().__init__()
-        self.events = events
-
-
-class JournalHealth(Message):
-    """The journal's health changed: an alarm line, or None when it is fine again."""
-
-    def __init__(self, alarm: str | None) -> None:
-        super().__init__()
-        self.alarm = alarm
 
 
 def follow_journal(target, session, worker) -> None:

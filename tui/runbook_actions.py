@@ -1,37 +1,57 @@
-"""Running runbook actions off the UI thread, one at a time, and telling the screen how they ended.
+"""Running runbook actions off the screen's thread, one at a time, and telling the screen how they ended.
 
-Every action is a checks/ function on the seat's Operation; it journals its evidence
+Every action is a method of the seat's :class:`~checks.stages.seat.Runbook` (a stage function on
+the seat's Operation) or an aftermath function on that Operation. It journals its evidence
 before it returns, and a refusal is a :class:`~checks.runbook.operation.GateRefused` sentence.
-Journal writes fsync, so actions run in a thread worker with an event loop of their own;
-the Operation's connections are closed at the end of each action.
+Journal writes fsync, so actions run on one long-lived thread with an event loop of its own
+(:class:`ActionLoop`), never on the screen's; the Operation's connections belong to that loop
+and are closed at the end of each action.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable
-
-from textual.message import Message
+from concurrent.futures import Future
 
 from checks.runbook.operation import GateRefused, Operation
+from checks.runbook.result_text import result_sentence
+from checks.stages.seat import LiveRunbook
+from tui.messages import ActionDone
+
+Act = Callable[[LiveRunbook], Awaitable[object] | object]
 
 
-class ActionDone(Message):
-    def __init__(self, label: str, ok: bool, text: str, refused: bool = False) -> None:
-        super().__init__()
-        self.label, self.ok, self.text, self.refused = label, ok, text, refused
+class ActionLoop:
+    """One event loop on one daemon thread, for the whole life of the cockpit."""
 
+    def __init__(self, name: str = "runbook actions") -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
+        self._thread.start()
 
-Act = Callable[[Operation], Awaitable[object] | object]
+    def submit(self, coro) -> Future:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        if self.loop.is_closed():
+            return
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout_s)
+        if not self._thread.is_alive():
+            self.loop.close()
 
 
 class RunbookActions:
     def __init__(self, host, operation: Operation) -> None:
-        """``host``: the widget that runs the workers and receives :class:`ActionDone`."""
+        """``host``: the widget that receives :class:`ActionDone` and shows progress."""
         self.host = host
         self.op = operation
+        self.runbook = LiveRunbook(operation)
         self.busy: str | None = None
-        app = host.app                   # read here, on the screen's thread; progress comes from the worker's
+        self._loop = ActionLoop()
+        app = host.app                   # read here, on the screen's thread; progress comes from the loop's
         operation.on_progress = lambda text: app.call_from_thread(host.notify, text, timeout=6)
 
     def start(self, label: str, act: Act) -> bool:
@@ -39,45 +59,34 @@ class RunbookActions:
             self.host.notify(f"wait: {self.busy} is still running", severity="warning")
             return False
         self.busy = label
-        self.host.run_worker(lambda: self._run(label, act), thread=True, group="action", exit_on_error=False,
-                            name=label)
+        self._loop.submit(self._run(label, act))
         return True
 
-    def _run(self, label: str, act: Act) -> None:
-        async def go():
+    def stop(self) -> None:
+        self._loop.stop()
+
+    async def _run(self, label: str, act: Act) -> None:
+        try:
+            done = await self._act(label, act)
+        finally:
+            self.busy = None
+        self.host.post_message(done)
+
+    async def _act(self, label: str, act: Act) -> ActionDone:
+        try:
             try:
-                result = act(self.op)
-                return await result if asyncio.iscoroutine(result) else result
+                result = act(self.runbook)
+                if asyncio.iscoroutine(result):
+                    result = await result
             finally:
                 await self.op.close()
-
-        try:
-            result = asyncio.run(go())
-            done = ActionDone(label, True, _describe(label, result))
+            return ActionDone(label, True, result_sentence(label, result))
         except GateRefused as exc:
-            done = ActionDone(label, False, str(exc), refused=True)
+            return ActionDone(label, False, str(exc), refused=True)
         except Exception as exc:  # noqa: BLE001 - shown and journaled, never a crash of the cockpit
             text = f"{label} failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
             try:
                 self.op.log("system", text, data={"error": True, "action": label})
             except Exception:  # noqa: BLE001 - the journal alarm shows that separately
                 pass
-            done = ActionDone(label, False, text)
-        self.busy = None
-        self.host.post_message(done)
-
-
-def _describe(label: str, result: object) -> str:
-    if result is None:
-        return f"{label}: done"
-    sentence = getattr(result, "sentence", None)
-    if callable(sentence):
-        return sentence()
-    statement = getattr(result, "statement", None)
-    if statement:
-        return statement
-    if isinstance(result, list):
-        return f"{label}: " + "; ".join(getattr(r, "summary", lambda: str(r))() for r in result)
-    if isinstance(result, bool):
-        return f"{label}: {'passed' if result else 'did not pass'}"
-    return f"{label}: {result}"
+            return ActionDone(label, False, text)

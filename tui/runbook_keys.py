@@ -1,18 +1,18 @@
 """The runbook's keys, by seat: the operator acts, the approver approves and attests, every seat notes.
 
-Each key asks first (a yes/no modal, or typing the node's name for fence and promote),
-then hands the action to :class:`~tui.runbook_actions.RunbookActions`. What a seat may
-not do is hidden from its footer and refused with a sentence if pressed anyway.
+Each key asks first (a yes/no modal, or typing the node's name for fence and promote), then
+hands the action to the action runner, which calls it with the seat's
+:class:`~checks.stages.seat.Runbook`: the live cockpit's (:class:`~tui.runbook_actions.RunbookActions`)
+or training's (:mod:`tui.train_app`), so both ask the same questions. What a seat may not do
+is hidden from its footer and refused with a sentence if pressed anyway.
 """
 
 from __future__ import annotations
 
-import asyncio
-
 from textual.binding import Binding
 
 from checks.runbook.candidates import rank_candidates
-from checks.stages.fence import needs_fencing
+from checks.runbook.others import needs_fencing
 from checks.runbook.gates import RunbookState, final_lsn_evidence
 from checks.config.text import clean_name, clean_text
 from widgets.confirm_modal import ConfirmModal
@@ -106,21 +106,20 @@ class RunbookKeys:
                                              f"approvers: {', '.join(self.cluster.approvers) or 'none configured'}",
                                              default=approvers[0] if approvers else "",
                                              check=lambda answer: clean_name(answer, "the approver's name")),
-                                 lambda approver: approver and self._go("set roles", lambda: self.actions.start(
-                                     "set roles", lambda op: op.set_roles(self.session.name, scribe, approver))))
+                                 lambda approver: approver and self._start(
+                                     "set roles", lambda rb: rb.set_roles(scribe, approver)))
 
         self.push_screen(PromptModal("Scribe's name", default=joined[-1] if joined else self.session.name,
                                      check=lambda answer: clean_name(answer, "the scribe's name")), got_scribe)
 
     def action_freeze(self) -> None:
         names = ", ".join(c.name for c in self.cluster.freeze) or "none configured"
-        self._confirm("Run the freeze commands?", names, "freeze", lambda op: op.run_freeze())
+        self._confirm("Run the freeze commands?", self._effect(names), "freeze", lambda rb: rb.freeze())
 
     def action_skip_freeze(self) -> None:
         self.push_screen(PromptModal("Skip the freeze: why?",
                                      check=lambda answer: clean_text(answer, "the reason", required=True)),
-                         lambda reason: reason and self._go("skip freeze", lambda: self.actions.start(
-                             "skip freeze", lambda op: op.skip_freeze(reason))))
+                         lambda reason: reason and self._start("skip freeze", lambda rb: rb.skip_freeze(reason)))
 
     def action_choose(self) -> None:
         view = self.cluster_view
@@ -128,8 +127,7 @@ class RunbookKeys:
         best = next((c.name for c in ranked if c.eligible), "")
         lines = "\n".join(f"{c.name}: {'eligible' if c.eligible else c.reason}" for c in ranked)
         self.push_screen(PromptModal("Candidate to promote (the freshest is proposed)", lines, default=best),
-                         lambda name: name and self._go("choose", lambda: self.actions.start(
-                             "choose candidate", lambda op: op.choose(name))))
+                         lambda name: name and self._start("choose candidate", lambda rb: rb.choose(name)))
 
     def action_adopt(self) -> None:
         """A node promoted outside this incident (pg_promote() by hand) becomes its candidate."""
@@ -140,61 +138,43 @@ class RunbookKeys:
         hint = ("the node promoted outside this incident becomes the new primary; its data risk is measured "
                 "against the old primary like any candidate's")
         self.push_screen(PromptModal("Adopt which writable node?", hint, default=writers[0] if len(writers) == 1 else ""),
-                         lambda name: name and self._go("adopt", lambda: self.actions.start(
-                             "adopt", lambda op: adopt(op, name))))
+                         lambda name: name and self._start("adopt", lambda rb: adopt(rb.op, name)))
 
     def action_check_old(self) -> None:
-        self._go("check old primary", lambda: self.actions.start("check old primary", lambda op: op.check_others()))
+        self._start("check old primary", lambda rb: rb.check_others())
 
     def action_fence(self) -> None:
-        from checks.stages.actions import fence_old_primary
-
         targets = fence_targets(self.panes.events)
-        if not targets:
-            self._go("fence", lambda: self.actions.start("fence", lambda op: fence_old_primary(op, allowed=True)))
+        if not targets:                  # nothing to confirm: the step itself says why it refuses
+            self._start("fence", lambda rb: rb.fence())
             return
         old = ", ".join(targets)
         self.push_screen(TypedConfirmModal(f"Fence {old}", old, effects=(
-                             "runs the configured fence command;", "a writable primary is first paused in PgBouncer "
-                             "and drained to the candidate"), data_risk=self._risk_text()),
-                         lambda ok: ok and self._go("fence", lambda: self.actions.start(
-                             "fence", lambda op: fence_old_primary(op, allowed=True))))
+                             self._effect("runs the configured fence command;"), "a writable primary is first paused "
+                             "in PgBouncer and drained to the candidate"), data_risk=self._risk_text()),
+                         lambda ok: ok and self._start("fence", lambda rb: rb.fence(old)))
 
     def action_promote(self) -> None:
-        from checks.stages.actions import promote_candidate
-
         name = self._state().candidate or ""
+        if not name:                     # no candidate yet: the gate's refusal says what to do first
+            self._start("promote", lambda rb: rb.promote(name))
+            return
         self.push_screen(TypedConfirmModal(f"Promote {name} to primary", name, effects=(
-                             "re-checks every gate first, then pg_promote(wait => false)",),
+                             self._effect("re-checks every gate first, then pg_promote(wait => false)"),),
                              data_risk=self._risk_text()),
-                         lambda ok: ok and self._go("promote", lambda: self.actions.start(
-                             "promote", lambda op: promote_candidate(op, name))))
+                         lambda ok: ok and self._start("promote", lambda rb: rb.promote(name)))
 
     def action_cut_over(self) -> None:
-        from checks.stages.cutover import cut_over
-
-        self._confirm("Cut Odoo over to the new primary?", "PgBouncer first, then odoo.conf, commands and restarts",
-                      "cut over", cut_over)
+        self._confirm("Cut Odoo over to the new primary?",
+                      self._effect("PgBouncer first, then odoo.conf, commands and restarts"), "cut over",
+                      lambda rb: rb.cut_over())
 
     def action_verify(self) -> None:
-        from checks.stages.verify import verify_all
-
-        self._go("verify", lambda: self.actions.start("verify", verify_all))
+        self._start("verify", lambda rb: rb.verify())
 
     def action_close_incident(self) -> None:
-        def close(op):
-            # The seat's Operation samples every node first (a coroutine: refused, with the sentence,
-            # unless exactly one writer now); training's facade closes at once.
-            figures = op.close_incident()
-            if not asyncio.iscoroutine(figures):
-                return f"closed: RTO {figures['rto_s']} s"
-
-            async def closed() -> str:
-                return f"closed: RTO {(await figures)['rto_s']} s"
-            return closed()
-
         self._confirm("Close the incident?", "samples every node again (exactly one writer now), then journals "
-                      "RTO, RPO, time per stage and the hardening checklist", "close", close)
+                      "RTO, RPO, time per stage and the hardening checklist", "close", lambda rb: rb.close())
 
     def action_rollback(self) -> None:
         from checks.aftermath.rollback import rollback
@@ -206,8 +186,7 @@ class RunbookKeys:
         self.push_screen(PromptModal("Roll back: which node is authoritative?",
                                      f"{current} (the promoted node) re-points Odoo once more; another node is a "
                                      "failback, refused if both nodes accepted writes", default=current),
-                         lambda node: node and self._go("rollback", lambda: self.actions.start(
-                             "rollback", lambda op: rollback(op, node))))
+                         lambda node: node and self._start("rollback", lambda rb: rollback(rb.op, node)))
 
     def action_reprotect(self) -> None:
         from checks.aftermath.reprotect import reprotect
@@ -222,8 +201,7 @@ class RunbookKeys:
                                                             "then pg_rewind (dry run, then for real) rewrites its "
                                                             "data directory: what it held past the fork is gone;",
                                                             "starts it as a standby and verifies streaming")),
-                                 lambda ok: ok and self._go("re-protect", lambda: self.actions.start(
-                                     "re-protect", lambda op: reprotect(op, node, node))))
+                                 lambda ok: ok and self._start("re-protect", lambda rb: reprotect(rb.op, node, node)))
 
         self.push_screen(PromptModal("Re-protect: bring which node back as a standby of the new primary?",
                                      "you type its name again to confirm; its RPO is measured before any rewind",
@@ -238,21 +216,29 @@ class RunbookKeys:
         names = [v.name for v in view.nodes if v.role == "standby" and v.name != primary
                  and not (v.streaming and v.upstream == primary)] if view else []
         if not names:      # nothing to rewrite (or before a promotion): the step says so, journaled
-            self._go("re-point standbys", lambda: self.actions.start("re-point standbys", repoint_standbys))
+            self._start("re-point standbys", lambda rb: repoint_standbys(rb.op))
             return
         listed = ", ".join(names)
         self.push_screen(TypedConfirmModal(f"Re-point {listed} at {primary}", listed, effects=(
                              "one at a time, re-protect's steps: CHECKPOINT on the new primary, its WAL past the "
                              "fork measured, pg_rewind (dry run, then for real), start as a standby of "
                              f"{primary}, streaming verified;", "the others keep streaming meanwhile")),
-                         lambda ok: ok and self._go("re-point standbys", lambda: self.actions.start(
-                             "re-point standbys", lambda op: repoint_standbys(op, only=names))))
+                         lambda ok: ok and self._start("re-point standbys",
+                                                       lambda rb: repoint_standbys(rb.op, only=names)))
 
     # -- approver --------------------------------------------------------------------------------
     def action_approve(self) -> None:
-        """Before the promotion: its data risk. After it: the failback the operator asked for (b)."""
+        """Before the promotion: its data risk. After it: the failback the operator asked for (b).
+        A trainee plays the approver: they type whose name approves (never the operator's)."""
         from checks.aftermath.rollback import approve_failback, pending_failback
 
+        candidate = self._state().candidate
+        if self._plays_approver():
+            self.push_screen(PromptModal(f"Approve promoting {candidate}? You play the approver: their name",
+                                         f"{self._risk_text()}\napprovers: {', '.join(self.cluster.approvers)} "
+                                         "(never the operator)"),
+                             lambda approver: approver and self._start("approve", lambda rb: rb.approve(approver)))
+            return
         if self._state().stage(3).status == "passed":
             pending = pending_failback(self.panes.events)
             if pending is None:
@@ -260,22 +246,35 @@ class RunbookKeys:
                             severity="warning")
                 return
             self._confirm(f"Approve failing back to {pending['failback_to']}?", pending["statement"], "approve",
-                          lambda op: approve_failback(op, self.session.name))
+                          lambda rb: approve_failback(rb.op, self.session.name))
             return
-        self._confirm(f"Approve promoting {self._state().candidate}?", self._risk_text(), "approve",
-                      lambda op: op.approve(self.session.name))
+        self._confirm(f"Approve promoting {candidate}?", self._risk_text(), "approve",
+                      lambda rb: rb.approve(self.session.name))
 
     def action_attest(self) -> None:
-        node = self._state().old_primary or ""
+        """An approver attests an unreachable node is down, in their own words."""
+        node = self._state().old_primary or (fence_targets(self.panes.events) or [""])[0]
 
-        def got(statement: str | None) -> None:
-            if statement:
-                self._go("attest", lambda: self.actions.start(
-                    "attest", lambda op: op.attest(node, self.session.name, statement)))
+        def got_words(approver: str, words: str | None) -> None:
+            if words:
+                self._start("attest", lambda rb: rb.attest(node, approver, words))
 
+        def ask_words(approver: str | None) -> None:
+            if approver:
+                self.push_screen(PromptModal(f"{approver} attests that {node} is down: in their words",
+                                             "e.g. host powered off, confirmed by the hosting provider's console",
+                                             check=lambda answer: clean_text(answer, "the attestation", required=True)),
+                                 lambda words: got_words(approver, words))
+
+        if self._plays_approver():
+            self.push_screen(PromptModal(f"Attest that {node} is down? You play the approver: their name",
+                                         f"approvers: {', '.join(self.cluster.approvers)} (never the operator)"),
+                             ask_words)
+            return
         self.push_screen(PromptModal(f"Attest that {node} is down", "e.g. host powered off, confirmed by the "
                                      "hosting provider's console",
-                                     check=lambda answer: clean_text(answer, "the attestation", required=True)), got)
+                                     check=lambda answer: clean_text(answer, "the attestation", required=True)),
+                         lambda words: got_words(self.session.name, words))
 
     # -- helpers ---------------------------------------------------------------------------------
     def _risk_text(self) -> str:
@@ -285,5 +284,16 @@ class RunbookKeys:
         return f"{text}\n\nMeasured by the fence sequence: {measured['text']}" if measured else text
 
     def _confirm(self, question: str, detail: str, label: str, act) -> None:
-        self.push_screen(ConfirmModal(question, detail),
-                         lambda yes: yes and self._go(label, lambda: self.actions.start(label, act)))
+        self.push_screen(ConfirmModal(question, detail), lambda yes: yes and self._start(label, act))
+
+    def _start(self, label: str, act) -> None:
+        """Hand ``act`` (called with the seat's :class:`~checks.stages.seat.Runbook`) to the action runner."""
+        self._go(label, lambda: self.actions.start(label, act))
+
+    def _effect(self, text: str) -> str:
+        """An effect as the confirmation states it: training says it is simulated."""
+        return f"{text} (simulated)" if self.actions.runbook.simulated else text
+
+    def _plays_approver(self) -> bool:
+        """Training: the trainee at the operator's keys also plays the approver."""
+        return getattr(self.session, "plays_approver", False)

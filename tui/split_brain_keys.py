@@ -36,12 +36,12 @@ def press(app) -> None:
 def _propose(app) -> None:
     from checks.aftermath.split_brain import propose
 
-    async def measure(op):
-        proposal = await propose(op)
+    async def measure(rb):
+        proposal = await propose(rb.op)
         app.call_from_thread(_ask_keep, app, proposal)
         return proposal.lines()[1]
 
-    app._go(LABEL, lambda: app.actions.start(LABEL, measure))
+    app._start(LABEL, measure)
 
 
 def _ask_keep(app, proposal) -> None:
@@ -59,7 +59,7 @@ def _ask_fence(app, proposal, keep: str) -> None:
     from checks.aftermath.split_brain import keep_one_writer
 
     def act(typed: str):
-        app._go(LABEL, lambda: app.actions.start(LABEL, lambda op: keep_one_writer(op, keep, confirm=typed)))
+        app._start(LABEL, lambda rb: keep_one_writer(rb.op, keep, confirm=typed))
 
     if keep not in proposal.writers:
         act("")                          # refused by the action, with its sentence, journaled
@@ -85,5 +85,4 @@ def _approve(app) -> None:
         return
     fence = ", ".join(pending["fence"])
     app.push_screen(ConfirmModal(f"Approve keeping {pending['keep']} and fencing {fence}?", pending["statement"]),
-                    lambda yes: yes and app._go("approve", lambda: app.actions.start(
-                        "approve", lambda op: approve_keep(op, app.session.name))))
+                    lambda yes: yes and app._start("approve", lambda rb: approve_keep(rb.op, app.session.name)))

@@ -3,9 +3,10 @@
 :class:`TrainingApp` is the live cockpit (:class:`~tui.app.CockpitApp`: header, node panels,
 split-brain banner, help, quit) with the runbook checklist and the scribe log fed by a
 :class:`~checks.training.run.TrainingRun` instead of an incident journal. Time flows at 1x from
-the recording, on the replay's own bar (space pauses, ``.`` skips 5 s); the operator keys
-ask what the live cockpit asks (:mod:`tui.runbook_keys`), and the trainee also plays the
-approver (``a``, ``t``) by typing the approver's name. Every action is simulated and judged by the same gates; at
+the recording, on the replay's own bar (space pauses, ``.`` skips 5 s); the operator keys are the live
+cockpit's own (:mod:`tui.runbook_keys`), acting on the :class:`TrainingRun` as the seat's
+:class:`~checks.stages.seat.Runbook`, and the trainee also plays the approver (``a``, ``t``)
+by typing the approver's name. Every action is simulated and judged by the same gates; at
 the end (``z``, or ``q``) the score card opens in a modal and goes into the training record.
 """
 
@@ -25,21 +26,21 @@ from rich.markdown import Markdown
 from textual.widgets import Footer, Static
 
 from checks.config.text import TextRefused
-from checks.training.run import TrainingRefused, TrainingRun, describe_result
+from checks.runbook.result_text import result_sentence
+from checks.training.run import TrainingRun
+from checks.training.scenario import TrainingRefused
 from checks.training.score import TRAINING_BASE, headline, render_score_card, write_training_record
 from tui.app import CockpitApp
-from tui.runbook_keys import APPROVER_KEYS, OPERATOR_KEYS, fence_targets
+from tui.runbook_keys import APPROVER_KEYS, OPERATOR_KEYS
 from widgets.checklist import Checklist
 from widgets.cockpit_header import CockpitHeader
 from widgets.confirm_modal import ConfirmModal
-from widgets.prompt_modal import PromptModal
 from widgets.replay_bar import ReplayBar
 from widgets.scribe_log import ScribeLog
 from widgets.split_brain_banner import SplitBrainBanner
-from widgets.typed_confirm import TypedConfirmModal
 
 SKIP_S = 5.0
-NOT_IN_TRAINING = {"rollback", "reprotect", "sample_now"}
+NOT_IN_TRAINING = {"rollback", "reprotect", "repoint", "adopt", "keep_writer", "sample_now"}   # live only
 
 
 class TraineeSeat:
@@ -47,6 +48,7 @@ class TraineeSeat:
 
     seat = "operator"
     is_operator = True
+    plays_approver = True        # the keys ask whose name approves or attests
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -75,41 +77,18 @@ class _Panes:
         log.focus_input()
 
 
-class _Facade:
-    """The Operation methods the cockpit's prompts call, on the training run."""
-
-    def __init__(self, run: TrainingRun) -> None:
-        self.training = run
-
-    def set_roles(self, operator: str, scribe: str, approver: str):
-        return self.training.set_roles(scribe, approver)
-
-    def run_freeze(self):
-        return self.training.freeze()
-
-    def skip_freeze(self, reason: str):
-        return self.training.skip_freeze(reason)
-
-    def choose(self, candidate: str | None = None):
-        return self.training.choose(candidate)
-
-    def check_others(self):
-        return self.training.check_others()
-
-    def close_incident(self):
-        return self.training.close()
-
-
 class _Actions:
-    """Where the runbook keys hand an action: it runs at once on the training run (no I/O)."""
+    """Where the runbook keys hand an action: it runs at once on the training run (no I/O), which is
+    the seat's :class:`~checks.stages.seat.Runbook`."""
 
     busy = None
 
     def __init__(self, app: TrainingApp) -> None:
         self.app = app
+        self.runbook = app.training
 
     def start(self, label: str, act: Callable[[Any], Any]) -> bool:
-        self.app.perform(label, lambda: act(self.app.facade))
+        self.app.perform(label, lambda: act(self.runbook))
         return True
 
 
@@ -165,7 +144,6 @@ class TrainingApp(CockpitApp):
         super().__init__(f"TRAINING · {run.scenario.title} · {run.trainee}", run.cluster, clock=run.clock)
         self.training = run
         self.session = TraineeSeat(run.trainee)
-        self.facade = _Facade(run)
         self.actions = _Actions(self)
         self._panes = _Panes(self)
         self.paused = paused
@@ -278,70 +256,11 @@ class TrainingApp(CockpitApp):
             self.notify(str(exc), title=f"{label}: refused, an unsafe attempt blocked", severity="warning", timeout=20)
         else:
             self.refusal = None
-            self.notify(result if isinstance(result, str) else describe_result(result), title=label, timeout=10)
+            self.notify(result_sentence(label, result), title=label, timeout=10)
         self.query_one(Checklist).set_busy(None)
         self.refresh_screen()
         if label == "close" and self.training.state().closed:
             self.finish()
-
-    def _do(self, label: str, work: Callable[[], Any]) -> None:
-        self._go(label, lambda: self.actions.start(label, lambda _op: work()))
-
-    def action_fence(self) -> None:
-        targets = fence_targets(self.training.events)
-        if not targets:
-            self._do("fence", lambda: self.training.fence())
-            return
-        old = ", ".join(targets)
-        self.push_screen(TypedConfirmModal(f"Fence {old}", old, effects=(
-                             "runs the configured fence command (simulated);", "a writable primary is first paused in "
-                             "PgBouncer and drained to the candidate"), data_risk=self._risk_text()),
-                         lambda ok: ok and self._do("fence", lambda: self.training.fence(old)))
-
-    def action_promote(self) -> None:
-        name = self.training.state().candidate or ""
-        if not name:
-            self._do("promote", lambda: self.training.promote(name))
-            return
-        self.push_screen(TypedConfirmModal(f"Promote {name} to primary", name, effects=(
-                             "re-checks every gate first, then pg_promote(wait => false) (simulated)",),
-                             data_risk=self._risk_text()),
-                         lambda ok: ok and self._do("promote", lambda: self.training.promote(name)))
-
-    def action_cut_over(self) -> None:
-        self.push_screen(ConfirmModal("Cut Odoo over to the new primary?",
-                                      "PgBouncer first, then odoo.conf, commands and restarts (simulated)"),
-                         lambda yes: yes and self._do("cut over", self.training.cut_over))
-
-    def action_verify(self) -> None:
-        self._do("verify", self.training.verify)
-
-    def action_approve(self) -> None:
-        """The trainee plays the approver: whose name approves (never the operator's)."""
-        candidate = self.training.state().candidate
-
-        def got(approver: str | None) -> None:
-            if approver:
-                self._do("approve", lambda: self.training.approve(approver))
-
-        self.push_screen(PromptModal(f"Approve promoting {candidate}? You play the approver: their name",
-                                     f"{self._risk_text()}\napprovers: {', '.join(self.cluster.approvers)} "
-                                     "(never the operator)"), got)
-
-    def action_attest(self) -> None:
-        """The trainee plays the approver attesting an unreachable node is down."""
-        state = self.training.state()
-        node = state.old_primary or (fence_targets(self.training.events) or [""])[0]
-
-        def got_name(approver: str | None) -> None:
-            if approver:
-                self.push_screen(PromptModal(f"{approver} attests that {node} is down: in their words",
-                                             "e.g. host powered off, confirmed by the hosting provider's console"),
-                                 lambda words: words and self._do(
-                                     "attest", lambda: self.training.attest(node, approver, words)))
-
-        self.push_screen(PromptModal(f"Attest that {node} is down? You play the approver: their name",
-                                     f"approvers: {', '.join(self.cluster.approvers)} (never the operator)"), got_name)
 
     def on_scribe_log_note_submitted(self, message: ScribeLog.NoteSubmitted) -> None:
         self.training.note(message.kind, message.text)

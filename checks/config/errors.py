@@ -7,8 +7,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from checks.errors import CockpitError
 
-class ConfigError(Exception):
+
+class ConfigError(CockpitError):
     """A config problem, already phrased as one line for the user."""
 
     def __str__(self) -> str:

@@ -27,6 +27,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from checks.errors import CockpitError
+
 NAME_MAX = 64
 TEXT_MAX = 4000
 TAB = "    "
@@ -37,7 +39,7 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u20
 _LINE_BREAK = re.compile("\r\n|\r|\n")
 
 
-class TextRefused(ValueError):
+class TextRefused(CockpitError, ValueError):
     """Text that cannot be taken as given; the message is one sentence naming the field."""
 
 

@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from checks.errors import CockpitError
 from checks.incident.events import (  # noqa: F401  (re-exported: the kinds are part of the journal's API)
     ACTION, ALARM, APPROVAL, CLOSE, DECISION, EVIDENCE, KINDS, NOTE, OVERRIDE, ROLE, STAGE, STATUS, SYSTEM, TODO,
     Event, PendingEvent, redact_data, to_json,
@@ -50,7 +51,7 @@ SNAPSHOT_KINDS = frozenset({DECISION, APPROVAL, OVERRIDE, ACTION, STAGE, CLOSE})
 
 
 
-class JournalError(Exception):
+class JournalError(CockpitError):
     """One line about the journal: what file, what is wrong."""
 
 

@@ -25,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from checks.errors import CockpitError
 from checks.observe.sample import iso_utc, utcnow
 
 OPERATOR = "operator"
@@ -37,7 +38,7 @@ LOCK_FILE = "operator.lock"
 HOLDER_FILE = "operator.json"
 
 
-class SeatError(Exception):
+class SeatError(CockpitError):
     """One line about a seat."""
 
 

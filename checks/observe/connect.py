@@ -7,12 +7,13 @@ import contextlib
 
 import asyncpg
 
+from checks.errors import CockpitError
 from checks.config.model import Node, Sampling
 from checks.config.redact import redact
 from checks.observe.sampler import APPLICATION_NAME, node_password
 
 
-class NodeUnreachable(Exception):
+class NodeUnreachable(CockpitError):
     """A node could not be reached; the message is one redacted line naming it."""
 
 

@@ -24,6 +24,7 @@ from typing import Literal
 import asyncpg
 from pydantic import BaseModel, ConfigDict
 
+from checks.errors import CockpitError
 from checks.config.model import Cluster, Node
 from checks.observe.connect import NodeUnreachable, node_connection
 from checks.observe.lsn import format_lsn, human_bytes, parse_lsn
@@ -317,7 +318,7 @@ async def read_node(node: Node, cluster: Cluster, conn=None) -> tuple[NodePositi
         raise DivergenceError(f"{node.name}: {redact(text)}: its timeline and WAL position cannot be read") from None
 
 
-class WalUnreadable(Exception):
+class WalUnreadable(CockpitError):
     """The old node's WAL records cannot be read; the message says why, in a few words."""
 
 

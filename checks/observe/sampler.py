@@ -14,6 +14,7 @@ import time
 
 import asyncpg
 
+from checks.errors import CockpitError
 from checks.config.model import Node, Sampling
 from checks.observe.queries import NODE_SAMPLE
 from checks.config.redact import redact, remember_secret
@@ -24,7 +25,7 @@ BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 5.0
 
 
-class SamplerError(Exception):
+class SamplerError(CockpitError):
     """A node could not be sampled; the message is already redacted."""
 
 
@@ -46,6 +47,7 @@ class NodeSampler:
         self.node = node
         self.sampling = sampling
         self._conn: asyncpg.Connection | None = None
+        self._conn_loop: asyncio.AbstractEventLoop | None = None   # the loop it was opened on
         self._backoff_s = 0.0
         self._next_attempt = 0.0
         self._last_error: str | None = None
@@ -73,7 +75,7 @@ class NodeSampler:
         return sample_from_row(self.node.name, row, latency_ms)
 
     async def close(self) -> None:
-        if self._conn is not None and getattr(self._conn, "_loop", None) is not asyncio.get_running_loop():
+        if self._conn is not None and self._conn_loop is not asyncio.get_running_loop():
             self._drop()
         conn, self._conn = self._conn, None
         if conn is not None and not conn.is_closed():
@@ -83,8 +85,8 @@ class NodeSampler:
                 conn.terminate()
 
     async def _connection(self, retry_now: bool = False) -> asyncpg.Connection:
-        if self._conn is not None and getattr(self._conn, "_loop", None) is not asyncio.get_running_loop():
-            self._drop()                 # opened by an earlier event loop (one action, one loop)
+        if self._conn is not None and self._conn_loop is not asyncio.get_running_loop():
+            self._drop()                 # opened on another event loop: a connection belongs to its loop
         if self._conn is not None and not self._conn.is_closed():
             return self._conn
         now = time.monotonic()
@@ -92,6 +94,7 @@ class NodeSampler:
             raise SamplerError(self._last_error or "waiting to reconnect")
         password = node_password(self.node.name, self.node.password_env)
         timeout_ms = int(self.sampling.statement_timeout_s * 1000)
+        self._conn_loop = asyncio.get_running_loop()
         self._conn = await asyncio.wait_for(
             asyncpg.connect(
                 dsn=self.node.dsn,

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from checks.errors import CockpitError
 from checks.observe.lsn import format_lsn, parse_lsn
 from checks.config.redact import redact
 
 
-class DivergenceError(Exception):
+class DivergenceError(CockpitError):
     """The question cannot be answered; the message is one redacted line naming the node."""
 
 

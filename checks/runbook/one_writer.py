@@ -7,14 +7,14 @@ cutover, or a cluster rebuilt since, makes yesterday's "verified" a lie. So veri
 round with :func:`one_writer_problem`: among the reachable members exactly one node is
 writable, it is the node being verified, and no other node is unreachable without proof
 (a fence that succeeded, or an approver's attestation: unreachable is not dead), as stage 2
-judges it (:func:`checks.stages.fence.judge_others`).
+judges it (:func:`checks.runbook.others.judge_others`).
 """
 
 from __future__ import annotations
 
 from checks.observe.assess import ClusterView
 from checks.config.model import Cluster
-from checks.stages.fence import judge_others
+from checks.runbook.others import judge_others
 from checks.runbook.gates import RunbookState, attestations
 
 

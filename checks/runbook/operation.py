@@ -1,10 +1,14 @@
-"""The runbook's actions: each checks its gate, acts, and journals the evidence before returning.
+"""The operation: the thin context every runbook action runs in.
 
-The cockpit's workers and ``drill`` both drive an :class:`Operation`; the rules live
-in :mod:`checks.runbook.gates` (gates), :mod:`checks.stages.fence` (no other writer) and
-:mod:`checks.runbook.risk` (data risk), so there is one copy of each. A refused action raises
-:class:`GateRefused` with one sentence (which gate, why, what would unlock it), and the
-refusal is journaled too: training scores count them.
+It journals (:meth:`Operation.log`), refuses with a journaled sentence (:meth:`Operation.refuse`),
+holds the gate (:meth:`Operation.require`), samples every node afresh (:meth:`Operation.refresh`)
+and remembers what this incident saw (who was a standby, on which timeline, whose promotion
+was ours). The actions themselves are functions in their stage's module, ``checks.stages.*``
+(and ``checks.aftermath.*``), each taking an Operation first: the cockpit, ``drill`` and
+training call the same ones. The rules live once: :mod:`checks.runbook.gates` (gates),
+:mod:`checks.runbook.others` (no other writer), :mod:`checks.runbook.risk` (data risk). A refused
+action raises :class:`GateRefused` with one sentence (which gate, why, what would unlock it),
+journaled too: training scores count them.
 """
 
 from __future__ import annotations
@@ -14,22 +18,20 @@ import threading
 from contextlib import contextmanager
 from typing import Callable
 
+from checks.errors import CockpitError
 from checks.observe.assess import ClusterView, Watch
-from checks.runbook.candidates import rank_candidates
-from checks.runbook.commands import CommandResult, run_command
+from checks.runbook.commands import CommandResult
 from checks.config.model import Cluster
-from checks.stages.fence import judge_others
+from checks.runbook.others import judge_others
 from checks.incident.journal import Event, Journal
-from checks.runbook.risk import DataRisk, data_risk
-from checks.runbook.gates import STAGES, RunbookState, approval_problem, evaluate, final_lsn_evidence
-from checks.observe.sample import utcnow
+from checks.runbook.gates import STAGES, RunbookState, evaluate, final_lsn_evidence
 from checks.observe.sampler import NodeSampler, sample_all
 
 
 GATE_KINDS = frozenset({"role", "action", "evidence", "approval", "decision"})
 
 
-class GateRefused(Exception):
+class GateRefused(CockpitError):
     """An action the gates do not allow; the message is the sentence to show."""
 
 
@@ -162,70 +164,11 @@ class Operation:
         """Close this operation's connections (it reconnects when used again)."""
         await asyncio.gather(*(s.close() for s in self._samplers.values()))
 
-    async def close_incident(self) -> dict:
-        """Journal the close event with the figures (RTO, RPO, time per stage, hardening). Refused
-        (journaled) when the incident is closed already, or when this round of samples does not show
-        exactly one writer, the authoritative node, with every other node accounted for."""
-        from checks.stages.close import closeout
-        from checks.runbook.one_writer import authoritative_node, confirm_one_writer
-        from checks.runbook.gates import closed_sentence, standing_close
-
-        standing = standing_close(self.journal.events())
-        if standing is not None:
-            raise self.refuse("close", closed_sentence(standing, self.journal.incident_id))
-        problem = await confirm_one_writer(self, authoritative_node(self.state(), self.journal.events()))
-        if problem:
-            raise self.refuse("close", f"close refused: {problem}")
-        events = self.journal.events()
-        figures = closeout(self.cluster, events, self.journal.samples(), started_at=events[0].at,
-                           first_bad_at=self.first_bad_at())
-        verdict = "verified" if figures["verified"] else "closed before verification"
-        self.log("close", f"incident {verdict}: RTO {figures['rto_s']} s; {figures['rpo_statement']}", data=figures)
-        return figures
-
-    def first_bad_at(self):
-        """The first bad signal: journaled by any seat, or seen by this one."""
-        from checks.observe.sample import parse_iso
-
-        journaled = [parse_iso(e.data["first_bad_at"]) for e in self.journal.events(kinds={"status", "alarm"})
-                     if e.data.get("first_bad_at")]
-        seen = [self.view.first_bad_at] if self.view and self.view.first_bad_at else []
-        return min(journaled + seen, default=None)
-
-    # -- stage 0 -------------------------------------------------------------------------------
-    def set_roles(self, operator: str, scribe: str, approver: str) -> None:
-        from checks.config.text import clean_name   # person text is made safe once, where it enters (checks.config.text)
-        operator, scribe, approver = (clean_name(name, field, required=False) for name, field in
-                                      ((operator, "operator"), (scribe, "scribe"), (approver, "approver")))
-        problem = approval_problem(approver, self.cluster, operator)
-        if problem:
-            raise self.refuse("set roles", f"roles refused: {problem}", 0)
-        self.log("role", f"roles: operator {operator}, scribe {scribe}, approver {approver}", stage=0,
-                 data={"roles": {"operator": operator, "scribe": scribe, "approver": approver}})
-
-    async def run_freeze(self) -> list[CommandResult]:
-        self.require(0, "freeze")
-        await self.refresh()             # a config that cannot be acted on refuses this too
-        results = []
-        for command in self.cluster.freeze:
-            result = await run_command(command.name, command.command, command.timeout_s)
-            self.log_command(result, stage=0, step="freeze")
-            results.append(result)
-        return results
-
+    # -- the journal, for actions ----------------------------------------------------------------
     def log_command(self, result: CommandResult, *, stage: int, step: str, **extra) -> Event:
         return self.log("action", result.summary(), stage=stage, data={
             "step": step, "name": result.name, "argv": list(result.argv), "exit_code": result.exit_code,
             "output": result.output, "duration_ms": result.duration_ms, "error": result.error, **extra})
-
-    def skip_freeze(self, reason: str) -> None:
-        from checks.config.text import clean_text   # person text is made safe once, where it enters (checks.config.text)
-        reason = clean_text(reason, "the reason for skipping the freeze")
-        self.require(0, "skip freeze")
-        if not reason.strip():
-            raise self.refuse("skip freeze", "skipping the freeze needs a reason", 0)
-        self.log("decision", f"freeze skipped: {reason}", stage=0,
-                 data={"skip_freeze": True, "reason": reason, "proposed_by": self.author})
 
     # -- another operator ------------------------------------------------------------------------
     def promoted_here(self) -> set[str]:
@@ -270,64 +213,6 @@ class Operation:
                               "agree on one primary; if it is to stay the primary, adopt it as this incident's "
                               "(key d, or drill --adopt NODE)", stage)
 
-    # -- stage 1 -------------------------------------------------------------------------------
-    async def risk_for(self, candidate: str, view: ClusterView, final_lsn: str | None = None) -> DataRisk:
-        """The data risk of promoting ``candidate`` now, compared along one timeline history."""
-        from checks.observe.lineage import journaled_histories, read_branch
-
-        mark = view.last_primary
-        alive = bool(mark and any(n.name == mark.node and n.sample.writable for n in view.nodes))
-        sample = view.node(candidate).sample
-        samples = {n.name: n.sample for n in view.nodes if not n.foreign and not n.duplicate_of}
-        branch = None
-        if mark is not None:
-            reference = final_lsn or mark.lsn
-            branch = await read_branch(self.cluster, sample, mark.node, mark.timeline, reference, samples,
-                                       journaled_histories(self.journal.events(kinds={"evidence"})))
-        return data_risk(sample, mark, self.cluster.slo, utcnow(), final_lsn=final_lsn,
-                         final_node=mark.node if mark else None, primary_alive=alive, branch=branch,
-                         others=[s for name, s in samples.items() if name != candidate])
-
-    async def choose(self, candidate: str | None = None) -> DataRisk:
-        self.require(1, "choose a candidate")
-        view = await self.refresh()
-        self.refuse_if_promoted_elsewhere("choose a candidate", view, 1)
-        ranked = rank_candidates(view, self.cluster)
-        eligible = [c for c in ranked if c.eligible]
-        if candidate is None:
-            if not eligible:
-                why = "; ".join(f"{c.name}: {c.reason}" for c in ranked)
-                raise self.refuse("choose a candidate", f"no standby can be promoted: {why}", 1)
-            candidate = eligible[0].name
-        chosen = next((c for c in ranked if c.name == candidate), None)
-        if chosen is None or not chosen.eligible:
-            why = chosen.reason if chosen else "it is not a node of this cluster"
-            raise self.refuse("choose a candidate", f"{candidate} cannot be the candidate: {why}", 1)
-        risk = await self.risk_for(candidate, view)
-        mark = view.last_primary
-        self.log("decision", f"candidate {candidate}: {risk.statement}", stage=1, data={
-            "candidate": candidate, "old_primary": mark.node if mark else None,
-            "old_primary_timeline": mark.timeline if mark else None,
-            "data_risk": risk.model_dump(mode="json"), "proposed_by": self.author,
-            "ranking": [f"{c.name}: {'eligible' if c.eligible else c.reason} (received {c.receive_lsn})" for c in ranked]})
-        return risk
-
-    def approve(self, approver: str, note: str = "") -> None:
-        from checks.config.text import clean_name, clean_text   # person text is made safe once, where it enters
-        approver, note = clean_name(approver, "approver", required=False), clean_text(note, "the approval's note")
-        state = self.require(1, "approve the data risk")
-        if not state.candidate:
-            raise self.refuse("approve", "there is nothing to approve yet: choose a candidate first", 1)
-        problem = approval_problem(approver, self.cluster, state.roles.get("operator"))
-        if problem:
-            raise self.refuse("approve", f"approval refused: {problem}", 1)
-        risk = (state.data_risk or {}).get("statement", "")
-        measured = self.final_lsn_evidence(state.candidate)
-        if measured:                     # after a switchover stopped: the approval covers what it measured
-            risk = f"{risk}; measured by the fence sequence: {measured['text']}"
-        self.log("approval", f"{approver} approves promoting {state.candidate}: {risk} {note}".strip(), stage=1,
-                 data={"candidate": state.candidate, "approved_by": approver, "statement": risk})
-
     # -- stage 2 -------------------------------------------------------------------------------
     def final_lsn_evidence(self, candidate: str) -> dict | None:
         return final_lsn_evidence(self.journal.events(kinds={"evidence"}), candidate)
@@ -340,23 +225,3 @@ class Operation:
         samples = {n.name: n.sample for n in view.nodes if not n.foreign}
         return judge_others(self.cluster, state.candidate, samples, old_primary=state.old_primary,
                             seen_as_standby=self.seen_as_standby, fenced=self._fenced_nodes())
-
-    async def check_others(self) -> RunbookState:
-        state = self.require(2, "check the old primary")
-        view = await self.refresh()
-        self.refuse_if_promoted_elsewhere("check the old primary", view, 2)
-        evidence = self.judge(state, view)
-        self.log("evidence", "; ".join(evidence["lines"]) or "no other node", stage=2, data=evidence)
-        return self.state()
-
-    def attest(self, node: str, approver: str, statement: str) -> None:
-        from checks.config.text import clean_name, clean_text   # person text is made safe once, where it enters
-        approver, statement = clean_name(approver, "approver", required=False), clean_text(statement, "the attestation")
-        state = self.require(2, "attest")
-        problem = approval_problem(approver, self.cluster, state.roles.get("operator"))
-        if problem:
-            raise self.refuse("attest", f"attestation refused: {problem}", 2)
-        if not statement.strip():
-            raise self.refuse("attest", "an attestation needs its words (\"host powered off, confirmed by ...\")", 2)
-        self.log("approval", f"{approver} attests {node} is down: {statement}", stage=2,
-                 data={"node": node, "approved_by": approver, "attestation": statement})

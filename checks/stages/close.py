@@ -14,8 +14,10 @@ from checks.observe.lsn import human_bytes, human_seconds
 from checks.incident.followups import follow_ups
 from checks.stages.reprotect_summary import reprotect_lines
 from checks.incident.rpo import close_figures, measured_rpo
-from checks.runbook.gates import STAGES, evaluate, last_passed_run
-from checks.observe.sample import iso_utc
+from checks.observe.sample import iso_utc, parse_iso
+from checks.runbook.gates import STAGES, closed_sentence, evaluate, last_passed_run, standing_close
+from checks.runbook.one_writer import authoritative_node, confirm_one_writer
+from checks.runbook.operation import Operation
 
 
 def stage_passed_at(cluster: Cluster, events: list) -> dict[int, datetime]:
@@ -109,3 +111,29 @@ def closeout(cluster: Cluster, events: list, samples: list, *, started_at: datet
         "verified": state.current == 6,
         "follow_ups": follow_ups(events, samples),
     }
+
+
+async def close_incident(op: Operation) -> dict:
+    """Journal the close event with the figures (RTO, RPO, time per stage, hardening). Refused
+    (journaled) when the incident is closed already, or when this round of samples does not show
+    exactly one writer, the authoritative node, with every other node accounted for."""
+    standing = standing_close(op.journal.events())
+    if standing is not None:
+        raise op.refuse("close", closed_sentence(standing, op.journal.incident_id))
+    problem = await confirm_one_writer(op, authoritative_node(op.state(), op.journal.events()))
+    if problem:
+        raise op.refuse("close", f"close refused: {problem}")
+    events = op.journal.events()
+    figures = closeout(op.cluster, events, op.journal.samples(), started_at=events[0].at,
+                       first_bad_at=first_bad_at(op))
+    verdict = "verified" if figures["verified"] else "closed before verification"
+    op.log("close", f"incident {verdict}: RTO {figures['rto_s']} s; {figures['rpo_statement']}", data=figures)
+    return figures
+
+def first_bad_at(op: Operation):
+    """The first bad signal: journaled by any seat, or seen by this one."""
+
+    journaled = [parse_iso(e.data["first_bad_at"]) for e in op.journal.events(kinds={"status", "alarm"})
+                 if e.data.get("first_bad_at")]
+    seen = [op.view.first_bad_at] if op.view and op.view.first_bad_at else []
+    return min(journaled + seen, default=None)

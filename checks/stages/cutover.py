@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from checks.errors import CockpitError
 from checks.runbook.commands import CommandResult, fill_placeholders, run_command
 from checks.config.model import Node, PgBouncer
 from checks.stages.inifile import set_keys, write_atomic
@@ -18,7 +19,7 @@ from checks.stages.pgbouncer import (AdminConsole, PgBouncerError, admin_console
                               preload_show_driver, rewrite_databases)
 
 
-class StepFailed(Exception):
+class StepFailed(CockpitError):
     pass
 
 

@@ -1,10 +1,8 @@
-"""Stage 2: the old primary, and every other node, proven not writable before any promotion.
+"""Stage 2's fence sequence: the planned-switchover path for a reachable primary, and the fence of a dead one.
 
-``judge_others`` is the rule (pure): a writable node blocks; an unreachable node that
-was the primary, or was never seen as a standby, needs proof (a fence command that
-succeeded, or an approver's attestation), because unreachable is not dead.
-``fence_sequence`` is the planned-switchover path for a reachable primary: PAUSE
-PgBouncer, read the final LSN, wait until the candidate has received it, fence, verify.
+``fence_sequence`` PAUSEs PgBouncer, reads the final LSN, waits until the candidate has
+received it, fences, verifies. The rule it serves (which nodes need fencing) is
+:mod:`checks.runbook.others`; the stage's actions are :mod:`checks.stages.old_primary`.
 """
 
 from __future__ import annotations
@@ -21,41 +19,6 @@ from checks.observe.connect import NodeUnreachable, node_connection
 from checks.observe.lsn import lsn_diff
 from checks.stages.pgbouncer import PgBouncerError, admin_execute, preload_show_driver
 from checks.observe.queries import CURRENT_POSITION, RECEIVE_POSITION
-from checks.observe.sample import NodeSample
-
-
-def judge_others(cluster: Cluster, candidate: str, samples: dict[str, NodeSample], *, old_primary: str | None,
-                 seen_as_standby: set[str], fenced: set[str]) -> dict:
-    """The evidence of the ``others_not_writable`` check, as journaled."""
-    nodes, lines = {}, []
-    for node in cluster.nodes:
-        if node.name == candidate:
-            continue
-        s = samples.get(node.name)
-        reachable = bool(s and s.reachable)
-        writable = bool(s and s.writable)
-        needs_proof = not reachable and (node.name == old_primary or node.name not in seen_as_standby)
-        was_fenced = node.name in fenced
-        nodes[node.name] = {"reachable": reachable, "writable": writable, "needs_proof": needs_proof,
-                            "fenced": was_fenced, "in_recovery": s.in_recovery if s else None}
-        if writable:
-            lines.append(f"{node.name} is WRITABLE ({s.current_lsn})")
-        elif reachable:
-            lines.append(f"{node.name} is reachable and read-only (in recovery: {s.in_recovery})")
-        elif was_fenced:
-            lines.append(f"{node.name} is unreachable after a successful fence")
-        elif needs_proof:
-            lines.append(f"{node.name} is unreachable ({s.error if s else 'never sampled'}): not proof it is down")
-        else:
-            lines.append(f"{node.name} is unreachable; last seen as a standby")
-    return {"check": "others_not_writable", "candidate": candidate, "old_primary": old_primary,
-            "nodes": nodes, "lines": lines}
-
-
-def needs_fencing(evidence: dict) -> list[str]:
-    """From ``others_not_writable`` evidence: the nodes to fence (writable, or unreachable without proof)."""
-    nodes = evidence.get("nodes") or {}
-    return sorted(n for n, f in nodes.items() if f.get("writable") or (f.get("needs_proof") and not f.get("fenced")))
 
 
 class FenceStep(BaseModel):
@@ -83,6 +46,16 @@ class FenceOutcome(BaseModel):
     @property
     def fenced(self) -> bool:
         return self.command is not None and self.command.ok
+
+    def sentence(self) -> str:
+        if self.stopped:
+            return f"{self.node} not fenced: {self.stopped}"
+        if not self.fenced:
+            failed = next((step.text for step in reversed(self.steps) if not step.ok), "the fence command failed")
+            return f"fencing {self.node} failed: {failed}"
+        drained = (f" after its final LSN {self.final_lsn} reached the candidate" if self.caught_up
+                   else f" at final LSN {self.final_lsn}" if self.final_lsn else "")
+        return f"{self.node} fenced{drained}"
 
 
 async def _row(node: Node, cluster: Cluster, sql: str, conn=None):

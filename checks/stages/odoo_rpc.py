@@ -12,11 +12,12 @@ import os
 import xmlrpc.client
 from pathlib import Path
 
+from checks.errors import CockpitError
 from checks.config.model import Odoo
 from checks.config.redact import redact, remember_secret
 
 
-class OdooError(Exception):
+class OdooError(CockpitError):
     """One redacted line about an Odoo call."""
 
 

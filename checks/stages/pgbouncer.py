@@ -13,12 +13,13 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
+from checks.errors import CockpitError
 from checks.config.model import PgBouncer
 from checks.config.redact import redact
 from checks.observe.sampler import node_password
 
 
-class PgBouncerError(Exception):
+class PgBouncerError(CockpitError):
     """One redacted line naming the PgBouncer instance."""
 
 

@@ -1,4 +1,7 @@
-"""Stage 3: promotion with ``pg_promote(wait => false)`` and fast polling.
+"""Stage 3, Promote: every gate re-checked just before it acts, then ``pg_promote(wait => false)`` and fast polling.
+
+Promotion re-checks everything first: the candidate still in recovery, no other node
+writable or unproven, the data risk no worse than the one decided.
 
 ``pg_promote(wait => true)`` and ``pg_ctl promote`` poll at 100 ms, so they never
 return sooner; the server is writable ~40 ms after the call, so we poll every
@@ -13,7 +16,16 @@ import time
 
 from pydantic import BaseModel, ConfigDict
 
+from checks.observe.connect import NodeUnreachable, node_connection
+from checks.observe.divergence import DivergenceError, read_node
 from checks.observe.queries import IN_RECOVERY, PROMOTE_NO_WAIT, WRITABLE_CHECK
+from checks.runbook.gates import attestations
+from checks.runbook.operation import Operation
+from checks.runbook.risk import DataRisk
+from checks.stages.freshness import risk_for
+from checks.stages.old_primary import measured_loss_approved
+
+_RISK_RANK = {"zero": 0, "known": 1, "at_least": 2, "unknown": 3}
 
 
 class PromotionResult(BaseModel):
@@ -58,3 +70,90 @@ async def promote_on(conn, name: str, statement_timeout_s: float, *, poll_s: flo
                                error=f"{name} stopped answering ({t:g}s statement timeout) during promotion")
     except Exception as exc:  # noqa: BLE001 - a server error is a result to journal, not a crash
         return PromotionResult(node=name, promoted=False, error=str(exc).splitlines()[0])
+
+
+def _worse(new: DataRisk, decided: dict) -> bool:
+    if new.other_branch and not decided.get("other_branch"):
+        return True
+    if _RISK_RANK[new.kind] > _RISK_RANK.get(decided.get("kind", "unknown"), 3):
+        return True
+    return (new.bytes or 0) > (decided.get("bytes") or 0)
+
+
+async def promote_candidate(op: Operation, confirm: str) -> PromotionResult:
+    """Re-check every gate, promote, journal the timeline switch (one record re-render, at the end)."""
+    with op.one_record_update():
+        return await _promote_candidate(op, confirm)
+
+
+async def _promote_candidate(op: Operation, confirm: str) -> PromotionResult:
+    state = op.require(3, "promote", closed_ok=True)
+    candidate = state.candidate
+    if state.stage(3).status == "passed":   # harmless even on a closed incident: nothing is sent
+        op.log("note", f"promote pressed again: {candidate} is already promoted; nothing sent", stage=3)
+        return PromotionResult(node=candidate, promoted=True, already=True)
+    op.require(3, "promote")                 # anything that would act: refused on a closed incident
+    if confirm != candidate:
+        raise op.refuse("promote", f"promotion not confirmed: type the candidate's name exactly ('{candidate}')", 3)
+    view = await op.refresh()
+    op.refuse_if_promoted_elsewhere("promote", view, 3)
+    sample = view.node(candidate).sample
+    if not sample.reachable:
+        raise op.refuse("promote", f"{candidate} is unreachable now ({sample.error}): choose again at stage 1", 3)
+    evidence = op.judge(state, view)
+    for name, fact in sorted(evidence["nodes"].items()):
+        attested = name in attestations(op.cluster, op.journal.events(kinds={"approval"}), state.roles.get("operator"))
+        if fact["writable"]:
+            raise op.refuse("promote", f"promotion refused: {name} is writable again; fence it (stage 2) first", 3)
+        if fact["needs_proof"] and not fact["fenced"] and not attested:
+            raise op.refuse("promote", f"promotion refused: {name} is unreachable but not proven down; "
+                            "fence it or have an approver attest it", 3)
+    if sample.in_recovery:
+        final = op.final_lsn_evidence(candidate)
+        risk = await risk_for(op, candidate, view, final_lsn=final["final_lsn"] if final else None)
+        decided = state.data_risk or {}
+        if decided.get("pending_fence") and risk.kind != "zero" and not (
+                final and measured_loss_approved(op, candidate, final["node"])):
+            raise op.refuse("promote", f"promotion refused: a planned switchover promotes only with its proof of "
+                            f"zero loss, and the fence sequence did not prove it ({risk.statement}); an approver "
+                            "must approve this measured risk at stage 1 first", 3)
+        if not decided.get("pending_fence") and _worse(risk, decided):
+            raise op.refuse("promote", f"promotion refused: the data risk changed since it was decided "
+                            f"(now: {risk.statement}); decide again at stage 1", 3)
+        op.log("evidence", f"re-check before promotion: {risk.statement}", stage=3,
+               data={"check": "pre_promote", "data_risk": risk.model_dump(mode="json")})
+    node = op.cluster.node(candidate)
+    timeline: tuple | DivergenceError | None = None
+    try:
+        async with node_connection(node, op.cluster.sampling, purpose="promote") as conn:
+            result = await promote_on(conn, candidate, op.cluster.sampling.statement_timeout_s)
+            if result.promoted and not result.already:
+                # on the promotion's connection: a new one is ~12 ms more of a switchover's pause
+                try:
+                    timeline = await read_node(node, op.cluster, conn)
+                except DivergenceError as exc:
+                    timeline = exc
+    except NodeUnreachable as exc:
+        result = PromotionResult(node=candidate, promoted=False, error=str(exc))
+    op.log("evidence", result.sentence(), stage=3, data={
+        "check": "promoted", "passed": result.promoted, "node": candidate, "already": result.already,
+        "promote_to_writable_ms": result.promote_to_writable_ms, "error": result.error})
+    if timeline is not None:
+        journal_timeline_switch(op, candidate, timeline)
+    await op.refresh()
+    return result
+
+
+def journal_timeline_switch(op: Operation, node: str, read: tuple | DivergenceError) -> None:
+    """Journal the promoted node's position and timeline history: a later rollback can judge
+    divergence from it even once this node is fenced and cannot be read."""
+    if isinstance(read, DivergenceError):
+        op.log("note", f"timeline history of {node} not journaled: {read}", stage=3)
+        return
+    position, history = read
+    switch = history[-1] if history else None
+    text = (f"{node} is on timeline {position.timeline}, switched from timeline {switch.parent_tli} at "
+            f"{switch.switch_lsn}" if switch else f"{node} is on timeline {position.timeline}")
+    op.log("evidence", text, stage=3, data={"check": "timeline_switch", "node": node,
+                                            "position": position.model_dump(mode="json"),
+                                            "history": [h.model_dump(mode="json") for h in history]})

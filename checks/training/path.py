@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from checks.stages.fence import needs_fencing
+from checks.runbook.others import needs_fencing
 from checks.incident.events import Event
 from checks.runbook.gates import RunbookState
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
+from checks.errors import CockpitError
 from checks.config.model import Cluster, load_config
 from checks.config.errors import ConfigError
 from checks.incident.events import Event
@@ -18,7 +19,7 @@ PLACEHOLDER_DSN = "postgresql://replay.invalid/postgres"
 ODOO_CHECKS = ("odoo_login", "write_probe", "cron_progress")
 
 
-class ReplayError(Exception):
+class ReplayError(CockpitError):
     """One line: why this directory cannot be replayed."""
 
 

@@ -27,27 +27,34 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from checks.stages.close import close_incident
+from checks.stages.freshness import approve, choose
+from checks.stages.old_primary import attest, check_others, fence_old_primary
+from checks.stages.stabilize import set_roles, skip_freeze
 from checks.observe.assess import ClusterView
 from checks.runbook.commands import CommandResult
-from checks.stages.fence import needs_fencing
+from checks.runbook.others import needs_fencing
 from checks.incident.events import Event
 from checks.observe.lsn import lsn_diff
 from checks.runbook.operation import GateRefused
-from checks.stages.promote import PromotionResult
+from checks.stages.promote import PromotionResult, promote_candidate
 from checks.runbook.gates import RunbookState
 from checks.observe.sample import NodeSample, iso_utc
-from checks.stages.actions import fence_old_primary, promote_candidate
 from checks.training.score import score_card
-from checks.training.sim import (  # noqa: F401 - some re-exported for callers
-    drained, promoted_sample, TrainingJournal, _RechecksPassed, _ClockedWatch, TrainingOperation, _drive, describe_result,
+from checks.runbook.result_text import result_sentence
+from checks.training.sim import (
+    ClockedWatch, RechecksPassed, TrainingJournal, TrainingOperation, drained, drive, promoted_sample,
 )
-from checks.training.scenario import (  # noqa: F401 - some re-exported for callers
-    SIMULATED, SIM_COMMAND_MS, SIM_PROMOTE_MS, SIM_DRAIN_MS, ScenarioError, TrainingRefused, Fault, Scenario, load_scenario, scenario_json,
+from checks.training.scenario import (
+    SIM_COMMAND_MS, SIM_DRAIN_MS, SIM_PROMOTE_MS, SIMULATED, Scenario, TrainingRefused,
 )
 
 
 class TrainingRun:
-    """One trainee working one scenario. Time moves only through :meth:`advance`."""
+    """One trainee working one scenario. Time moves only through :meth:`advance`. It is a
+    :class:`~checks.stages.seat.Runbook`: the cockpit's keys act on it as on a live seat."""
+
+    simulated = True
 
     def __init__(self, scenario: Scenario, trainee: str = "trainee", *, start_at: float = 0.0) -> None:
         self.scenario = scenario
@@ -64,14 +71,14 @@ class TrainingRun:
         self._frozen: dict[str, tuple[float, NodeSample]] = {}
         self._drained: tuple[str, str] | None = None
         self._promoted: tuple[str, float, NodeSample] | None = None
-        self._watch = _ClockedWatch(scenario.cluster_name, self.cluster, self.clock)
+        self._watch = ClockedWatch(scenario.cluster_name, self.cluster, self.clock)
         self._display_fed: float | None = None
         self.view: ClusterView = self._watch.update()
         self.split_brain_seen = False
         self._alarmed: set[str] = set()
         self.attempts: list[dict[str, Any]] = []
         self.finished_at: float | None = None
-        self.op = TrainingOperation(self, author=trainee, seat="operator")
+        self.op = self._operation(trainee, "operator")
         self._seats: dict[str, TrainingOperation] = {}
         self.op.log("role", f"{trainee} joined as operator (training)", data={"joined": True})
         self.op.log("system", f"training: {scenario.title}. {scenario.description} Every action is simulated "
@@ -180,19 +187,23 @@ class TrainingRun:
             self.attempts.append({"t": round(self.t, 1), "action": action, "ok": False, "text": str(exc)})
             self._update_view()
             raise TrainingRefused(str(exc)) from None
-        self.attempts.append({"t": round(self.t, 1), "action": action, "ok": True, "text": describe_result(result)})
+        self.attempts.append({"t": round(self.t, 1), "action": action, "ok": True, "text": result_sentence(action, result)})
         self._update_view()
         return result
+
+    def _operation(self, author: str, seat: str) -> TrainingOperation:
+        return TrainingOperation(self.journal, self.scenario.cluster_name, self.cluster, clock=self.clock,
+                                 feed=self.feed, author=author, seat=seat)
 
     def _seat(self, approver: str) -> TrainingOperation:
         """The approver's own seat (the trainee plays it): approvals are journaled by the approver."""
         if approver not in self._seats:
-            self._seats[approver] = TrainingOperation(self, author=approver or "?", seat="approver")
+            self._seats[approver] = self._operation(approver or "?", "approver")
         return self._seats[approver]
 
     def set_roles(self, scribe: str, approver: str) -> None:
         """Stage 0: the trainee is the operator."""
-        return self._attempt("set roles", lambda: self.op.set_roles(self.trainee, scribe, approver))
+        return self._attempt("set roles", lambda: set_roles(self.op, self.trainee, scribe, approver))
 
     def freeze(self) -> list[CommandResult]:
         """Stage 0: the configured freeze commands, simulated (exit 0)."""
@@ -210,23 +221,23 @@ class TrainingRun:
         return self._attempt("freeze", work)
 
     def skip_freeze(self, reason: str) -> None:
-        return self._attempt("skip freeze", lambda: self.op.skip_freeze(reason))
+        return self._attempt("skip freeze", lambda: skip_freeze(self.op, reason))
 
     def choose(self, candidate: str | None = None):
         """Stage 1: rank the standbys and state the data risk on the replayed samples (the real code)."""
-        return self._attempt("choose a candidate", lambda: _drive(self.op.choose(candidate)))
+        return self._attempt("choose a candidate", lambda: drive(choose(self.op, candidate)))
 
     def approve(self, approver: str, note: str = "") -> None:
         """Stage 1: the approver (never the operator) approves the data risk, from their own seat."""
-        return self._attempt("approve", lambda: self._seat(approver).approve(approver, note))
+        return self._attempt("approve", lambda: approve(self._seat(approver), approver, note))
 
     def check_others(self) -> RunbookState:
-        """Stage 2: every other node judged (checks.stages.fence.judge_others)."""
-        return self._attempt("check the old primary", lambda: _drive(self.op.check_others()))
+        """Stage 2: every other node judged (checks.runbook.others.judge_others)."""
+        return self._attempt("check the old primary", lambda: drive(check_others(self.op)))
 
     def attest(self, node: str, approver: str, statement: str) -> None:
         """Stage 2: an approver attests an unreachable node is down."""
-        return self._attempt("attest", lambda: self._seat(approver).attest(node, approver, statement))
+        return self._attempt("attest", lambda: attest(self._seat(approver), node, approver, statement))
 
     def fence(self, typed: str | None = None) -> str:
         """Stage 2: fence every node the last check says needs it (``typed``: the names as the
@@ -237,12 +248,12 @@ class TrainingRun:
             state = self.op.state()
             targets, view = [], None
             if state.stage(2).status != "locked":
-                view = _drive(self.op.refresh())
+                view = drive(self.op.refresh())
                 targets = needs_fencing(self.op.judge(state, view))
             if not targets:
                 # The real action refuses before it would act (locked stage, or nothing to fence):
                 # its own sentence.
-                _drive(fence_old_primary(self.op, allowed=True))
+                drive(fence_old_primary(self.op, allowed=True))
                 raise RuntimeError("fence_old_primary did not refuse with nothing to fence")
             confirm = ", ".join(targets)
             if typed is not None and typed != confirm:
@@ -299,7 +310,7 @@ class TrainingRun:
                     if (node_view.name not in self._frozen and node_view.role == "standby" and s.wal_receiver
                             and s.wal_receiver.status == "streaming"):
                         self._frozen[node_view.name] = (self.t, s)
-        _drive(op.check_others())
+        drive(check_others(op))
         return targets
 
     def promote(self, typed: str) -> PromotionResult:
@@ -309,8 +320,8 @@ class TrainingRun:
         def work() -> PromotionResult:
             self.op.stop_before_promote = True
             try:
-                return _drive(promote_candidate(self.op, typed))     # already promoted: nothing sent
-            except _RechecksPassed:
+                return drive(promote_candidate(self.op, typed))     # already promoted: nothing sent
+            except RechecksPassed:
                 pass
             finally:
                 self.op.stop_before_promote = False
@@ -326,7 +337,7 @@ class TrainingRun:
             "promote_to_writable_ms": SIM_PROMOTE_MS, "error": None, "simulated": True})
         base = self.op.view.node(candidate).sample
         self._promoted = (candidate, self.t, base)
-        _drive(self.op.refresh())
+        drive(self.op.refresh())
         return result
 
     def cut_over(self) -> bool:
@@ -355,7 +366,7 @@ class TrainingRun:
 
         def work() -> bool:
             state = self.op.require(5, "verify")
-            view = _drive(self.op.refresh())
+            view = drive(self.op.refresh())
             new = state.candidate
             s = view.node(new).sample
             writable = s.reachable and s.in_recovery is False and s.tx_read_only == "off"
@@ -384,7 +395,7 @@ class TrainingRun:
 
     def close(self) -> dict:
         """Close: the cockpit's own close-out figures (RTO, RPO, time per stage), in simulated time."""
-        figures = self._attempt("close", lambda: _drive(self.op.close_incident()))
+        figures = self._attempt("close", lambda: drive(close_incident(self.op)))
         self.finished_at = self.t
         return figures
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer
 
+from checks.errors import CockpitError
 from checks.config.model import Cluster
 from checks.runbook.operation import GateRefused
 from checks.observe.sample import NodeSample, iso_utc
@@ -28,7 +29,7 @@ CONDITIONS = {"crash": "down", "start": "up", "partition": "partitioned", "heal"
               "resume": "up"}
 
 
-class ScenarioError(Exception):
+class ScenarioError(CockpitError):
     """One line: which scenario file, and what is wrong with it."""
 
 

@@ -1,11 +1,16 @@
-"""Training's stand-ins for I/O: an in-memory journal on simulated time, an Operation whose sampling reads the replay, and how results are described."""
+"""Training's stand-ins for I/O: an in-memory journal on simulated time, and the training operation.
+
+:class:`TrainingOperation` is the cockpit's own Operation whose sampling reads the replay (a
+``feed`` function the training run hands it) instead of the nodes; :func:`drive` runs one of
+its coroutines to the end without an event loop (training never waits on I/O).
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from checks.observe.assess import ClusterView, Watch
 from checks.config.model import Cluster
@@ -13,13 +18,11 @@ from checks.incident.events import KINDS, Event, to_json
 from checks.observe.lsn import lsn_diff
 from checks.runbook.operation import Operation
 from checks.config.redact import redact
-from checks.runbook.gates import STAGES, RunbookState
 from checks.observe.sample import NodeSample, iso_utc
 from checks.observe.sample_policy import SampleRecorder
 from checks.incident.seats import SEATS
 
-if TYPE_CHECKING:
-    from checks.training.run import TrainingRun
+Feed = Callable[[float | None], tuple[list[NodeSample], float]]   # samples since a cursor, and the new cursor
 
 
 class TrainingJournal:
@@ -80,11 +83,11 @@ class TrainingJournal:
         return found
 
 
-class _RechecksPassed(Exception):
+class RechecksPassed(Exception):
     """Promotion's own re-checks all passed: from here the training run simulates pg_promote."""
 
 
-class _ClockedWatch(Watch):
+class ClockedWatch(Watch):
     """A Watch that judges at the simulated time, not the wall clock."""
 
     def __init__(self, cluster_name: str, cluster: Cluster, clock: Callable[[], datetime]) -> None:
@@ -101,13 +104,14 @@ class TrainingOperation(Operation):
     ``refresh`` hands it every replayed sample since its last refresh (the cockpit journals
     what it samples and the operation judges from it), with the training overlays applied.
     With ``stop_before_promote`` set, journaling promotion's ``pre_promote`` evidence (the
-    last thing :func:`~checks.stages.actions.promote_candidate` does once every re-check
+    last thing :func:`~checks.stages.promote.promote_candidate` does once every re-check
     passed) stops it before it would connect: the training run simulates the rest."""
 
-    def __init__(self, run: TrainingRun, *, author: str, seat: str) -> None:
-        super().__init__(run.journal, run.scenario.cluster_name, run.cluster, author=author, seat=seat)
-        self.run = run
-        self.watch = _ClockedWatch(run.scenario.cluster_name, run.cluster, run.clock)
+    def __init__(self, journal: TrainingJournal, cluster_name: str, cluster: Cluster, *, clock: Callable[[], datetime],
+                 feed: Feed, author: str, seat: str) -> None:
+        super().__init__(journal, cluster_name, cluster, author=author, seat=seat)
+        self.feed = feed
+        self.watch = ClockedWatch(cluster_name, cluster, clock)
         self.seen_as_standby = set()
         self.view = None
         self._samplers = {}
@@ -115,7 +119,7 @@ class TrainingOperation(Operation):
         self.stop_before_promote = False
 
     async def refresh(self) -> ClusterView:
-        samples, self._fed = self.run.feed(self._fed)
+        samples, self._fed = self.feed(self._fed)
         for sample in samples:
             self.journal.record_sample(sample)
             self._remember(sample)
@@ -129,11 +133,11 @@ class TrainingOperation(Operation):
     def log(self, kind: str, text: str, *, stage: int | None = None, data: dict | None = None) -> Event:
         event = super().log(kind, text, stage=stage, data=data)
         if self.stop_before_promote and kind == "evidence" and (data or {}).get("check") == "pre_promote":
-            raise _RechecksPassed()
+            raise RechecksPassed()
         return event
 
 
-def _drive(coro: Coroutine) -> Any:
+def drive(coro: Coroutine) -> Any:
     """Run an Operation coroutine to its end. Training never waits on I/O (refresh reads the
     replay), so it ends on its first step; one that would wait is stopped and is a bug."""
     try:
@@ -142,30 +146,6 @@ def _drive(coro: Coroutine) -> Any:
         return done.value
     coro.close()
     raise RuntimeError("a training action tried to wait on I/O: training never connects to anything")
-
-
-def describe_result(result: Any) -> str:
-    """One line for what a trainee action returned (shown, and kept on the score card)."""
-    if result is None:
-        return "done"
-    if isinstance(result, bool):
-        return "passed" if result else "did not pass"
-    if isinstance(result, dict) and "rto_s" in result:
-        return f"closed: RTO {result['rto_s']} s"
-    statement = getattr(result, "statement", None)
-    if statement:
-        return statement
-    sentence = getattr(result, "sentence", None)
-    if callable(sentence):
-        return sentence()
-    if isinstance(result, RunbookState):
-        if result.current >= len(STAGES):
-            return "every stage passed"
-        stage = result.stage(result.current)
-        return f"stage {stage.number} {stage.title}: {stage.status}: {stage.gate}"
-    if isinstance(result, list):
-        return "; ".join(r.summary() if hasattr(r, "summary") else str(r) for r in result) or "done"
-    return str(result)
 
 
 def drained(sample: NodeSample, drain: tuple | None) -> NodeSample:

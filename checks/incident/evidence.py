@@ -1,0 +1,57 @@
+"""The evidence the runbook journals: the stages' names, every check's name, and how to find one.
+
+Each stage proves what it did with ``evidence`` events whose data says which check it is
+(``{"check": Check.PROMOTED, "node": ..., "passed": ...}``). This module owns those names, so
+the code that writes a check and every reader (the gates, the record, the close, training)
+spell it once; :func:`latest` finds a check's most recent data.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+STAGES = (
+    (0, "Stabilize"),
+    (1, "Replica freshness"),
+    (2, "Old primary"),
+    (3, "Promote"),
+    (4, "Cut over"),
+    (5, "Verify"),
+)
+VERIFY_CHECKS = ("new_primary_writable", "odoo_login", "write_probe", "cron_progress", "stragglers")
+
+
+class Check:
+    """The name of every check, as the ``check`` key of an evidence event's data."""
+
+    OTHERS = "others_not_writable"          # stage 2: every node but the candidate judged
+    FINAL_LSN = "final_lsn"                 # stage 2: the old primary's last LSN, read by the fence sequence
+    PRE_PROMOTE = "pre_promote"             # stage 3: the data risk re-checked just before pg_promote
+    PROMOTED = "promoted"                   # stage 3: what pg_promote came to
+    TIMELINE_SWITCH = "timeline_switch"     # stage 3: the promoted node's position and timeline history
+    TARGETS = "targets"                     # stage 4: every cutover target pointed at the new primary
+    ONE_WRITER = "one_writer"               # split brain resolved: one writer kept
+    ROLLBACK = "rollback"                   # a rollback's verification
+    RPO = "rpo_measured"                    # re-protect: what the old primary held past the fork
+    REPROTECT_SOURCE = "reprotect_source"   # re-protect: the new primary's checkpoint, the rewind's source
+    REPROTECTED = "reprotected"             # re-protect: the old primary streams again
+    REPOINT_PLAN = "repoint_plan"           # re-point: which standbys are re-pointed
+    REPOINTED = "repointed"                 # re-point: one standby streams from the new primary
+    STANDBYS_REPOINTED = "standbys_repointed"
+
+
+def data(event: Any) -> dict:
+    """An event's data ({} when it has none)."""
+    return event.data or {}
+
+
+def of_check(events: Iterable[Any], check: str, *, stage: int | None = None) -> list[Any]:
+    """The evidence events of ``check`` (at ``stage`` when given), in journal order."""
+    return [e for e in events if e.kind == "evidence" and data(e).get("check") == check
+            and (stage is None or e.stage == stage)]
+
+
+def latest(events: Iterable[Any], check: str, *, stage: int | None = None) -> dict | None:
+    """The data of the most recent ``check`` evidence (None before there is one)."""
+    found = of_check(events, check, stage=stage)
+    return data(found[-1]) if found else None

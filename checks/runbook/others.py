@@ -1,0 +1,46 @@
+"""The other nodes: the rule that no node but the candidate is writable, or unreachable without proof.
+
+A writable node blocks; an unreachable node that was the primary, or was never seen as a
+standby, needs proof (a fence command that succeeded, or an approver's attestation),
+because unreachable is not dead. Pure: stage 2's check, the promotion's re-check, every
+verification and the close judge with it.
+"""
+
+from __future__ import annotations
+
+from checks.config.model import Cluster
+from checks.observe.sample import NodeSample
+
+
+def judge_others(cluster: Cluster, candidate: str, samples: dict[str, NodeSample], *, old_primary: str | None,
+                 seen_as_standby: set[str], fenced: set[str]) -> dict:
+    """The evidence of the ``others_not_writable`` check, as journaled."""
+    nodes, lines = {}, []
+    for node in cluster.nodes:
+        if node.name == candidate:
+            continue
+        s = samples.get(node.name)
+        reachable = bool(s and s.reachable)
+        writable = bool(s and s.writable)
+        needs_proof = not reachable and (node.name == old_primary or node.name not in seen_as_standby)
+        was_fenced = node.name in fenced
+        nodes[node.name] = {"reachable": reachable, "writable": writable, "needs_proof": needs_proof,
+                            "fenced": was_fenced, "in_recovery": s.in_recovery if s else None}
+        if writable:
+            lines.append(f"{node.name} is WRITABLE ({s.current_lsn})")
+        elif reachable:
+            lines.append(f"{node.name} is reachable and read-only (in recovery: {s.in_recovery})")
+        elif was_fenced:
+            lines.append(f"{node.name} is unreachable after a successful fence")
+        elif needs_proof:
+            lines.append(f"{node.name} is unreachable ({s.error if s else 'never sampled'}): not proof it is down")
+        else:
+            lines.append(f"{node.name} is unreachable; last seen as a standby")
+    return {"check": "others_not_writable", "candidate": candidate, "old_primary": old_primary,
+            "nodes": nodes, "lines": lines}
+
+
+def needs_fencing(evidence: dict) -> list[str]:
+    """From ``others_not_writable`` evidence: the nodes to fence (writable, or unreachable without proof)."""
+    nodes = evidence.get("nodes") or {}
+    return sorted(n for n, f in nodes.items() if f.get("writable") or (f.get("needs_proof") and not f.get("fenced")))
