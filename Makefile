@@ -1,11 +1,12 @@
 # Odoo Failover Cockpit: everything a fresh Debian 12 machine needs, in two targets.
 #   make demo   - venv + deps + PostgreSQL/PgBouncer if missing, a local lab, the cockpit on it
 #   make test   - the same set-up, then the whole test suite (real PostgreSQL and PgBouncer)
+#   make test-fast - the unit tests alone, under a minute
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup system-deps demo test bench lab-down lab-reset clean
+.PHONY: setup system-deps demo test test-fast bench lab-down lab-reset clean
 
 setup: $(STAMP) system-deps
 
@@ -23,6 +24,10 @@ demo: setup
 
 test: setup
 	scripts/run-tests
+
+# The unit tests alone (no lab, no screen): under a minute. tests/pilot and tests/lab are the rest.
+test-fast: setup
+	scripts/run-tests tests/unit
 
 bench: setup
 	bench/run

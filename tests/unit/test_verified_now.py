@@ -11,7 +11,7 @@ from checks.incident.events import Event
 from checks.runbook.one_writer import one_writer_problem
 from checks.runbook.gates import closed_sentence, evaluate, reopen_data, standing_close
 from tests.fixtures_samples import CLUSTER as SAMPLED, T0, down, primary, standby
-from tests.test_runbook_gates import CLUSTER
+from tests.unit.test_runbook_gates import CLUSTER
 
 LSN = "0/5A0003E8"
 _ids = iter(range(1, 10_000))

@@ -7,7 +7,7 @@ from datetime import timedelta
 from checks.observe.assess import assess
 from checks.runbook.candidates import rank_candidates
 from checks.incident.journal import Journal
-from tests.test_assess import T0, cluster, down, primary, samples, standby
+from tests.unit.test_assess import T0, cluster, down, primary, samples, standby
 
 IDENT = dict(postmaster_start="2026-12-01T07:00:00.000000Z", data_directory="/var/lib/postgresql/15/main")
 

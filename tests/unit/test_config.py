@@ -11,8 +11,8 @@ import pytest
 
 from checks.config.model import ConfigError, load_config
 
-ROOT = Path(__file__).resolve().parent.parent
-BAD = Path(__file__).parent / "bad_configs"
+ROOT = Path(__file__).resolve().parents[2]
+BAD = Path(__file__).parents[1] / "bad_configs"
 
 # file -> (line, fragments the message must contain)
 EXPECTED = {

@@ -1,10 +1,10 @@
-"""The replay screen, driven by Pilot, on the fixed crash journal of tests/test_replay.py
+"""The replay screen, driven by Pilot, on the fixed crash journal of tests/unit/test_replay.py
 (node1 unreachable from 2026-12-01T08:00:10Z), and its SVG snapshots (paused at a fixed time).
 
 No test here may reach a database: asyncpg's and psycopg's connects and every TCP connect raise,
 and each test checks that nothing tried.
 
-Update the baselines after looking at them: ``pytest tests/test_replay_app.py --snapshot-update``.
+Update the baselines after looking at them: ``pytest tests/pilot/test_replay_app.py --snapshot-update``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from textual.widgets import Input
 
 from checks.incident.events import Event
 from checks.training.replay import Recording
-from tests.test_replay import CRASH_S, T0, at, build_incident
+from tests.unit.test_replay import CRASH_S, T0, at, build_incident
 from tests.pane_fixtures import screen_text, table_text
 from tui.replay_app import SPEEDS, ReplayApp, ReplayScreen
 from widgets.node_panel import NodePanel

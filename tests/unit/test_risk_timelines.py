@@ -6,8 +6,8 @@ from checks.config.model import Slo
 from checks.observe.timeline_history import HistoryEntry
 from checks.observe.lineage import judge_branch
 from checks.runbook.risk import data_risk
-from tests.test_assess import T0, standby
-from tests.test_risk_candidates import mark
+from tests.unit.test_assess import T0, standby
+from tests.unit.test_risk_candidates import mark
 
 SLO = Slo(max_data_risk_bytes=1024 * 1024, max_data_risk_s=5)
 TL2_FROM_1 = [HistoryEntry(parent_tli=1, switch_lsn="0/D60000")]

@@ -16,7 +16,7 @@ import pytest
 from checks.incident.journal import JOURNAL_FILE, NOTE, Journal
 from checks.incident.seats import HOLDER_FILE, OperatorLock, SeatTaken
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 WRITER = """
 import sys, time

@@ -208,7 +208,7 @@ from checks.stages.freshness import approve, choose
 from checks.stages.old_primary import check_others, fence_old_primary
 from checks.stages.promote import promote_candidate
 from checks.stages.stabilize import set_roles, skip_freeze
-from tests.test_fault_matrix_lab import operation
+from tests.lab.test_fault_matrix_lab import operation
 class Lab:
     status = lambda self: {{"config": {lab.status()["config"]!r}}}
 op = operation(Lab(), Path({str(incident)!r}))

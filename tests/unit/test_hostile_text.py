@@ -23,7 +23,7 @@ from checks.incident.events import Event
 from checks.incident.record import render_record_from
 from checks.config.text import NAME_MAX, TEXT_MAX, TextRefused, clean_name, clean_text, md, visible
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EVIL_NAME = "ev\x1b]0;pwned\x07il\x1b[2J"
 EVIL_NOTE = "order-A order-B \x1b[31m order-C\nline two\x07\tend\r\nline three \x9b\x7f"
 BREAKOUT = "</details> ``` <script>alert(1)</script>"

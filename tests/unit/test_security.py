@@ -1,11 +1,9 @@
-"""No shell anywhere, private incident directories, warnings about exposed secrets, TLS settings honoured."""
+"""No shell anywhere, private incident directories, warnings about exposed secrets (TLS: tests/lab/test_security_lab.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import stat
-
-import pytest
 
 from checks.runbook.commands import fill_placeholders, run_command
 from checks.config.model import load_config
@@ -34,23 +32,3 @@ def test_a_config_holding_a_password_readable_by_others_is_warned_about(tmp_path
     assert any("readable by other users: chmod 600" in w for w in load_config(cfg).warnings)
     cfg.chmod(0o600)
     assert not any("readable by other users" in w for w in load_config(cfg).warnings)
-
-
-@pytest.mark.lab
-def test_sslmode_is_honoured_for_nodes_the_pgbouncer_console_and_odoo(lab, tmp_path):
-    """The lab serves no TLS: asking for it must fail, which shows the setting reaches every driver."""
-    from checks.stages.odoo_rpc import OdooClient, OdooError
-    from checks.stages.pgbouncer import PgBouncerError, admin_show
-    from checks.observe.sampler import NodeSampler
-
-    text = open(lab.status()["config"]).read().replace("?passfile=", "?sslmode=require&passfile=")
-    text = text.replace('url = "http://', 'url = "https://')
-    cfg = tmp_path / "tls.toml"
-    cfg.write_text(text)
-    _, cluster = load_config(cfg).cluster(None)
-    sample = asyncio.run(NodeSampler(cluster.nodes[0], cluster.sampling).sample())
-    assert not sample.reachable and "SSL" in sample.error
-    with pytest.raises(PgBouncerError, match="(?i)ssl"):
-        asyncio.run(admin_show(cluster.pgbouncers[0], "databases"))
-    with pytest.raises(OdooError, match="(?i)ssl|wrong version"):
-        OdooClient(cluster.odoo).version()

@@ -11,7 +11,7 @@ from checks.stages.stabilize import run_freeze, skip_freeze
 from checks.incident.journal import Journal
 from checks.runbook.operation import GateRefused, Operation
 from checks.stages.verify import verify_all
-from tests.test_assess import cluster
+from tests.unit.test_assess import cluster
 
 
 def test_a_closed_incident_refuses_every_action_until_it_is_reopened(tmp_path):

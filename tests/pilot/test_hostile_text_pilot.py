@@ -17,7 +17,7 @@ from textual.widgets import Input, Static
 from checks.config.model import load_config
 from checks.incident.journal import Journal
 from checks.config.text import TEXT_MAX
-from tests.test_hostile_text import control_characters
+from tests.unit.test_hostile_text import control_characters
 from tui.app import CockpitApp
 from checks.runbook.session import Session
 from widgets.prompt_modal import PromptModal

@@ -2,7 +2,7 @@
 card, with a ``p`` pressed before fencing refused on the way; snapshots at 80x24 and 120x40.
 
 Update the snapshot baselines after looking at them:
-``pytest tests/test_training_app.py --snapshot-update``.
+``pytest tests/pilot/test_training_app.py --snapshot-update``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """SVG snapshots of the cockpit from fixed samples and a fixed clock (2026-12-01 08:00Z).
 
-Update the baselines after looking at them: ``pytest tests/test_snapshots.py --snapshot-update``.
+Update the baselines after looking at them: ``pytest tests/pilot/test_snapshots.py --snapshot-update``.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from checks.observe.assess import PrimaryMark, Watch
 from checks.runbook.candidates import rank_candidates
 from checks.config.model import Slo
 from checks.runbook.risk import data_risk
-from tests.test_assess import T0, cluster, down, primary, standby
+from tests.unit.test_assess import T0, cluster, down, primary, standby
 
 SLO = Slo(max_data_risk_bytes=4096, max_data_risk_s=5)
 

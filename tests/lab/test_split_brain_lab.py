@@ -112,7 +112,7 @@ def test_real_writes_on_the_fenced_writer_need_an_approver(scratch_lab, place):
 
 
 def test_the_cockpit_keeps_one_writer_from_the_banner(scratch_lab, place):
-    from tests.test_cockpit_runbook_lab import wait_journal
+    from tests.lab.test_cockpit_runbook_lab import wait_journal
 
     lab, inc = scratch_lab, place / "cockpit"
     config = lab.status()["config"]

@@ -17,7 +17,7 @@ from checks.incident.directory import INCIDENT_FILES, IncidentDirError, is_incid
 from checks.incident.journal import Journal
 from checks.incident.record import write_record
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = str(ROOT / "sample-clusters.toml")
 
 # every entry that writes into an incident directory, as the operator would type it

@@ -2,7 +2,7 @@
 events (2026-12-01T08:00:00Z on) and hand-built runbook states, in a harness app.
 
 Update the baselines after looking at them:
-``pytest tests/test_scribe_checklist_snapshots.py --snapshot-update``.
+``pytest tests/pilot/test_scribe_checklist_snapshots.py --snapshot-update``.
 """
 
 from __future__ import annotations

@@ -181,7 +181,7 @@ def test_a_standby_promoted_by_hand_is_adopted_and_cut_over_to(fresh_lab, tmp_pa
     """Issue 12: someone ran pg_promote() on node3 by hand and it took writes. The incident neither
     fences the only node holding the new writes nor stays stuck: it adopts node3 (risk measured
     against node1's last position), fences the dead node1, finds node3 already promoted, cuts over."""
-    from tests.test_failover_lab import pgbouncer_target
+    from tests.lab.test_failover_lab import pgbouncer_target
 
     lab, st = fresh_lab, fresh_lab.status()
     config, incident = st["config"], tmp_path / "A"

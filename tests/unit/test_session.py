@@ -11,7 +11,7 @@ from checks.incident.journal import Journal
 from checks.observe.sample import NodeSample
 from checks.runbook.session import Session
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_operator_seat_journals_samples_on_its_own_thread_in_order(tmp_path):

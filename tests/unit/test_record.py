@@ -15,7 +15,7 @@ from checks.config.redact import MASK, remember_secret
 from checks.observe.sample import NodeSample, ReplicationPeer, WalReceiver
 from checks.incident.seats import OperatorLock
 
-GOLDEN = Path(__file__).parent / "golden" / "record_basic.md"
+GOLDEN = Path(__file__).parents[1] / "golden" / "record_basic.md"
 PLANTED = "Planted-Record-S3cret"
 
 
@@ -225,7 +225,7 @@ def test_an_action_renders_the_record_once_at_its_end_even_when_it_fails(tmp_pat
     from checks.config.model import load_config
     from checks.runbook.operation import Operation
 
-    _, cluster = load_config(Path(__file__).resolve().parent.parent / "sample-clusters.toml").cluster(None)
+    _, cluster = load_config(Path(__file__).resolve().parents[2] / "sample-clusters.toml").cluster(None)
     journal = Journal.open_or_create(tmp_path, incident_id="inc-batch", cluster="prod")
     renders: list[int] = []
 

@@ -21,7 +21,7 @@ from checks.training.replay import TRAIL_SAMPLES, Recording, ReplayError
 from checks.runbook.gates import evaluate
 from checks.observe.sample import NodeSample, ReplicationPeer, WalReceiver
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 12, 1, 8, 0, 0, tzinfo=timezone.utc)
 CRASH_S = 10
 SECONDS = 40

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from checks.config.model import ConfigError, load_config
 from checks.incident.journal import Journal
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=False),
                     st.text(max_size=30), st.lists(st.text(max_size=8), max_size=3))

@@ -13,7 +13,7 @@ from checks.incident.followups import follow_ups
 from checks.observe.sample import NodeSample, ReplicationPeer, WalReceiver
 from checks.observe.status import NODE_KEYS, status_json, status_table
 from tests.fixtures_samples import CLUSTER, Scenario, StepClock, T0, at, down, primary, standby
-from tests.test_widgets_pilot import panel, text_of
+from tests.pilot.test_widgets_pilot import panel, text_of
 from tui.messages import NodeSampled
 
 # As the lab writes it: the cockpit reaches a node through its proxy (the DSN's port), standbys

@@ -18,7 +18,7 @@ from checks.observe.sampler import NodeSampler, sample_all
 from tests.conftest import psql
 
 pytestmark = pytest.mark.lab
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def status_cli(config: str) -> tuple[int, dict]:

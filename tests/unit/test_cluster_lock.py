@@ -1,5 +1,5 @@
 """The cluster lock's rules without a lab: what identifies a cluster, where the lock lives, and what it
-refuses to follow. (Real processes racing on a real lab: tests/test_cluster_lock_lab.py.)"""
+refuses to follow. (Real processes racing on a real lab: tests/lab/test_cluster_lock_lab.py.)"""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from checks.incident.cluster_lock import ENV, ClusterLock, ClusterTaken, cluster
 from checks.config.model import load_config
 from checks.incident.seats import SeatError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

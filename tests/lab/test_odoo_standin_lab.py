@@ -31,7 +31,7 @@ from lab.odoo import pgbouncer_conninfo
 
 pytestmark = pytest.mark.lab
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def odoo_config(lab: Lab) -> Odoo:

@@ -1,0 +1,1 @@
+"""Pilot tests: the Textual screens driven headless with fixed data, and their snapshots."""

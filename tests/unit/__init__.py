@@ -1,0 +1,1 @@
+"""Unit tests: the domain and the command line, no lab (fast: make test-fast)."""
