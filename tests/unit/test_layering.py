@@ -100,8 +100,10 @@ def test_each_contract_breaks_on_a_planted_import(tmp_path):
         shutil.copytree(ROOT / package, tmp_path / package,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    for path, code, _ in PLANTED.values():
-        with open(tmp_path / path, "a") as f:
+    for contract_id, (path, code, _) in PLANTED.items():
+        target = tmp_path / path
+        assert target.is_file(), f"{path} is gone: plant {contract_id}'s import into another module"
+        with open(target, "a") as f:
             f.write("\n\n# planted by test_layering\n" + code)
 
     result = _lint_imports(tmp_path)
