@@ -12,7 +12,7 @@ from __future__ import annotations
 from textual.binding import Binding
 
 from checks.runbook.candidates import rank_candidates
-from checks.runbook.others import needs_fencing
+from checks.runbook.others import fence_targets
 from checks.runbook.gates import RunbookState, final_lsn_evidence
 from checks.config.text import clean_name, clean_text
 from widgets.confirm_modal import ConfirmModal
@@ -46,12 +46,6 @@ RUNBOOK_BINDINGS = [
     Binding("K", "keep_writer", "Keep one writer", show=False,
             tooltip="Split brain, any stage: keep one writer and fence the others (the approver seat: approve it)"),
 ]
-
-
-def fence_targets(events) -> list[str]:
-    """The nodes stage 2's latest check says need fencing."""
-    checks = [e for e in events if e.kind == "evidence" and e.stage == 2 and e.data.get("check") == "others_not_writable"]
-    return needs_fencing(checks[-1].data) if checks else []
 
 
 class RunbookKeys:

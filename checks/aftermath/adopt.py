@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from checks.observe.assess import PrimaryMark, Watch
 from checks.observe.divergence import DivergenceError
-from checks.observe.lineage import journaled_histories, read_timeline_history
+from checks.incident.evidence import journaled_histories
+from checks.observe.lineage import read_timeline_history
 from checks.runbook.operation import Operation
 from checks.runbook.risk import DataRisk, data_risk
 from checks.observe.sample import NodeSample, utcnow

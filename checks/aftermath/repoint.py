@@ -26,8 +26,9 @@ from typing import Any, Iterable
 from checks.observe.assess import ClusterView, NodeView
 from checks.runbook.operation import GateRefused, Operation
 from checks.aftermath.reprotect import reprotect
+from checks.incident.evidence import Check, Step
 
-STEP = "repoint"
+STEP = Step.REPOINT
 ACTION = "re-point standbys"
 
 
@@ -88,7 +89,7 @@ async def repoint_standbys(op: Operation, only: Iterable[str] | None = None) -> 
     op.log("evidence", f"re-pointing standbys at {primary}: "
            + ("; ".join(f"{n} ({words[n]})" for n in todo) if todo else "none needs it")
            + "".join(f"; {n}: {what}" for n, what in decided.items() if what != "repoint"),
-           data={"check": "repoint_plan", "step": STEP, "primary": primary, "repoint": todo,
+           data={"check": Check.REPOINT_PLAN, "step": STEP, "primary": primary, "repoint": todo,
                  "left_alone": {n: w for n, w in decided.items() if w != "repoint"}})
     outcomes: dict[str, str] = {}
     for name in todo:
@@ -100,12 +101,12 @@ async def repoint_standbys(op: Operation, only: Iterable[str] | None = None) -> 
         outcomes[name] = outcome
         op.log("evidence", f"{name} re-pointed at {primary}: streaming from it" if ok else
                f"{name} NOT re-pointed at {primary}: {outcome}",
-               data={"check": "repointed", "step": STEP, "node": name, "primary": primary, "passed": ok})
+               data={"check": Check.REPOINTED, "step": STEP, "node": name, "primary": primary, "passed": ok})
     passed = all(o == "streaming" for o in outcomes.values())
     summary = (", ".join(f"{n} {o}" for n, o in outcomes.items()) if outcomes else "no standby needed it")
     op.log("evidence", f"standbys re-pointed at {primary}: {summary}" if passed else
            f"standbys NOT all re-pointed at {primary}: {summary}",
-           data={"check": "standbys_repointed", "step": STEP, "primary": primary, "passed": passed,
+           data={"check": Check.STANDBYS_REPOINTED, "step": STEP, "primary": primary, "passed": passed,
                  "nodes": outcomes, "left_alone": {n: w for n, w in decided.items() if w != "repoint"}})
     return {"primary": primary, "nodes": outcomes, "passed": passed,
             "left_alone": {n: w for n, w in decided.items() if w != "repoint"}}

@@ -39,14 +39,15 @@ from checks.runbook.commands import CommandResult, fill_placeholders, run_comman
 from checks.config.model import Node
 from checks.observe.connect import node_connection
 from checks.observe.divergence import DivergenceError, gather_divergence
-from checks.observe.lsn import human_bytes
+from checks.incident.evidence import Check, Step
+from checks.observe.lsn import human_bytes, human_ms
 from checks.runbook.operation import Operation
 from checks.config.redact import redact
 from checks.incident.rpo import CHECK as RPO_CHECK, lost_words
 from checks.observe.sample import NodeSample, parse_iso
 from checks.observe.sampler import NodeSampler
 
-STEP = "reprotect"
+STEP = Step.REPROTECT
 POLL_S = 0.5
 ACTION = "re-protect"
 
@@ -133,7 +134,7 @@ async def reprotect(op: Operation, node_name: str, confirm: str) -> bool:
               "attempt": uuid.uuid4().hex[:12]}
 
     def fail(phase: str, sentence: str, **data: Any) -> bool:
-        op.log("evidence", sentence, data={"check": "reprotected", "passed": False, "step": STEP, "phase": "verify",
+        op.log("evidence", sentence, data={"check": Check.REPROTECTED, "passed": False, "step": STEP, "phase": "verify",
                                            "failed_step": phase, **common, **data})
         return False
 
@@ -144,7 +145,7 @@ async def reprotect(op: Operation, node_name: str, confirm: str) -> bool:
 
     # 1. the source's control file must name its timeline
     checkpoint = await _checkpoint(op, primary)
-    op.log("evidence", checkpoint["text"], data={"check": "reprotect_source", "step": STEP,
+    op.log("evidence", checkpoint["text"], data={"check": Check.REPROTECT_SOURCE, "step": STEP,
                                                  "phase": "source_checkpoint", **common, **checkpoint["data"]})
     if not checkpoint["data"]["passed"]:
         return fail("source_checkpoint", f"{node_name} not re-protected: {checkpoint['text']}; nothing was changed")
@@ -346,14 +347,8 @@ async def _verify_streaming(op: Operation, node: Node, primary: Node, timeout_s:
     receiver = target.wal_receiver
     op.log("evidence", f"{node.name} re-protected as a standby of {primary.name}: streaming from port "
            f"{receiver.sender_port} on timeline {receiver.received_tli}, listed in {primary.name}'s "
-           f"pg_stat_replication ({seconds_text(waited_ms)} after its start)",
-           data={"check": "reprotected", "passed": True, "step": STEP, "phase": "verify", **common,
+           f"pg_stat_replication ({human_ms(waited_ms)} after its start)",
+           data={"check": Check.REPROTECTED, "passed": True, "step": STEP, "phase": "verify", **common,
                  "sender_port": receiver.sender_port, "timeline": receiver.received_tli,
                  "replay_lsn": target.replay_lsn, "streaming_after_ms": waited_ms})
     return True
-
-
-def seconds_text(ms: Any) -> str:
-    if not isinstance(ms, (int, float)):
-        return "?"
-    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from checks.incident.evidence import Check
 from checks.runbook.commands import run_command
 from checks.stages.cutover import cut_over
 from checks.observe.divergence import (Divergence, DivergenceError, HistoryEntry, NodePosition, assess_with_records,
@@ -40,7 +41,7 @@ async def _divergence(op: Operation, to: str, current: str):
         return await gather_divergence(op.cluster, to, current)
     except DivergenceError as live_error:
         snapshots = [e.data for e in op.journal.events(kinds={"evidence"})
-                     if e.data.get("check") == "timeline_switch" and e.data.get("node") == current]
+                     if e.data.get("check") == Check.TIMELINE_SWITCH and e.data.get("node") == current]
         if not snapshots:
             raise live_error
         old_position, old_history = await read_node(op.cluster.node(to), op.cluster)
@@ -171,5 +172,5 @@ async def rollback(op: Operation, to: str, *, approver: str | None = None) -> bo
                                                            **ROLLBACK})
     ok = await cut_over(op, to, context=ROLLBACK) and await verify_all(op, to, context=ROLLBACK)
     op.log("evidence", f"rollback to {to}: {'verified' if ok else 'NOT verified'}",
-           data={"check": "rollback", "passed": ok, "node": to, **ROLLBACK})
+           data={"check": Check.ROLLBACK, "passed": ok, "node": to, **ROLLBACK})
     return ok

@@ -26,6 +26,7 @@ import asyncio
 
 from pydantic import BaseModel, ConfigDict
 
+from checks.incident.evidence import Check, Step
 from checks.observe.divergence import DivergenceError, gather_divergence
 from checks.stages.fence import run_with_progress
 from checks.observe.lsn import human_bytes
@@ -332,16 +333,16 @@ async def _keep_one_writer(op: Operation, keep: str, *, confirm: str, approver: 
         if not node.fence:
             failed = f"{name} has no fence command configured"
             op.log("action", f"fence {name}: {failed}", stage=2,
-                   data={"step": "fence", "node": name, "exit_code": None, "keep_one_writer": True})
+                   data={"step": Step.FENCE, "node": name, "exit_code": None, "keep_one_writer": True})
             break
         result = await run_with_progress(f"fence {name}", node.fence, node.fence_timeout_s, op.on_progress)
-        op.log_command(result, stage=2, step="fence", node=name, keep_one_writer=True)
+        op.log_command(result, stage=2, step=Step.FENCE, node=name, keep_one_writer=True)
         if not result.ok:
             failed = f"fencing {name} failed ({result.summary()})"
             break
     problem = await confirm_one_writer(op, keep)
     op.log("evidence", f"one writer after the fence: {problem or f'exactly {keep} accepts writes'}",
-           data={"check": "one_writer", "keep_one_writer": True, "keep": keep, "passed": not problem and not failed})
+           data={"check": Check.ONE_WRITER, "keep_one_writer": True, "keep": keep, "passed": not problem and not failed})
     if failed or problem:
         raise op.refuse(ACTION, f"{ACTION} failed: {failed or problem}" + (f"; {problem}" if failed and problem else ""),
                         keep=keep, fence=list(choice.fence))

@@ -29,6 +29,7 @@ import os
 import stat
 from pathlib import Path
 
+from checks.config.files import TEMP_SUFFIX, temp_prefix
 from checks.incident.journal import JOURNAL_FILE, JournalError, JournalWriteError
 from checks.incident.record import LOCK_FILE as RECORD_LOCK_FILE
 from checks.incident.record import RECORD_FILE
@@ -42,8 +43,7 @@ SEAT_FILES = (OPERATOR_LOCK_FILE, HOLDER_FILE)
 INCIDENT_FILES = frozenset((*JOURNAL_FILES, RECORD_FILE, RECORD_LOCK_FILE, *SEAT_FILES))
 # Temporary files of the atomic writes (``tempfile.mkstemp(prefix=".NAME.", suffix=".tmp")``): a crash
 # between writing and renaming leaves one behind.
-INCIDENT_TEMP_PREFIXES = (f".{RECORD_FILE}.", f".{HOLDER_FILE}.")
-TEMP_SUFFIX = ".tmp"
+INCIDENT_TEMP_PREFIXES = (temp_prefix(RECORD_FILE), temp_prefix(HOLDER_FILE))   # write_atomic's temporary files
 
 
 class IncidentDirError(JournalError):

@@ -3,12 +3,14 @@
 Each stage proves what it did with ``evidence`` events whose data says which check it is
 (``{"check": Check.PROMOTED, "node": ..., "passed": ...}``). This module owns those names, so
 the code that writes a check and every reader (the gates, the record, the close, training)
-spell it once; :func:`latest` finds a check's most recent data.
+spell it once (:class:`Check`, :class:`Step`); :func:`latest` finds a check's most recent data.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterable
+
+from checks.observe.timeline_history import HistoryEntry
 
 STAGES = (
     (0, "Stabilize"),
@@ -40,6 +42,16 @@ class Check:
     STANDBYS_REPOINTED = "standbys_repointed"
 
 
+class Step:
+    """The name of every command step, as the ``step`` key of an ``action`` (or evidence) event's data."""
+
+    FREEZE = "freeze"          # stage 0: a configured freeze command
+    FENCE = "fence"            # stage 2: a fence command, or a step of the fence sequence
+    CUTOVER = "cutover"        # stage 4: a cutover command or restart
+    REPROTECT = "reprotect"    # re-protect's steps (pg_rewind, start, streaming)
+    REPOINT = "repoint"        # re-pointing the other standbys
+
+
 def data(event: Any) -> dict:
     """An event's data ({} when it has none)."""
     return event.data or {}
@@ -55,3 +67,15 @@ def latest(events: Iterable[Any], check: str, *, stage: int | None = None) -> di
     """The data of the most recent ``check`` evidence (None before there is one)."""
     found = of_check(events, check, stage=stage)
     return data(found[-1]) if found else None
+
+
+def journaled_histories(events) -> dict[int, list[HistoryEntry]]:
+    """Timeline histories this incident journaled when it promoted a node (stage 3's timeline_switch)."""
+    found: dict[int, list[HistoryEntry]] = {}
+    for e in events:
+        data = e.data or {}
+        if data.get("check") == Check.TIMELINE_SWITCH and data.get("position"):
+            tli = data["position"].get("timeline")
+            if tli:
+                found[int(tli)] = [HistoryEntry(**h) for h in data.get("history") or []]
+    return found

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
+from checks.incident.evidence import Check, Step
 from checks.observe.sample import NodeSample
 
 
@@ -21,7 +22,7 @@ def new_primary(events: Sequence) -> str | None:
     """The node that must be the one writer after a promotion: a rollback's authoritative node,
     else the node this incident promoted (its last promotion that passed); None before any."""
     promoted = [_data(e).get("node") for e in events if e.kind == "evidence" and e.stage == 3
-                and _data(e).get("check") == "promoted" and _data(e).get("passed")]
+                and _data(e).get("check") == Check.PROMOTED and _data(e).get("passed")]
     if not promoted:
         return None
     rolled = [_data(e)["authoritative"] for e in events if e.kind == "decision" and _data(e).get("rollback")
@@ -48,7 +49,7 @@ def off_nodes(events: Sequence) -> dict[str, str]:
         d = _data(e)
         if e.stage != 2 or not d.get("node") or d["node"] in found:
             continue
-        if e.kind == "action" and d.get("step") == "fence" and d.get("exit_code") == 0:
+        if e.kind == "action" and d.get("step") == Step.FENCE and d.get("exit_code") == 0:
             found[d["node"]] = "fenced in stage 2"
         elif e.kind == "approval":
             found[d["node"]] = "attested down in stage 2"
@@ -60,7 +61,7 @@ def reprotected(events: Iterable, primary: str) -> set[str]:
     last: dict[str, bool] = {}
     for e in events:
         d = _data(e)
-        if e.kind == "evidence" and d.get("check") == "reprotected" and d.get("node"):
+        if e.kind == "evidence" and d.get("check") == Check.REPROTECTED and d.get("node"):
             last[d["node"]] = bool(d.get("passed")) and d.get("primary") == primary
     return {node for node, ok in last.items() if ok}
 

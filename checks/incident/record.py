@@ -26,7 +26,6 @@ from __future__ import annotations
 import fcntl
 import os
 import shlex
-import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -39,7 +38,8 @@ from checks.incident.followups import follow_ups, new_primary
 from checks.incident.record_text import fence_for, first_line, fmt, key_label, list_item, md, parse_time, risk_text, short_output
 from checks.config.redact import redact
 from checks.incident.rpo import measured_rpo, record_line as rpo_record_line
-from checks.runbook.gates import STAGES
+from checks.config.files import write_atomic
+from checks.incident.evidence import Check, STAGES
 from checks.observe.sample import NodeSample, iso_utc, utcnow
 
 RECORD_FILE = "record.md"
@@ -289,7 +289,7 @@ def _follow_ups(events: Sequence[Event], close: Event | None) -> list[str]:
 def _last_repoints(events: Sequence[Event]) -> list[Event]:
     last: dict[str, Event] = {}
     for e in events:
-        if e.kind == EVIDENCE and e.data.get("check") == "repointed" and e.data.get("node"):
+        if e.kind == EVIDENCE and e.data.get("check") == Check.REPOINTED and e.data.get("node"):
             last[e.data["node"]] = e
     return list(last.values())
 
@@ -323,29 +323,10 @@ def write_record(dir: Path, journal: Journal, now: datetime | None = None) -> Pa
     it, so the file on disk never goes back to an older state."""
     dir = Path(dir)
     path = dir / RECORD_FILE
-    tmp = None
     try:
         with os.fdopen(os.open(dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600), "r+b") as lock:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-            text = render_record(journal, now)
-            fd, tmp = tempfile.mkstemp(dir=dir, prefix=f".{RECORD_FILE}.", suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-            tmp = None
-            dir_fd = os.open(dir, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+            write_atomic(path, render_record(journal, now), sync_dir=True)
     except OSError as exc:
         raise JournalWriteError(f"record {path} is not writable: {redact(exc.strerror or str(exc))}") from None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
     return path

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from checks.incident.evidence import Check, Step
 from checks.observe.lsn import human_bytes
 
-CHECK = "rpo_measured"
+CHECK = Check.RPO
 
 
 def lost_words(m: dict) -> str:
@@ -36,7 +37,7 @@ def _old_primary(events: list) -> str | None:
     olds = [e.data.get("old_primary") for e in events
             if e.kind == "decision" and (e.data or {}).get("old_primary")]
     fenced = [e.data.get("node") for e in events
-              if e.kind == "action" and (e.data or {}).get("step") == "fence" and (e.data or {}).get("node")
+              if e.kind == "action" and (e.data or {}).get("step") == Step.FENCE and (e.data or {}).get("node")
               and not (e.data or {}).get("keep_one_writer")]          # a split brain's fence is another story
     return olds[-1] if olds else fenced[-1] if fenced else None
 
@@ -53,7 +54,7 @@ def measured_rpo(events: Iterable) -> dict | None:
             found[data["node"]] = data
     # A standby re-pointed at the new primary (checks.aftermath.repoint) is measured too, but what it holds
     # past the fork says nothing of what the old primary committed: it never stands for the RPO.
-    repointed = {n for e in events if e.kind == "evidence" and (e.data or {}).get("check") == "repoint_plan"
+    repointed = {n for e in events if e.kind == "evidence" and (e.data or {}).get("check") == Check.REPOINT_PLAN
                  for n in (e.data or {}).get("repoint") or ()}
     old = _old_primary(events)
     found = {n: d for n, d in found.items() if n not in repointed or n == old}

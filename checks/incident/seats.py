@@ -21,10 +21,10 @@ import fcntl
 import json
 import os
 import socket
-import tempfile
 import time
 from pathlib import Path
 
+from checks.config.files import write_atomic
 from checks.errors import CockpitError
 from checks.observe.sample import iso_utc, utcnow
 
@@ -49,21 +49,6 @@ class SeatTaken(SeatError):
         super().__init__(message)
         self.holder = holder
 
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def _pid_alive(pid: int) -> bool:
@@ -123,7 +108,7 @@ class OperatorLock:
                 raise SeatError(f"cannot lock {self.lock_path}: {exc.strerror or exc}") from None
         info = {"name": name, "host": socket.gethostname(), "pid": os.getpid(), "since": iso_utc(utcnow())}
         try:
-            _write_atomic(self.holder_path, json.dumps(info, sort_keys=True) + "\n")
+            write_atomic(self.holder_path, json.dumps(info, sort_keys=True) + "\n")
         except OSError as exc:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)

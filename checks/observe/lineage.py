@@ -107,15 +107,3 @@ async def count_commits(cluster: Cluster, node: str, sample: NodeSample | None, 
             return await conn.fetchval(COMMITS_BETWEEN, start, end, timeout=cluster.sampling.statement_timeout_s)
     except (NodeUnreachable, asyncpg.PostgresError, OSError):
         return None
-
-
-def journaled_histories(events) -> dict[int, list[HistoryEntry]]:
-    """Timeline histories this incident journaled when it promoted a node (stage 3's timeline_switch)."""
-    found: dict[int, list[HistoryEntry]] = {}
-    for e in events:
-        data = e.data or {}
-        if data.get("check") == "timeline_switch" and data.get("position"):
-            tli = data["position"].get("timeline")
-            if tli:
-                found[int(tli)] = [HistoryEntry(**h) for h in data.get("history") or []]
-    return found

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 def parse_lsn(text: str | None) -> int | None:
     """``'16/B374D848'`` -> byte position; ``None`` stays ``None``."""
@@ -54,3 +56,10 @@ def human_seconds(s: float | None) -> str:
         return f"{minutes}m{sec:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m{sec:02d}s"
+
+
+def human_ms(ms: Any) -> str:
+    """A duration in milliseconds as a person reads it ("850 ms", "2.3 s"; "?" when unknown)."""
+    if not isinstance(ms, (int, float)):
+        return "?"
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"

@@ -15,18 +15,11 @@ from typing import Any, Iterable, Literal, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from checks.config.model import Cluster
+from checks.runbook.others import latest_check
+from checks.incident.evidence import Check, STAGES, Step, VERIFY_CHECKS
 from checks.observe.sample import iso_utc
 
 Status = Literal["locked", "open", "passed", "overridden", "failed"]
-STAGES = (
-    (0, "Stabilize"),
-    (1, "Replica freshness"),
-    (2, "Old primary"),
-    (3, "Promote"),
-    (4, "Cut over"),
-    (5, "Verify"),
-)
-VERIFY_CHECKS = ("new_primary_writable", "odoo_login", "write_probe", "cron_progress", "stragglers")
 
 
 class EventLike(Protocol):
@@ -107,7 +100,7 @@ def final_lsn_evidence(events: Iterable[EventLike], candidate: str | None) -> di
     """The last final LSN the fence sequence read for ``candidate``'s promotion (its evidence data,
     with its sentence as ``text``), or None."""
     found = [e for e in events if e.kind == "evidence" and e.stage == 2
-             and _data(e).get("check") == "final_lsn" and _data(e).get("candidate") == candidate]
+             and _data(e).get("check") == Check.FINAL_LSN and _data(e).get("candidate") == candidate]
     return {**_data(found[-1]), "text": found[-1].text} if found else None
 
 
@@ -237,7 +230,7 @@ def _stage0(cluster: Cluster, events, ctx):
     skip = [e for e in _stage_events(events, 0, "decision") if _data(e).get("skip_freeze")]
     done = {}
     for e in _stage_events(events, 0, "action"):
-        if _data(e).get("step") == "freeze":
+        if _data(e).get("step") == Step.FREEZE:
             done[_data(e).get("name")] = _data(e).get("exit_code")
     for name, code in done.items():
         evidence.append(f"freeze '{name}': exit {code}")
@@ -277,10 +270,9 @@ def _stage1(cluster: Cluster, events, ctx):
 
 def _stage2(cluster: Cluster, events, ctx):
     candidate = ctx.get("candidate")
-    checks = [e for e in _stage_events(events, 2, "evidence") if _data(e).get("check") == "others_not_writable"]
-    if not checks:
+    latest = latest_check(events)
+    if latest is None:
         return "open", "the old primary has not been checked yet", "check the old primary", []
-    latest = _data(checks[-1])
     if latest.get("candidate") != candidate:
         return "open", "the last check was for another candidate: check again", "check the old primary", []
     evidence = list(latest.get("lines", []))
@@ -301,7 +293,7 @@ def _stage2(cluster: Cluster, events, ctx):
 
 
 def _stage3(cluster: Cluster, events, ctx):
-    done = [e for e in _stage_events(events, 3, "evidence") if _data(e).get("check") == "promoted"]
+    done = [e for e in _stage_events(events, 3, "evidence") if _data(e).get("check") == Check.PROMOTED]
     if done and _data(done[-1]).get("passed"):
         d = _data(done[-1])
         ms = d.get("promote_to_writable_ms")
@@ -312,7 +304,7 @@ def _stage3(cluster: Cluster, events, ctx):
 
 
 def _stage4(cluster: Cluster, events, ctx):
-    results = [e for e in _stage_events(events, 4, "evidence") if _data(e).get("check") == "targets"]
+    results = [e for e in _stage_events(events, 4, "evidence") if _data(e).get("check") == Check.TARGETS]
     steps = [f"{_data(e).get('target')}: {'ok' if _data(e).get('exit_code') == 0 else 'FAILED'}"
              for e in _stage_events(events, 4, "action")]
     if results and _data(results[-1]).get("passed"):

@@ -18,6 +18,7 @@ import threading
 from contextlib import contextmanager
 from typing import Callable
 
+from checks.incident.evidence import Check, Step
 from checks.errors import CockpitError
 from checks.observe.assess import ClusterView, Watch
 from checks.runbook.commands import CommandResult
@@ -176,7 +177,7 @@ class Operation:
         that hung while pg_promote was on its way comes back writable by this incident's hand), and
         nodes it adopted (:mod:`checks.aftermath.adopt`)."""
         events = self.journal.events(kinds={"evidence", "decision"})
-        return ({e.data.get("node") for e in events if e.stage == 3 and e.data.get("check") == "promoted"}
+        return ({e.data.get("node") for e in events if e.stage == 3 and e.data.get("check") == Check.PROMOTED}
                 | {e.data.get("candidate") for e in events if e.kind == "decision" and e.data.get("adopted")})
 
     def decision(self) -> dict:
@@ -219,7 +220,7 @@ class Operation:
 
     def _fenced_nodes(self) -> set[str]:
         return {e.data.get("node") for e in self.journal.events(kinds={"action"})
-                if e.stage == 2 and e.data.get("step") == "fence" and e.data.get("exit_code") == 0}
+                if e.stage == 2 and e.data.get("step") == Step.FENCE and e.data.get("exit_code") == 0}
 
     def judge(self, state: RunbookState, view: ClusterView) -> dict:
         samples = {n.name: n.sample for n in view.nodes if not n.foreign}

@@ -8,6 +8,7 @@ verification and the close judge with it.
 
 from __future__ import annotations
 
+from checks.incident.evidence import Check, latest
 from checks.config.model import Cluster
 from checks.observe.sample import NodeSample
 
@@ -36,7 +37,7 @@ def judge_others(cluster: Cluster, candidate: str, samples: dict[str, NodeSample
             lines.append(f"{node.name} is unreachable ({s.error if s else 'never sampled'}): not proof it is down")
         else:
             lines.append(f"{node.name} is unreachable; last seen as a standby")
-    return {"check": "others_not_writable", "candidate": candidate, "old_primary": old_primary,
+    return {"check": Check.OTHERS, "candidate": candidate, "old_primary": old_primary,
             "nodes": nodes, "lines": lines}
 
 
@@ -44,3 +45,17 @@ def needs_fencing(evidence: dict) -> list[str]:
     """From ``others_not_writable`` evidence: the nodes to fence (writable, or unreachable without proof)."""
     nodes = evidence.get("nodes") or {}
     return sorted(n for n, f in nodes.items() if f.get("writable") or (f.get("needs_proof") and not f.get("fenced")))
+
+
+def latest_check(events) -> dict | None:
+    """The data of stage 2's latest ``others_not_writable`` check (None before the first)."""
+    return latest(events, Check.OTHERS, stage=2)
+
+
+def fence_targets(events, candidate: str | None = None) -> list[str]:
+    """The nodes stage 2's latest check says need fencing; with ``candidate``, only when that check
+    judged the nodes for this candidate."""
+    check = latest_check(events)
+    if check is None or (candidate is not None and check.get("candidate") != candidate):
+        return []
+    return needs_fencing(check)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from checks.incident.evidence import Check, Step
 from checks.config.model import Cluster
 from checks.observe.lsn import human_bytes, human_seconds
 from checks.incident.followups import follow_ups
@@ -60,14 +61,14 @@ def closeout(cluster: Cluster, events: list, samples: list, *, started_at: datet
             stage_s[str(number)] = _seconds(passed[number], previous)
             previous = max(previous, passed[number])
     risk = state.data_risk or {}
-    finals = [e.data for e in events if e.kind == "evidence" and e.data.get("check") == "pre_promote"]
+    finals = [e.data for e in events if e.kind == "evidence" and e.data.get("check") == Check.PRE_PROMOTE]
     measured = (finals[-1].get("data_risk") or {}) if finals else risk
     standby = [s for s in samples if s.in_recovery]
     max_delay = max((s.replay_delay_s or 0.0 for s in standby), default=None)
     max_backlog = max((s.bytes_not_replayed or 0 for s in standby), default=None)
     promote_ms = next((e.data.get("promote_to_writable_ms") for e in reversed(events)
-                       if e.kind == "evidence" and e.data.get("check") == "promoted"), None)
-    fence_runs = [e for e in events if e.kind == "action" and e.data.get("step") == "fence"]
+                       if e.kind == "evidence" and e.data.get("check") == Check.PROMOTED), None)
+    fence_runs = [e for e in events if e.kind == "action" and e.data.get("step") == Step.FENCE]
     approvals = [e.data.get("approved_by") for e in events if e.kind == "approval"]
     targets = len([e for e in events if e.kind == "action" and e.stage == 4])
     slo = cluster.slo

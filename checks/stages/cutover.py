@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from checks.incident.evidence import Check, Step
 from checks.errors import CockpitError
 from checks.runbook.commands import CommandResult, fill_placeholders, run_command
+from checks.config.files import write_atomic
 from checks.config.model import Node, PgBouncer
-from checks.stages.inifile import set_keys, write_atomic
+from checks.stages.inifile import set_keys
 from checks.runbook.operation import Operation
 from checks.stages.pgbouncer import (AdminConsole, PgBouncerError, admin_console, admin_execute, admin_show, entry_target,
                               preload_show_driver, rewrite_databases)
@@ -38,7 +40,7 @@ async def cutover_pgbouncer(pgb: PgBouncer, host: str, port: int) -> list[str]:
                 missing = sorted(set(pgb.databases) - set(done))
                 if missing:
                     raise StepFailed(f"{pgb.name}: {path} has no [databases] entry for {', '.join(missing)}")
-                write_atomic(path, text)
+                write_atomic(path, text, keep_owner=True)
                 lines.append(f"rewrote {', '.join(done)} in {path}")
             await console.execute("RELOAD", timeout_s=10)
             lines.append("RELOAD")
@@ -69,7 +71,7 @@ async def _resume(console: AdminConsole, db: str) -> str:
 
 def cutover_odoo_conf(path: Path, host: str, port: int) -> str:
     path = Path(path)
-    write_atomic(path, set_keys(path.read_text(encoding="utf-8"), "options",
+    write_atomic(path, keep_owner=True, text=set_keys(path.read_text(encoding="utf-8"), "options",
                                 {"db_host": host, "db_port": str(port)}))
     return f"{path}: db_host = {host}, db_port = {port}"
 
@@ -118,17 +120,17 @@ async def cut_over(op: Operation, target: str | None = None, *, context: dict | 
         for command in op.cluster.cutover_commands:
             argv = fill_placeholders(command.command, {"host": host, "port": str(port)})
             result = await run_command(command.name, argv, command.timeout_s)
-            op.log_command(result, stage=4, step="cutover", target=f"command:{command.name}", **extra)
+            op.log_command(result, stage=4, step=Step.CUTOVER, target=f"command:{command.name}", **extra)
             targets[f"command:{command.name}"] = "ok" if result.ok else result.summary()
             ok = ok and result.ok
     if ok and odoo:
         for i, argv in enumerate(odoo.restart_batches, start=1):
             result: CommandResult = await run_command(f"restart odoo batch {i}", argv, 300)
-            op.log_command(result, stage=4, step="cutover", target=f"restart:batch{i}", **extra)
+            op.log_command(result, stage=4, step=Step.CUTOVER, target=f"restart:batch{i}", **extra)
             targets[f"restart:batch{i}"] = "ok" if result.ok else result.summary()
             ok = ok and result.ok
     verdict = (f"every target points at {new.name} ({host}:{port})" if ok else
                "cutover incomplete: " + "; ".join(f"{t}: {v}" for t, v in targets.items() if v != "ok"))
-    op.log("evidence", verdict, stage=4, data={"check": "targets", "passed": ok, "host": host, "port": port,
+    op.log("evidence", verdict, stage=4, data={"check": Check.TARGETS, "passed": ok, "host": host, "port": port,
                                               "node": new.name, "targets": targets, **extra})
     return ok

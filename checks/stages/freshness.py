@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from checks.config.text import clean_name, clean_text   # person text is made safe once, where it enters
 from checks.observe.assess import ClusterView
-from checks.observe.lineage import journaled_histories, read_branch
+from checks.incident.evidence import journaled_histories
+from checks.observe.lineage import read_branch
 from checks.observe.sample import utcnow
 from checks.runbook.candidates import rank_candidates
 from checks.runbook.gates import approval_problem

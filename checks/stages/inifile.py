@@ -1,11 +1,8 @@
-"""Rewriting one key of an ini file in place: every other byte stays as it was, the write is atomic."""
+"""Rewriting keys of an ini file in place: every other byte stays as it was (written with checks.config.files.write_atomic)."""
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
-from pathlib import Path
 
 _SECTION = re.compile(r"^\s*\[([^\]]+)\]\s*$")
 
@@ -45,24 +42,3 @@ def set_keys(text: str, section: str, values: dict[str, str]) -> str:
             insert_at = len(out)
         out[insert_at:insert_at] = missing
     return "".join(out)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` via a temp file in the same folder; keep its mode and owner."""
-    path = Path(path)
-    st = path.stat()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, st.st_mode & 0o7777)
-        try:
-            os.chown(tmp, st.st_uid, st.st_gid)
-        except PermissionError:
-            pass
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -6,6 +6,7 @@ LSN drained to the candidate, then the fence command) is :mod:`checks.stages.fen
 
 from __future__ import annotations
 
+from checks.incident.evidence import Check, Step
 from checks.config.text import clean_name, clean_text   # person text is made safe once, where it enters
 from checks.runbook.gates import RunbookState, approval_problem
 from checks.runbook.operation import Operation
@@ -56,7 +57,7 @@ async def _fence_old_primary(op: Operation, *, allowed: bool) -> list[FenceOutco
     for name in targets:
         def journal_step(step, command, name=name):
             if command is not None:
-                op.log_command(command, stage=2, step="fence", node=name)
+                op.log_command(command, stage=2, step=Step.FENCE, node=name)
             else:
                 op.log("action", step.text, stage=2, data={"step": step.name, "node": name,
                                                            "exit_code": 0 if step.ok else 1, **step.data})
@@ -68,7 +69,7 @@ async def _fence_old_primary(op: Operation, *, allowed: bool) -> list[FenceOutco
         if outcome.final_lsn:
             op.log("evidence", f"{name} final LSN {outcome.final_lsn} on timeline {outcome.final_timeline}; "
                    f"{state.candidate} received {outcome.candidate_received}", stage=2,
-                   data={"check": "final_lsn", "node": name, "final_lsn": outcome.final_lsn,
+                   data={"check": Check.FINAL_LSN, "node": name, "final_lsn": outcome.final_lsn,
                          "final_timeline": outcome.final_timeline, "caught_up": outcome.caught_up,
                          "candidate": state.candidate, "candidate_received": outcome.candidate_received,
                          "paused": list(outcome.paused)})
@@ -90,7 +91,7 @@ def measured_loss_approved(op: Operation, candidate: str, node: str) -> bool:
     """An approver approved promoting ``candidate`` after this incident measured ``node``'s final LSN:
     the approval of the measured loss that lets a switchover fence without a full catch-up."""
     events = op.journal.events(kinds={"evidence", "approval"})
-    measured = [e.id for e in events if e.kind == "evidence" and e.stage == 2 and e.data.get("check") == "final_lsn"
+    measured = [e.id for e in events if e.kind == "evidence" and e.stage == 2 and e.data.get("check") == Check.FINAL_LSN
                 and e.data.get("node") == node and e.data.get("candidate") == candidate]
     if not measured:
         return False

@@ -16,6 +16,7 @@ import time
 
 from pydantic import BaseModel, ConfigDict
 
+from checks.incident.evidence import Check
 from checks.observe.connect import NodeUnreachable, node_connection
 from checks.observe.divergence import DivergenceError, read_node
 from checks.observe.queries import IN_RECOVERY, PROMOTE_NO_WAIT, WRITABLE_CHECK
@@ -121,7 +122,7 @@ async def _promote_candidate(op: Operation, confirm: str) -> PromotionResult:
             raise op.refuse("promote", f"promotion refused: the data risk changed since it was decided "
                             f"(now: {risk.statement}); decide again at stage 1", 3)
         op.log("evidence", f"re-check before promotion: {risk.statement}", stage=3,
-               data={"check": "pre_promote", "data_risk": risk.model_dump(mode="json")})
+               data={"check": Check.PRE_PROMOTE, "data_risk": risk.model_dump(mode="json")})
     node = op.cluster.node(candidate)
     timeline: tuple | DivergenceError | None = None
     try:
@@ -136,7 +137,7 @@ async def _promote_candidate(op: Operation, confirm: str) -> PromotionResult:
     except NodeUnreachable as exc:
         result = PromotionResult(node=candidate, promoted=False, error=str(exc))
     op.log("evidence", result.sentence(), stage=3, data={
-        "check": "promoted", "passed": result.promoted, "node": candidate, "already": result.already,
+        "check": Check.PROMOTED, "passed": result.promoted, "node": candidate, "already": result.already,
         "promote_to_writable_ms": result.promote_to_writable_ms, "error": result.error})
     if timeline is not None:
         journal_timeline_switch(op, candidate, timeline)
@@ -154,6 +155,6 @@ def journal_timeline_switch(op: Operation, node: str, read: tuple | DivergenceEr
     switch = history[-1] if history else None
     text = (f"{node} is on timeline {position.timeline}, switched from timeline {switch.parent_tli} at "
             f"{switch.switch_lsn}" if switch else f"{node} is on timeline {position.timeline}")
-    op.log("evidence", text, stage=3, data={"check": "timeline_switch", "node": node,
+    op.log("evidence", text, stage=3, data={"check": Check.TIMELINE_SWITCH, "node": node,
                                             "position": position.model_dump(mode="json"),
                                             "history": [h.model_dump(mode="json") for h in history]})

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from checks.aftermath.reprotect import STEP, seconds_text
+from checks.incident.evidence import Check, Step
+from checks.observe.lsn import human_ms
 from checks.incident.rpo import CHECK as RPO_CHECK, lost_words
 
 
@@ -15,7 +16,7 @@ def _attempts(events: Iterable) -> dict[str, list]:
     current: dict[str, Any] = {}
     for e in events:
         data = e.data or {}
-        if data.get("step") != STEP or e.kind not in ("action", "evidence") or not data.get("node"):
+        if data.get("step") != Step.REPROTECT or e.kind not in ("action", "evidence") or not data.get("node"):
             continue
         node, attempt = data["node"], data.get("attempt")
         new = attempt != current.get(node) if attempt else data.get("phase") == "source_checkpoint"
@@ -62,18 +63,18 @@ def reprotect_lines(events: Iterable) -> list[str]:
                             detail += f", {d['copy_mb']} MB copied"
                     else:
                         detail = ""
-                    parts.append(f"rewind ok in {seconds_text(d.get('duration_ms'))}" + (f" ({detail})" if detail else ""))
+                    parts.append(f"rewind ok in {human_ms(d.get('duration_ms'))}" + (f" ({detail})" if detail else ""))
                 else:
-                    parts.append(f"started in {seconds_text(d.get('duration_ms'))}")
-            elif d.get("check") == "reprotect_source" and not d.get("passed"):
+                    parts.append(f"started in {human_ms(d.get('duration_ms'))}")
+            elif d.get("check") == Check.REPROTECT_SOURCE and not d.get("passed"):
                 parts.append(f"source checkpoint FAILED ({e.text})")
-            elif d.get("check") == "reprotected" and d.get("passed"):
+            elif d.get("check") == Check.REPROTECTED and d.get("passed"):
                 parts.append(f"streaming verified (timeline {d.get('timeline')}, "
-                             f"{seconds_text(d.get('streaming_after_ms'))} after start)")
-            elif d.get("check") == "reprotected" and d.get("failed_step") == "verify":
+                             f"{human_ms(d.get('streaming_after_ms'))} after start)")
+            elif d.get("check") == Check.REPROTECTED and d.get("failed_step") == "verify":
                 parts.append(f"streaming NOT verified ({e.text})")
-        done = any(e.data.get("check") == "reprotected" and e.data.get("passed") for e in attempt)
-        failed = any(e.data.get("check") == "reprotected" and not e.data.get("passed") for e in attempt)
+        done = any(e.data.get("check") == Check.REPROTECTED and e.data.get("passed") for e in attempt)
+        failed = any(e.data.get("check") == Check.REPROTECTED and not e.data.get("passed") for e in attempt)
         head = (f"{node} re-protected as a standby of {primary}" if done else
                 f"{node} NOT re-protected as a standby of {primary}" if failed else
                 f"{node} re-protect as a standby of {primary} not finished")

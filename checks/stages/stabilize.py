@@ -6,6 +6,7 @@ raises :class:`~checks.runbook.operation.GateRefused` with its sentence, journal
 
 from __future__ import annotations
 
+from checks.incident.evidence import Step
 from checks.config.text import clean_name, clean_text   # person text is made safe once, where it enters
 from checks.runbook.commands import CommandResult, run_command
 from checks.runbook.gates import approval_problem
@@ -27,7 +28,7 @@ async def run_freeze(op: Operation) -> list[CommandResult]:
     results = []
     for command in op.cluster.freeze:
         result = await run_command(command.name, command.command, command.timeout_s)
-        op.log_command(result, stage=0, step="freeze")
+        op.log_command(result, stage=0, step=Step.FREEZE)
         results.append(result)
     return results
 

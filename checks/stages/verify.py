@@ -21,6 +21,7 @@ import uuid
 from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 
+from checks.incident.evidence import Check
 from checks.config.model import Node
 from checks.observe.connect import NodeUnreachable, node_connection
 from checks.stages.odoo_rpc import OdooClient, OdooError, in_thread, write_probe
@@ -165,5 +166,5 @@ LOGIN_RETRY_S = 20.0
 
 
 def _promoted_at(op: Operation) -> datetime:
-    events = [e for e in op.journal.events(kinds={"evidence"}) if e.stage == 3 and e.data.get("check") == "promoted"]
+    events = [e for e in op.journal.events(kinds={"evidence"}) if e.stage == 3 and e.data.get("check") == Check.PROMOTED]
     return events[-1].at if events else utcnow()

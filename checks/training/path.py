@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from checks.runbook.others import needs_fencing
+from checks.runbook.others import fence_targets, latest_check
 from checks.incident.events import Event
 from checks.runbook.gates import RunbookState
 
@@ -13,11 +13,10 @@ if TYPE_CHECKING:
 
 
 def _fence_targets(state: RunbookState, events: list[Event]) -> tuple[list[str], dict | None]:
-    checks = [e for e in events
-              if e.kind == "evidence" and e.stage == 2 and e.data.get("check") == "others_not_writable"]
-    if not checks or checks[-1].data.get("candidate") != state.candidate:
+    check = latest_check(events)
+    if check is None or check.get("candidate") != state.candidate:
         return [], None
-    return needs_fencing(checks[-1].data), checks[-1].data
+    return fence_targets(events, state.candidate), check
 
 
 def play_safe_path(run: TrainingRun, *, scribe: str = "sam", approver: str | None = None,

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
+from checks.incident.evidence import Step
 from checks.errors import CockpitError
 from checks.config.model import Cluster, load_config
 from checks.config.errors import ConfigError
@@ -63,7 +64,7 @@ def rebuilt_cluster(node_names: Sequence[str], events: Sequence[Event]) -> Clust
     freeze: list[str] = []
     for event in events:
         name = event.data.get("name")
-        if (event.kind == "action" and event.stage == 0 and event.data.get("step") == "freeze"
+        if (event.kind == "action" and event.stage == 0 and event.data.get("step") == Step.FREEZE
                 and isinstance(name, str) and name.strip() and name not in freeze):
             freeze.append(name[:120])
     verified_odoo = any(e.kind == "evidence" and e.stage == 5 and e.data.get("check") in ODOO_CHECKS for e in events)

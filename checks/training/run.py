@@ -27,6 +27,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from checks.incident.evidence import Check, Step
 from checks.stages.close import close_incident
 from checks.stages.freshness import approve, choose
 from checks.stages.old_primary import attest, check_others, fence_old_primary
@@ -214,7 +215,7 @@ class TrainingRun:
             for command in self.cluster.freeze:
                 result = CommandResult(name=command.name, argv=tuple(command.command), exit_code=0,
                                        output=SIMULATED, duration_ms=SIM_COMMAND_MS)
-                self.op.log_command(result, stage=0, step="freeze")
+                self.op.log_command(result, stage=0, step=Step.FREEZE)
                 results.append(result)
             return results
 
@@ -295,10 +296,10 @@ class TrainingRun:
                     "waited_ms": SIM_DRAIN_MS, "simulated": True})
             result = CommandResult(name=f"fence {name}", argv=tuple(self.cluster.node(name).fence or ()),
                                    exit_code=0, output=SIMULATED, duration_ms=SIM_COMMAND_MS)
-            op.log_command(result, stage=2, step="fence", node=name)
+            op.log_command(result, stage=2, step=Step.FENCE, node=name)
             if final:
                 op.log("evidence", f"{name} final LSN {final}; {candidate} received {received}", stage=2,
-                       data={"check": "final_lsn", "node": name, "final_lsn": final, "candidate": candidate,
+                       data={"check": Check.FINAL_LSN, "node": name, "final_lsn": final, "candidate": candidate,
                              "candidate_received": received, "paused": paused})
             if final and caught:
                 self._drained = (candidate, final)
@@ -333,7 +334,7 @@ class TrainingRun:
         candidate = self.state().candidate
         result = PromotionResult(node=candidate, promoted=True, promote_to_writable_ms=SIM_PROMOTE_MS)
         self.op.log("evidence", result.sentence(), stage=3, data={
-            "check": "promoted", "passed": True, "node": candidate, "already": False,
+            "check": Check.PROMOTED, "passed": True, "node": candidate, "already": False,
             "promote_to_writable_ms": SIM_PROMOTE_MS, "error": None, "simulated": True})
         base = self.op.view.node(candidate).sample
         self._promoted = (candidate, self.t, base)
@@ -355,7 +356,7 @@ class TrainingRun:
                             data={"target": f"pgbouncer:{pgb.name}", "exit_code": 0, "steps": lines, "simulated": True})
                 targets[f"pgbouncer:{pgb.name}"] = "ok"
             self.op.log("evidence", f"every target points at {new.name} ({new.host}:{new.port})", stage=4,
-                        data={"check": "targets", "passed": True, "host": new.host, "port": new.port,
+                        data={"check": Check.TARGETS, "passed": True, "host": new.host, "port": new.port,
                               "node": new.name, "targets": targets, "simulated": True})
             return True
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any
 
+from checks.incident.evidence import Check
 from checks.observe.assess import ClusterView, Watch
 from checks.config.model import Cluster
 from checks.incident.events import KINDS, Event, to_json
@@ -132,7 +133,7 @@ class TrainingOperation(Operation):
 
     def log(self, kind: str, text: str, *, stage: int | None = None, data: dict | None = None) -> Event:
         event = super().log(kind, text, stage=stage, data=data)
-        if self.stop_before_promote and kind == "evidence" and (data or {}).get("check") == "pre_promote":
+        if self.stop_before_promote and kind == "evidence" and (data or {}).get("check") == Check.PRE_PROMOTE:
             raise RechecksPassed()
         return event
 

@@ -157,7 +157,7 @@ def test_write_record_replaces_the_file_atomically(tmp_path, monkeypatch):
     def broken_replace(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("checks.incident.record.os.replace", broken_replace)
+    monkeypatch.setattr(os, "replace", broken_replace)       # the disk fills at the rename
     journal.append("note", "second", seat="scribe", author="bob")
     with pytest.raises(JournalWriteError, match=r"^record .*record\.md is not writable: No space left on device$"):
         write_record(journal.dir, journal)
