@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 from checks.config.model import load_config
-from checks.observe.connect import node_connection
 from checks.incident.journal import Journal
+from checks.observe.connect import node_connection
 from checks.stages.promote import promote_on
 
 ROOT = Path(__file__).resolve().parent.parent

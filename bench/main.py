@@ -26,12 +26,12 @@ TARGETS = {
 
 def measure(quick: bool) -> dict:
     from bench.cutover import cutover_figures
-    from bench.memory import rss_mb_10_nodes
     from bench.failover import failover_rto_s, promotion_figures
     from bench.first_frame import first_frame_s
     from bench.journal_bench import journal_bytes_per_node_hour
-    from bench.repmgr_peer import repmgr_promote_ms  # the peer of our promotion (None + note when absent)
+    from bench.memory import rss_mb_10_nodes
     from bench.replay_bench import replay_seek_ms
+    from bench.repmgr_peer import repmgr_promote_ms  # the peer of our promotion (None + note when absent)
     from bench.sampling import hung_node_other_refresh_ms, sampling_cpu_pct_10_nodes
     from tests.lab_fixture import make_lab
 

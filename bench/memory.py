@@ -34,8 +34,8 @@ def _sample(name: str, i: int, second: int) -> NodeSample:
 
 
 def rss_mb_10_nodes(minutes: float = 30) -> dict:
-    from tui.app import CockpitApp
     from checks.runbook.session import Session
+    from tui.app import CockpitApp
     from tui.messages import NodeSampled
 
     names = [f"n{i:02d}" for i in range(1, 11)]

@@ -23,8 +23,8 @@ from unittest import mock
 
 from bench.journal_bench import START, _Cluster
 from checks.incident.journal import Journal
-from checks.training.replay import Recording
 from checks.observe.sample_policy import SampleRecorder
+from checks.training.replay import Recording
 
 TARGET_MS = 100.0
 SEEKS = 20

@@ -12,7 +12,6 @@ import asyncio
 import json
 import sys
 import textwrap
-
 from typing import TYPE_CHECKING
 
 from checks.observe.lsn import human_bytes

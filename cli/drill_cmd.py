@@ -13,17 +13,17 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from checks.config.model import Cluster
+from checks.runbook.gates import approval_problem, closed_sentence, standing_close
+from checks.runbook.operation import GateRefused, Operation
+from checks.runbook.session import Session
 from checks.stages.close import close_incident
+from checks.stages.cutover import cut_over
 from checks.stages.freshness import approve, choose
 from checks.stages.old_primary import check_others, fence_old_primary
 from checks.stages.promote import promote_candidate
 from checks.stages.stabilize import run_freeze, set_roles
-from checks.config.model import Cluster
-from checks.stages.cutover import cut_over
-from checks.runbook.operation import GateRefused, Operation
-from checks.runbook.gates import approval_problem, closed_sentence, standing_close
 from checks.stages.verify import verify_all
-from checks.runbook.session import Session
 from cli.console import print_error
 
 

@@ -1,4 +1,4 @@
-"""The command line (DESIGN section 7). Every error is one line on stderr, never a traceback."""
+"""The command line (docs/design.md section 6). Every error is one line on stderr, never a traceback."""
 
 from __future__ import annotations
 
@@ -153,7 +153,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_tmux(args: argparse.Namespace) -> int:
     from checks.config.model import ConfigError
-
     from checks.incident.directory import login_name
     from cli.tmux_cmd import run_tmux
 
@@ -170,7 +169,6 @@ def cmd_tmux(args: argparse.Namespace) -> int:
 
 def cmd_drill(args: argparse.Namespace) -> int:
     from checks.config.model import ConfigError
-
     from checks.incident.directory import login_name
     from checks.incident.journal import JournalError
     from checks.incident.seats import SeatError

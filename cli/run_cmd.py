@@ -12,7 +12,6 @@ from checks.incident.journal import JournalError
 from checks.incident.seats import SeatError, SeatTaken
 from cli.console import print_error
 
-
 FIRST_ROUND_S = 0.3
 
 
@@ -49,8 +48,8 @@ def run_cockpit(cluster_name: str, cluster: Cluster, *, config: str, incident: s
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     first = pool.submit(asyncio.run, first_round(list(samplers.values())))
     pool.shutdown(wait=False)
-    from tui.app import CockpitApp
     from checks.runbook.session import Session
+    from tui.app import CockpitApp
 
     who = who or login_name()
     if incident is None:

@@ -26,14 +26,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from checks.training.scenario import SCENARIO_DIR
 from checks.config.model import Cluster, load_config
 from checks.observe.sample import NodeSample, utcnow
 from checks.observe.sampler import NodeSampler
 from checks.observe.ticker import sample_forever
-from checks.training.scenario import Fault, Scenario, scenario_json
-from checks.training.run import TrainingRun
 from checks.training.path import play_safe_path
+from checks.training.run import TrainingRun
+from checks.training.scenario import SCENARIO_DIR, Fault, Scenario, scenario_json
 from lab import Lab, LabError
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")

@@ -39,10 +39,10 @@ def say(line: str) -> None:
 
 def run_split_brain(args: argparse.Namespace) -> int:
     from checks.config.model import ConfigError, load_config
+    from checks.config.text import TextRefused, clean_name
     from checks.incident.directory import login_name
     from checks.incident.journal import JournalError
     from checks.incident.seats import SeatError
-    from checks.config.text import TextRefused, clean_name
 
     try:
         operator = clean_name(args.operator or login_name(), "--operator")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-from checks.observe.assess import Watch
 from checks.config.model import Cluster
+from checks.observe.assess import Watch
 from checks.observe.sampler import NodeSampler, sample_all
 from checks.observe.status import exit_code, status_json, status_table
 

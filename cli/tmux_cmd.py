@@ -31,8 +31,8 @@ def _refusal(config: Path, cluster: str | None, incident: Path) -> str | None:
     """Why the operator's window would be refused, said here (a refused pane closes with its message):
     the directory is not an incident's or is a link (checked before anything follows it), or another
     incident's operator holds the cluster."""
-    from checks.incident.cluster_lock import ClusterLock
     from checks.config.model import ConfigError, load_config
+    from checks.incident.cluster_lock import ClusterLock
     from checks.incident.directory import prepare_incident_dir
     from checks.incident.journal import JournalError
     from checks.incident.seats import SeatError

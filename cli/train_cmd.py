@@ -78,8 +78,8 @@ def _list() -> int:
 
 def _play(args: argparse.Namespace) -> int:
     from checks.incident.directory import login_name
-    from checks.training.scenario import ScenarioError, load_scenario
     from checks.training.run import TrainingRun
+    from checks.training.scenario import ScenarioError, load_scenario
     from checks.training.score import headline
 
     found = bundled()

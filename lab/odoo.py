@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import secrets
-import http.client
 import subprocess
 import sys
 import time

@@ -16,8 +16,6 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 
-
-
 SERVER_VERSION = "17.0-lab-standin"
 SERVER_SERIE = "17.0"
 VERSION_INFO = [17, 0, 0, "final", 0, "lab-standin"]

@@ -10,9 +10,8 @@ from typing import Any
 
 import psycopg
 
-from lab.odoo_schema import NOW_UTC
 from lab.odoo_db import UserError
-
+from lab.odoo_schema import NOW_UTC
 
 USERS_DISPLAY = ("(SELECT p.name FROM res_users u JOIN res_partner p ON p.id = u.partner_id "
                  "WHERE u.id = t.{col})")

@@ -36,29 +36,14 @@ from xmlrpc.server import MultiPathXMLRPCServer, SimpleXMLRPCDispatcher, SimpleX
 import psycopg
 from psycopg import errors as pg_errors
 
-from lab.odoo_schema import CRON_TICK, NOW_UTC, check_password
-from lab.odoo_models import Env, MODELS, METHODS
 from lab.odoo_db import (  # noqa: F401 - moved there, still importable from here
-    log,
-    UserError,
-    AccessDenied,
-    AccessError,
-    ScrubFilter,
-    one_line,
-    error_name,
-    ConfFile,
-    Database,
-    SERVER_VERSION,
-    SERVER_SERIE,
-    VERSION_INFO,
-    PROTOCOL_VERSION,
-    FAULT_SERVER_ERROR,
-    FAULT_WARNING,
-    FAULT_ACCESS_DENIED,
-    FAULT_ACCESS_ERROR,
-    CRON_PERIOD_S,
-    SECRETS,
+    CRON_PERIOD_S, FAULT_ACCESS_DENIED, FAULT_ACCESS_ERROR, FAULT_SERVER_ERROR, FAULT_WARNING, PROTOCOL_VERSION,
+    SECRETS, SERVER_SERIE, SERVER_VERSION, VERSION_INFO, AccessDenied, AccessError, ConfFile, Database, ScrubFilter,
+    UserError, error_name, log, one_line
 )
+from lab.odoo_models import METHODS, MODELS, Env
+from lab.odoo_schema import CRON_TICK, NOW_UTC, check_password
+
 
 class StandIn:
     """The two XML-RPC services and the cron ticker, over one Database."""

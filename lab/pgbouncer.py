@@ -11,8 +11,9 @@ from urllib.parse import quote
 from .errors import LabError
 from .layout import LabPaths, LabState
 from .postgres import pg_tool
-from .processes import (LOOPBACK, as_service_user, child_env, last_line, proc_cmdline, proc_state, run,
-                        terminate, write_file)
+from .processes import (
+    LOOPBACK, as_service_user, child_env, last_line, proc_cmdline, proc_state, run, terminate, write_file
+)
 
 PGBOUNCER = "pgbouncer"
 

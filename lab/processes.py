@@ -13,8 +13,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .errors import LabError
-from .procfs import (all_pids, descendants, is_stopped, proc_cmdline, proc_ppid,  # noqa: F401 (re-exported)
-                     proc_state, send)
+from .procfs import (  # noqa: F401 (re-exported)
+    all_pids, descendants, is_stopped, proc_cmdline, proc_ppid, proc_state, send
+)
 
 SERVICE_USER = "postgres"
 LOOPBACK = "127.0.0.1"

@@ -15,7 +15,6 @@ from checks.runbook.gates import STAGES, RunbookState, StageState
 from widgets import STYLESHEET
 from widgets.scribe_log import ScribeLog, TimelineView
 
-
 T0 = datetime(2026, 12, 1, 8, 0, 0, tzinfo=timezone.utc)
 
 TIMELINE = (
@@ -150,8 +149,21 @@ class Harness(App):
         self.notes.append((message.kind, message.text))
 
 
+async def notified(pilot) -> list[str]:
+    """The notifications on screen, as the operator reads them (each toast's title and text); the
+    screen mounts a toast a few refreshes after ``notify``, so this waits up to 1 s for one. The app
+    must run with ``run_test(notifications=True)``: Textual's test harness hides toasts otherwise."""
+    for _ in range(20):
+        toasts = [toast.render().plain for toast in pilot.app.screen.query("Toast")]
+        if toasts:
+            return toasts
+        await pilot.pause(0.05)
+    return []
+
+
 def screen_text(app: App) -> str:
-    """What the screen shows, as plain text lines."""
+    """What the screen shows, as plain text lines. (Textual has no public text export of a screen:
+    its compositor's strips are the characters on the terminal.)"""
     return "\n".join(strip.text.rstrip() for strip in app.screen._compositor.render_strips())
 
 

@@ -15,18 +15,18 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
-from checks.observe.assess import ClusterView, Watch
 from checks.config.model import Cluster
+from checks.observe.assess import ClusterView, Watch
 from checks.observe.sample import NodeSample, iso_utc, utcnow
 from checks.observe.ticker import sample_forever
 from tui.incident_panes import IncidentPanes
+from tui.messages import NodeSampled
 from tui.runbook_actions import RunbookActions
 from tui.runbook_keys import RUNBOOK_BINDINGS, RunbookKeys
 from widgets import STYLESHEET
 from widgets.cockpit_header import CockpitHeader
 from widgets.confirm_modal import ConfirmModal
 from widgets.help_screen import HelpScreen
-from tui.messages import NodeSampled
 from widgets.node_panel import NodePanel
 from widgets.split_brain_banner import SplitBrainBanner
 

@@ -20,8 +20,8 @@ from textual.containers import Horizontal, HorizontalScroll
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from checks.observe.assess import NodeView
 from checks.incident.events import Event
+from checks.observe.assess import NodeView
 from checks.training.replay import Recording, ReplayError, ReplayFrame
 from tui.app import PANEL_MIN_WIDTH, TREND_WINDOW_S, CockpitApp
 from widgets import STYLESHEET

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from textual.binding import Binding
 
-from checks.runbook.candidates import rank_candidates
-from checks.runbook.others import fence_targets
-from checks.runbook.gates import RunbookState, final_lsn_evidence
 from checks.config.text import clean_name, clean_text
+from checks.runbook.candidates import rank_candidates
+from checks.runbook.gates import RunbookState, final_lsn_evidence
+from checks.runbook.others import fence_targets
 from widgets.confirm_modal import ConfirmModal
 from widgets.prompt_modal import PromptModal
 from widgets.typed_confirm import TypedConfirmModal

@@ -1,6 +1,6 @@
 """Presentation: Textual widgets that render checks/ models and post messages.
 
-Nothing here opens a connection or runs a command (DESIGN section 3).
+Nothing here opens a connection or runs a command (docs/design.md section 3.2).
 """
 
 from pathlib import Path

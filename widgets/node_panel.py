@@ -13,8 +13,8 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
-from checks.observe.assess import NodeView
 from checks.config.model import Slo
+from checks.observe.assess import NodeView
 from checks.observe.lsn import human_bytes, human_seconds, lsn_diff, parse_lsn
 from checks.observe.sample import NodeSample
 

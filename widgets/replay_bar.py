@@ -108,6 +108,12 @@ A click on the bar goes there.
 
     # -- public API ---------------------------------------------------------------
 
+    @property
+    def bar_span(self) -> tuple[int, int]:
+        """Where the bar is drawn: its first cell (from the content's left edge) and its width. A
+        click there seeks to the time under it."""
+        return self._bar_span
+
     def update_position(
         self, *, at: datetime, start: datetime, end: datetime, speed: float, paused: bool, ended: bool = False,
         marks: Sequence[datetime] | None = None, previous: datetime | None = None, next: datetime | None = None,

@@ -19,26 +19,13 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
-from checks.incident.events import ALARM, NOTE, Event
 from checks.config.text import TextRefused, clean_text
+from checks.incident.events import ALARM, NOTE, Event
 from widgets.checklist import component_style
 from widgets.lines_input import LinesInput, lines_of
 from widgets.timeline_view import (  # noqa: F401 - moved there, still importable from here
-    time_text,
-    full_time_text,
-    parse_note,
-    one_line,
-    RowLayout,
-    fit,
-    TimelineView,
-    KIND_LABELS,
-    SHORT_KIND_LABELS,
-    FILTERS,
-    NOTE_PREFIXES,
-    PLACEHOLDER,
-    SEAT_WIDTH,
-    AUTHOR_WIDTH,
-    COMPACT_AUTHOR_WIDTH,
+    AUTHOR_WIDTH, COMPACT_AUTHOR_WIDTH, FILTERS, KIND_LABELS, NOTE_PREFIXES, PLACEHOLDER, SEAT_WIDTH, SHORT_KIND_LABELS,
+    RowLayout, TimelineView, fit, full_time_text, one_line, parse_note, time_text
 )
 
 ENTRY_NAMES = {"status": "status update", "todo": "TODO"}

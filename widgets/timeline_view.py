@@ -16,22 +16,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from checks.incident.events import (
-    ACTION,
-    ALARM,
-    APPROVAL,
-    CLOSE,
-    DECISION,
-    EVIDENCE,
-    NOTE,
-    OVERRIDE,
-    ROLE,
-    STAGE,
-    STATUS,
-    SYSTEM,
-    TODO,
-    Event,
+    ACTION, ALARM, APPROVAL, CLOSE, DECISION, EVIDENCE, NOTE, OVERRIDE, ROLE, STAGE, STATUS, SYSTEM, TODO, Event
 )
-
 
 KIND_LABELS = {
     NOTE: "note", DECISION: "DECISION", STATUS: "status", TODO: "TODO", ACTION: "action", EVIDENCE: "evidence",

@@ -11,13 +11,13 @@ finds the node already promoted and sends nothing, then the cutover.
 
 from __future__ import annotations
 
+from checks.incident.evidence import journaled_histories
 from checks.observe.assess import PrimaryMark, Watch
 from checks.observe.divergence import DivergenceError
-from checks.incident.evidence import journaled_histories
 from checks.observe.lineage import read_timeline_history
+from checks.observe.sample import NodeSample, utcnow
 from checks.runbook.operation import Operation
 from checks.runbook.risk import DataRisk, data_risk
-from checks.observe.sample import NodeSample, utcnow
 
 
 def old_primary_mark(op: Operation, adopted: str) -> PrimaryMark | None:

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from checks.observe.assess import ClusterView, NodeView
-from checks.runbook.operation import GateRefused, Operation
 from checks.aftermath.reprotect import reprotect
 from checks.incident.evidence import Check, Step
+from checks.observe.assess import ClusterView, NodeView
+from checks.runbook.operation import GateRefused, Operation
 
 STEP = Step.REPOINT
 ACTION = "re-point standbys"

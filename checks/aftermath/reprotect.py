@@ -35,17 +35,18 @@ import time
 import uuid
 from typing import Any
 
-from checks.runbook.commands import CommandResult, fill_placeholders, run_command
 from checks.config.model import Node
+from checks.config.redact import redact
+from checks.incident.evidence import Check, Step
+from checks.incident.rpo import CHECK as RPO_CHECK
+from checks.incident.rpo import lost_words
 from checks.observe.connect import node_connection
 from checks.observe.divergence import DivergenceError, gather_divergence
-from checks.incident.evidence import Check, Step
 from checks.observe.lsn import human_bytes, human_ms
-from checks.runbook.operation import Operation
-from checks.config.redact import redact
-from checks.incident.rpo import CHECK as RPO_CHECK, lost_words
 from checks.observe.sample import NodeSample, parse_iso
 from checks.observe.sampler import NodeSampler
+from checks.runbook.commands import CommandResult, fill_placeholders, run_command
+from checks.runbook.operation import Operation
 
 STEP = Step.REPROTECT
 POLL_S = 0.5

@@ -12,16 +12,17 @@
 
 from __future__ import annotations
 
-from checks.incident.evidence import Check
-from checks.runbook.commands import run_command
-from checks.stages.cutover import cut_over
-from checks.observe.divergence import (Divergence, DivergenceError, HistoryEntry, NodePosition, assess_with_records,
-                               gather_divergence, read_node)
-from checks.stages.fence import pause_poolers
-from checks.observe.lsn import human_bytes, lsn_diff
-from checks.runbook.operation import Operation
-from checks.runbook.gates import approval_problem
 from checks.config.text import clean_name
+from checks.incident.evidence import Check
+from checks.observe.divergence import (
+    Divergence, DivergenceError, HistoryEntry, NodePosition, assess_with_records, gather_divergence, read_node
+)
+from checks.observe.lsn import human_bytes, lsn_diff
+from checks.runbook.commands import run_command
+from checks.runbook.gates import approval_problem
+from checks.runbook.operation import Operation
+from checks.stages.cutover import cut_over
+from checks.stages.fence import pause_poolers
 from checks.stages.verify import verify_all
 
 ROLLBACK = {"rollback": True}

@@ -26,16 +26,16 @@ import asyncio
 
 from pydantic import BaseModel, ConfigDict
 
+from checks.config.text import clean_name
 from checks.incident.evidence import Check, Step
 from checks.observe.divergence import DivergenceError, gather_divergence
-from checks.stages.fence import run_with_progress
 from checks.observe.lsn import human_bytes
+from checks.observe.sample import iso_utc
+from checks.runbook.gates import approval_problem
 from checks.runbook.one_writer import confirm_one_writer
 from checks.runbook.operation import Operation
+from checks.stages.fence import run_with_progress
 from checks.stages.pgbouncer import PgBouncerError, admin_show, entry_target
-from checks.runbook.gates import approval_problem
-from checks.observe.sample import iso_utc
-from checks.config.text import clean_name
 
 ACTION = "keep one writer"
 

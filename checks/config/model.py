@@ -1,4 +1,4 @@
-"""The cluster config: pydantic models (DESIGN section 6) and a loader with one-line errors."""
+"""The cluster config: pydantic models (docs/design.md section 11) and a loader with one-line errors."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from checks.config.errors import ConfigError, describe_validation_error
-from checks.config.secrets import remember_config_secrets
 from checks.config.files import read_text
 from checks.config.redact import dsn_password
+from checks.config.secrets import remember_config_secrets
 
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$")]
 EnvVar = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]

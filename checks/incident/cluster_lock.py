@@ -43,8 +43,8 @@ from pathlib import Path
 
 from checks.config import endpoints
 from checks.config.model import Cluster, Node
-from checks.observe.sample import iso_utc, utcnow
 from checks.incident.seats import SeatError, holder_alive
+from checks.observe.sample import iso_utc, utcnow
 
 ENV = "FAILOVER_COCKPIT_LOCK_DIR"
 DEFAULT_DIR = Path("/run/lock/failover-cockpit")

@@ -33,9 +33,9 @@ from checks.config.files import TEMP_SUFFIX, temp_prefix
 from checks.incident.journal import JOURNAL_FILE, JournalError, JournalWriteError
 from checks.incident.record import LOCK_FILE as RECORD_LOCK_FILE
 from checks.incident.record import RECORD_FILE
-from checks.observe.sample import utcnow
 from checks.incident.seats import HOLDER_FILE
 from checks.incident.seats import LOCK_FILE as OPERATOR_LOCK_FILE
+from checks.observe.sample import utcnow
 
 # Every file the cockpit writes into an incident directory, in one place.
 JOURNAL_FILES = (JOURNAL_FILE, f"{JOURNAL_FILE}-wal", f"{JOURNAL_FILE}-shm", f"{JOURNAL_FILE}-journal")

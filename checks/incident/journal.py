@@ -1,4 +1,4 @@
-"""The incident journal: the durable truth of an incident (DESIGN section 4).
+"""The incident journal: the durable truth of an incident (docs/design.md section 5.2).
 
 One SQLite file, ``journal.sqlite3``, in the incident directory: WAL mode,
 ``synchronous=FULL``, a schema version in ``PRAGMA user_version``. Several
@@ -29,17 +29,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from checks.config.redact import redact
+from checks.config.text import visible, visible_data
 from checks.errors import CockpitError
 from checks.incident.events import (  # noqa: F401  (re-exported: the kinds are part of the journal's API)
-    ACTION, ALARM, APPROVAL, CLOSE, DECISION, EVIDENCE, KINDS, NOTE, OVERRIDE, ROLE, STAGE, STATUS, SYSTEM, TODO,
-    Event, PendingEvent, redact_data, to_json,
+    ACTION, ALARM, APPROVAL, CLOSE, DECISION, EVIDENCE, KINDS, NOTE, OVERRIDE, ROLE, STAGE, STATUS, SYSTEM, TODO, Event,
+    PendingEvent, redact_data, to_json
 )
 from checks.incident.schema import SCHEMA as _SCHEMA
-from checks.config.redact import redact
+from checks.incident.seats import SEATS
 from checks.observe.sample import NodeSample, iso_utc, utcnow
 from checks.observe.sample_policy import STATE_REASONS, SampleRecorder
-from checks.incident.seats import SEATS
-from checks.config.text import visible, visible_data
 
 SCHEMA_VERSION = 1
 JOURNAL_FILE = "journal.sqlite3"

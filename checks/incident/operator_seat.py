@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from checks.incident.cluster_lock import ClusterLock, ClusterTaken
 from checks.config.model import Cluster
+from checks.incident.cluster_lock import ClusterLock, ClusterTaken
 from checks.incident.directory import prepare_incident_dir
 from checks.incident.journal import JOURNAL_FILE, Journal
 from checks.incident.seats import OperatorLock

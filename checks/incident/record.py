@@ -1,4 +1,4 @@
-"""The markdown incident record, rendered from the journal (DESIGN section 4).
+"""The markdown incident record, rendered from the journal (docs/design.md section 5.3).
 
 :func:`render_record_from` is the pure core (meta, events, samples and "now" in, a
 string out); :func:`render_record` feeds it from a :class:`~checks.incident.journal.Journal`;
@@ -30,16 +30,19 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from checks.incident.journal import (
-    ACTION, ALARM, APPROVAL, CLOSE, DECISION, EVIDENCE, OVERRIDE, ROLE, STAGE, Event, Journal, JournalWriteError,
-)
-from checks.observe.lsn import human_bytes, human_seconds
-from checks.incident.followups import follow_ups, new_primary
-from checks.incident.record_text import fence_for, first_line, fmt, key_label, list_item, md, parse_time, risk_text, short_output
-from checks.config.redact import redact
-from checks.incident.rpo import measured_rpo, record_line as rpo_record_line
 from checks.config.files import write_atomic
-from checks.incident.evidence import Check, STAGES
+from checks.config.redact import redact
+from checks.incident.evidence import STAGES, Check
+from checks.incident.followups import follow_ups, new_primary
+from checks.incident.journal import (
+    ACTION, ALARM, APPROVAL, CLOSE, DECISION, EVIDENCE, OVERRIDE, ROLE, STAGE, Event, Journal, JournalWriteError
+)
+from checks.incident.record_text import (
+    fence_for, first_line, fmt, key_label, list_item, md, parse_time, risk_text, short_output
+)
+from checks.incident.rpo import measured_rpo
+from checks.incident.rpo import record_line as rpo_record_line
+from checks.observe.lsn import human_bytes, human_seconds
 from checks.observe.sample import NodeSample, iso_utc, utcnow
 
 RECORD_FILE = "record.md"

@@ -1,4 +1,4 @@
-"""Seats at an incident, and the operator seat's exclusive lock (DESIGN section 4).
+"""Seats at an incident, and the operator seat's exclusive lock (docs/design.md section 5.4).
 
 Only one process may sit in the operator seat of an incident: :class:`OperatorLock`
 holds ``fcntl.flock(LOCK_EX | LOCK_NB)`` on ``DIR/operator.lock`` for the life of

@@ -7,9 +7,9 @@ import contextlib
 
 import asyncpg
 
-from checks.errors import CockpitError
 from checks.config.model import Node, Sampling
 from checks.config.redact import redact
+from checks.errors import CockpitError
 from checks.observe.sampler import APPLICATION_NAME, node_password
 
 

@@ -1,4 +1,4 @@
-"""Divergence: did the old primary write WAL after the new one's timeline forked off (DESIGN 1, Rollback)?
+"""Divergence: did the old primary write WAL after the new one's timeline forked off (docs/design.md sections 2.5 and 1.4)?
 
 The new primary's timeline history file (``pg_wal/<TLI>.history``, one line per ancestor:
 ``parentTLI<TAB>switchpoint<TAB>reason``) says where each ancestor timeline ended. The old
@@ -24,15 +24,15 @@ from typing import Literal
 import asyncpg
 from pydantic import BaseModel, ConfigDict
 
-from checks.errors import CockpitError
 from checks.config.model import Cluster, Node
+from checks.config.redact import redact
+from checks.errors import CockpitError
 from checks.observe.connect import NodeUnreachable, node_connection
 from checks.observe.lsn import format_lsn, human_bytes, parse_lsn
 from checks.observe.queries import DIVERGENCE_POSITION, READ_TIMELINE_HISTORY, WAL_READABLE_UPTO, WAL_RECORDS_AFTER_FORK
-from checks.config.redact import redact
 from checks.observe.sampler import SamplerError
 from checks.observe.timeline_history import (  # noqa: F401  (re-exported: the divergence API)
-    DivergenceError, HistoryEntry, TimelinePath, fork_point, history_file, parse_history, timeline_path,
+    DivergenceError, HistoryEntry, TimelinePath, fork_point, history_file, parse_history, timeline_path
 )
 from checks.observe.wal_records import WalContent, WalGroup
 

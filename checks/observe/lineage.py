@@ -17,10 +17,10 @@ from pydantic import BaseModel, ConfigDict
 from checks.config.model import Cluster
 from checks.observe.connect import NodeUnreachable, node_connection
 from checks.observe.divergence import read_history
-from checks.observe.timeline_history import DivergenceError, HistoryEntry, fork_point, timeline_path
 from checks.observe.lsn import format_lsn, parse_lsn
 from checks.observe.queries import COMMITS_BETWEEN
 from checks.observe.sample import NodeSample
+from checks.observe.timeline_history import DivergenceError, HistoryEntry, fork_point, timeline_path
 
 
 class Branch(BaseModel):

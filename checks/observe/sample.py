@@ -1,4 +1,4 @@
-"""What one node looked like at one moment (DESIGN section 2)."""
+"""What one node looked like at one moment (docs/design.md section 2.1)."""
 
 from __future__ import annotations
 

@@ -14,10 +14,10 @@ import time
 
 import asyncpg
 
-from checks.errors import CockpitError
 from checks.config.model import Node, Sampling
-from checks.observe.queries import NODE_SAMPLE
 from checks.config.redact import redact, remember_secret
+from checks.errors import CockpitError
+from checks.observe.queries import NODE_SAMPLE
 from checks.observe.sample import NodeSample, ReplicationPeer, WalReceiver, iso_utc, utcnow
 
 APPLICATION_NAME = "failover-cockpit"
@@ -73,6 +73,14 @@ class NodeSampler:
         self._backoff_s = 0.0
         self._last_error = None
         return sample_from_row(self.node.name, row, latency_ms)
+
+    @property
+    def server_pid(self) -> int | None:
+        """The backend process serving this sampler's open connection (None when it has none): the
+        connection is kept between ticks, so this stays the same until the node goes away."""
+        if self._conn is None or self._conn.is_closed():
+            return None
+        return self._conn.get_server_pid()
 
     async def close(self) -> None:
         if self._conn is not None and self._conn_loop is not asyncio.get_running_loop():

@@ -1,4 +1,4 @@
-"""The ``status`` contract (DESIGN section 7): one JSON object, a readable table, an exit code."""
+"""The ``status`` contract (docs/design.md section 6.2): one JSON object, a readable table, an exit code."""
 
 from __future__ import annotations
 

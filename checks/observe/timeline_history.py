@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from checks.config.redact import redact
 from checks.errors import CockpitError
 from checks.observe.lsn import format_lsn, parse_lsn
-from checks.config.redact import redact
 
 
 class DivergenceError(CockpitError):

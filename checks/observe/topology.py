@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from checks.config.model import Cluster
 from checks.config.endpoints import host_key, node_endpoints
+from checks.config.model import Cluster
 from checks.observe.sample import NodeSample
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from checks.observe.assess import ClusterView
 from checks.config.model import Cluster
+from checks.observe.assess import ClusterView
 from checks.observe.lsn import parse_lsn
 
 

@@ -1,4 +1,4 @@
-"""The runbook as a pure stage machine (DESIGN section 1): journaled evidence in, gate state out.
+"""The runbook as a pure stage machine (docs/design.md section 1): journaled evidence in, gate state out.
 
 Nothing here performs I/O. ``evaluate`` reads the incident's events (roles, command
 results, evidence, decisions, approvals) and says, for every stage, whether it is
@@ -15,9 +15,9 @@ from typing import Any, Iterable, Literal, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from checks.config.model import Cluster
-from checks.runbook.others import latest_check
-from checks.incident.evidence import Check, STAGES, Step, VERIFY_CHECKS
+from checks.incident.evidence import STAGES, VERIFY_CHECKS, Check, Step
 from checks.observe.sample import iso_utc
+from checks.runbook.others import latest_check
 
 Status = Literal["locked", "open", "passed", "overridden", "failed"]
 

@@ -12,10 +12,10 @@ judges it (:func:`checks.runbook.others.judge_others`).
 
 from __future__ import annotations
 
-from checks.observe.assess import ClusterView
 from checks.config.model import Cluster
-from checks.runbook.others import judge_others
+from checks.observe.assess import ClusterView
 from checks.runbook.gates import RunbookState, attestations
+from checks.runbook.others import judge_others
 
 
 def _names(names: list[str]) -> str:

@@ -18,16 +18,15 @@ import threading
 from contextlib import contextmanager
 from typing import Callable
 
-from checks.incident.evidence import Check, Step
-from checks.errors import CockpitError
-from checks.observe.assess import ClusterView, Watch
-from checks.runbook.commands import CommandResult
 from checks.config.model import Cluster
-from checks.runbook.others import judge_others
+from checks.errors import CockpitError
+from checks.incident.evidence import Check, Step
 from checks.incident.journal import Event, Journal
-from checks.runbook.gates import STAGES, RunbookState, evaluate, final_lsn_evidence
+from checks.observe.assess import ClusterView, Watch
 from checks.observe.sampler import NodeSampler, sample_all
-
+from checks.runbook.commands import CommandResult
+from checks.runbook.gates import STAGES, RunbookState, evaluate, final_lsn_evidence
+from checks.runbook.others import judge_others
 
 GATE_KINDS = frozenset({"role", "action", "evidence", "approval", "decision"})
 

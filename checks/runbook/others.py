@@ -8,8 +8,8 @@ verification and the close judge with it.
 
 from __future__ import annotations
 
-from checks.incident.evidence import Check, latest
 from checks.config.model import Cluster
+from checks.incident.evidence import Check, latest
 from checks.observe.sample import NodeSample
 
 

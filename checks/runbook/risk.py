@@ -17,8 +17,8 @@ from typing import Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from checks.observe.assess import PrimaryMark
 from checks.config.model import Slo
+from checks.observe.assess import PrimaryMark
 from checks.observe.lineage import Branch
 from checks.observe.lsn import human_bytes, human_seconds, lsn_diff
 from checks.observe.sample import NodeSample, iso_utc

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from checks.incident.evidence import Check, Step
 from checks.config.model import Cluster
-from checks.observe.lsn import human_bytes, human_seconds
+from checks.incident.evidence import Check, Step
 from checks.incident.followups import follow_ups
-from checks.stages.reprotect_summary import reprotect_lines
 from checks.incident.rpo import close_figures, measured_rpo
+from checks.observe.lsn import human_bytes, human_seconds
 from checks.observe.sample import iso_utc, parse_iso
 from checks.runbook.gates import STAGES, closed_sentence, evaluate, last_passed_run, standing_close
 from checks.runbook.one_writer import authoritative_node, confirm_one_writer
 from checks.runbook.operation import Operation
+from checks.stages.reprotect_summary import reprotect_lines
 
 
 def stage_passed_at(cluster: Cluster, events: list) -> dict[int, datetime]:

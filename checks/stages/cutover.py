@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from checks.incident.evidence import Check, Step
-from checks.errors import CockpitError
-from checks.runbook.commands import CommandResult, fill_placeholders, run_command
 from checks.config.files import write_atomic
 from checks.config.model import Node, PgBouncer
-from checks.stages.inifile import set_keys
+from checks.errors import CockpitError
+from checks.incident.evidence import Check, Step
+from checks.runbook.commands import CommandResult, fill_placeholders, run_command
 from checks.runbook.operation import Operation
-from checks.stages.pgbouncer import (AdminConsole, PgBouncerError, admin_console, admin_execute, admin_show, entry_target,
-                              preload_show_driver, rewrite_databases)
+from checks.stages.inifile import set_keys
+from checks.stages.pgbouncer import (
+    AdminConsole, PgBouncerError, admin_console, admin_execute, admin_show, entry_target, preload_show_driver,
+    rewrite_databases
+)
 
 
 class StepFailed(CockpitError):

@@ -13,12 +13,12 @@ from contextlib import AsyncExitStack
 
 from pydantic import BaseModel, ConfigDict
 
-from checks.runbook.commands import CommandResult, run_command
 from checks.config.model import Cluster, Node
 from checks.observe.connect import NodeUnreachable, node_connection
 from checks.observe.lsn import lsn_diff
-from checks.stages.pgbouncer import PgBouncerError, admin_execute, preload_show_driver
 from checks.observe.queries import CURRENT_POSITION, RECEIVE_POSITION
+from checks.runbook.commands import CommandResult, run_command
+from checks.stages.pgbouncer import PgBouncerError, admin_execute, preload_show_driver
 
 
 class FenceStep(BaseModel):

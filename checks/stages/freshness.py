@@ -6,9 +6,9 @@ The data risk is compared along one timeline history (:mod:`checks.runbook.risk`
 
 from __future__ import annotations
 
-from checks.config.text import clean_name, clean_text   # person text is made safe once, where it enters
-from checks.observe.assess import ClusterView
+from checks.config.text import clean_name, clean_text  # person text is made safe once, where it enters
 from checks.incident.evidence import journaled_histories
+from checks.observe.assess import ClusterView
 from checks.observe.lineage import read_branch
 from checks.observe.sample import utcnow
 from checks.runbook.candidates import rank_candidates

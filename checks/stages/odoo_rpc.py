@@ -12,9 +12,9 @@ import os
 import xmlrpc.client
 from pathlib import Path
 
-from checks.errors import CockpitError
 from checks.config.model import Odoo
 from checks.config.redact import redact, remember_secret
+from checks.errors import CockpitError
 
 
 class OdooError(CockpitError):

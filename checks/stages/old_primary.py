@@ -6,8 +6,8 @@ LSN drained to the candidate, then the fence command) is :mod:`checks.stages.fen
 
 from __future__ import annotations
 
+from checks.config.text import clean_name, clean_text  # person text is made safe once, where it enters
 from checks.incident.evidence import Check, Step
-from checks.config.text import clean_name, clean_text   # person text is made safe once, where it enters
 from checks.runbook.gates import RunbookState, approval_problem
 from checks.runbook.operation import Operation
 from checks.runbook.others import needs_fencing

@@ -13,9 +13,9 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
-from checks.errors import CockpitError
 from checks.config.model import PgBouncer
 from checks.config.redact import redact
+from checks.errors import CockpitError
 from checks.observe.sampler import node_password
 
 
@@ -74,7 +74,7 @@ async def admin_show(pgb: PgBouncer, what: str, timeout_s: float = 10.0) -> list
     """``SHOW <what>`` (DATABASES, SERVERS, CLIENTS, POOLS) as a list of dicts."""
     if not re.fullmatch(r"[A-Za-z_]+", what):
         raise ValueError(f"not a SHOW target: {what!r}")
-    import psycopg                      # only SHOW needs it: not loaded at cockpit start-up
+    import psycopg  # only SHOW needs it: not loaded at cockpit start-up
     from psycopg.rows import dict_row
 
     password = node_password(pgb.name, pgb.password_env)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from checks.incident.evidence import Check, Step
+from checks.incident.rpo import CHECK as RPO_CHECK
+from checks.incident.rpo import lost_words
 from checks.observe.lsn import human_ms
-from checks.incident.rpo import CHECK as RPO_CHECK, lost_words
 
 
 def _attempts(events: Iterable) -> dict[str, list]:

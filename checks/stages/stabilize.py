@@ -6,8 +6,8 @@ raises :class:`~checks.runbook.operation.GateRefused` with its sentence, journal
 
 from __future__ import annotations
 
+from checks.config.text import clean_name, clean_text  # person text is made safe once, where it enters
 from checks.incident.evidence import Step
-from checks.config.text import clean_name, clean_text   # person text is made safe once, where it enters
 from checks.runbook.commands import CommandResult, run_command
 from checks.runbook.gates import approval_problem
 from checks.runbook.operation import Operation

@@ -21,16 +21,16 @@ import uuid
 from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 
-from checks.incident.evidence import Check
 from checks.config.model import Node
+from checks.incident.evidence import Check
 from checks.observe.connect import NodeUnreachable, node_connection
-from checks.stages.odoo_rpc import OdooClient, OdooError, in_thread, write_probe
+from checks.observe.queries import CRON_LASTCALL, FAILED_JOBS_SINCE, HAS_QUEUE_JOB, ODOO_SESSIONS, WRITABLE_CHECK
+from checks.observe.sample import utcnow
+from checks.runbook.gates import required_checks
 from checks.runbook.one_writer import confirm_one_writer
 from checks.runbook.operation import Operation
+from checks.stages.odoo_rpc import OdooClient, OdooError, in_thread, write_probe
 from checks.stages.pgbouncer import PgBouncerError, admin_show
-from checks.observe.queries import CRON_LASTCALL, FAILED_JOBS_SINCE, HAS_QUEUE_JOB, ODOO_SESSIONS, WRITABLE_CHECK
-from checks.runbook.gates import required_checks
-from checks.observe.sample import utcnow
 
 
 def _on_database(node: Node, db: str) -> Node:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from checks.runbook.others import fence_targets, latest_check
 from checks.incident.events import Event
 from checks.runbook.gates import RunbookState
+from checks.runbook.others import fence_targets, latest_check
 
 if TYPE_CHECKING:
     from checks.training.run import TrainingRun

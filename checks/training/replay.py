@@ -1,4 +1,4 @@
-"""Replay: an incident's journal played back as the cockpit showed it (DESIGN section 5).
+"""Replay: an incident's journal played back as the cockpit showed it (docs/design.md section 10).
 
 Pure: no Textual, no network. :meth:`Recording.load` reads a journal (it never writes
 one) into memory and closes it; :meth:`Recording.state_at` gives the :class:`ReplayFrame`
@@ -31,15 +31,14 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from checks.observe.assess import ClusterView, NodeView, PrimaryMark, Watch
 from checks.config.model import Cluster
-from checks.incident.journal import Journal, JournalError
 from checks.incident.events import Event
-from checks.runbook.gates import RunbookState, evaluate
+from checks.incident.journal import Journal, JournalError
+from checks.observe.assess import ClusterView, NodeView, PrimaryMark, Watch
 from checks.observe.sample import NodeSample, parse_iso
+from checks.runbook.gates import RunbookState, evaluate
 from checks.training.replay_config import (  # noqa: F401 - moved there, still importable from here
-    ReplayError,
-    cluster_for_replay,
+    ReplayError, cluster_for_replay
 )
 
 CHECKPOINT_EVERY = 50

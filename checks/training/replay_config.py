@@ -7,14 +7,13 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from checks.incident.evidence import Step
-from checks.errors import CockpitError
-from checks.config.model import Cluster, load_config
 from checks.config.errors import ConfigError
+from checks.config.model import Cluster, load_config
+from checks.errors import CockpitError
 from checks.incident.events import Event
-from checks.runbook.gates import roles_of
+from checks.incident.evidence import Step
 from checks.observe.sample import NodeSample
-
+from checks.runbook.gates import roles_of
 
 PLACEHOLDER_DSN = "postgresql://replay.invalid/postgres"
 ODOO_CHECKS = ("odoo_login", "write_probe", "cron_progress")

@@ -1,4 +1,4 @@
-"""Training (DESIGN section 5): a real lab run replayed, the trainee's actions simulated, the real gates judging.
+"""Training (docs/design.md section 10): a real lab run replayed, the trainee's actions simulated, the real gates judging.
 
 A :class:`Scenario` is one recorded lab run: the node samples taken at 1 Hz while a
 script drove its faults, the cluster's config (node names only: nothing here ever
@@ -27,27 +27,25 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from checks.incident.events import Event
 from checks.incident.evidence import Check, Step
+from checks.observe.assess import ClusterView
+from checks.observe.lsn import lsn_diff
+from checks.observe.sample import NodeSample, iso_utc
+from checks.runbook.commands import CommandResult
+from checks.runbook.gates import RunbookState
+from checks.runbook.operation import GateRefused
+from checks.runbook.others import needs_fencing
+from checks.runbook.result_text import result_sentence
 from checks.stages.close import close_incident
 from checks.stages.freshness import approve, choose
 from checks.stages.old_primary import attest, check_others, fence_old_primary
-from checks.stages.stabilize import set_roles, skip_freeze
-from checks.observe.assess import ClusterView
-from checks.runbook.commands import CommandResult
-from checks.runbook.others import needs_fencing
-from checks.incident.events import Event
-from checks.observe.lsn import lsn_diff
-from checks.runbook.operation import GateRefused
 from checks.stages.promote import PromotionResult, promote_candidate
-from checks.runbook.gates import RunbookState
-from checks.observe.sample import NodeSample, iso_utc
+from checks.stages.stabilize import set_roles, skip_freeze
+from checks.training.scenario import SIM_COMMAND_MS, SIM_DRAIN_MS, SIM_PROMOTE_MS, SIMULATED, Scenario, TrainingRefused
 from checks.training.score import score_card
-from checks.runbook.result_text import result_sentence
 from checks.training.sim import (
-    ClockedWatch, RechecksPassed, TrainingJournal, TrainingOperation, drained, drive, promoted_sample,
-)
-from checks.training.scenario import (
-    SIM_COMMAND_MS, SIM_DRAIN_MS, SIM_PROMOTE_MS, SIMULATED, Scenario, TrainingRefused,
+    ClockedWatch, RechecksPassed, TrainingJournal, TrainingOperation, drained, drive, promoted_sample
 )
 
 

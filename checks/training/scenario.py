@@ -9,11 +9,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer
 
-from checks.errors import CockpitError
-from checks.config.model import Cluster
-from checks.runbook.operation import GateRefused
-from checks.observe.sample import NodeSample, iso_utc
 from checks.config.files import read_text
+from checks.config.model import Cluster
+from checks.errors import CockpitError
+from checks.observe.sample import NodeSample, iso_utc
+from checks.runbook.operation import GateRefused
 
 SCENARIO_DIR = Path(__file__).with_name("scenarios")   # the bundled scenarios (package data)
 
@@ -23,7 +23,7 @@ SCENARIO_VERSION = 1
 TRAINING_HOST = "training.invalid"      # RFC 2606: a name that never resolves; nothing connects anyway
 SIMULATED = "training: simulated, nothing was run"
 SIM_COMMAND_MS = 150.0                 # what a simulated command "took"
-SIM_PROMOTE_MS = 40.0                  # writable ~40 ms after pg_promote (DESIGN section 8)
+SIM_PROMOTE_MS = 40.0                  # writable ~40 ms after pg_promote (docs/design.md section 9.1)
 SIM_DRAIN_MS = 20.0                    # a streaming candidate receives the final LSN within ms on a LAN
 CONDITIONS = {"crash": "down", "start": "up", "partition": "partitioned", "heal": "up", "hang": "hung",
               "resume": "up"}

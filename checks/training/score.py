@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
-from checks.stages.close import stage_passed_at
 from checks.incident.events import Event
-from checks.observe.lsn import human_seconds
 from checks.incident.record import render_record
-from checks.runbook.gates import STAGES, evaluate
+from checks.observe.lsn import human_seconds
 from checks.observe.sample import parse_iso, utcnow
+from checks.runbook.gates import STAGES, evaluate
+from checks.stages.close import stage_passed_at
 
 TRAINING_BASE = Path("training")
 

@@ -12,16 +12,16 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any
 
-from checks.incident.evidence import Check
-from checks.observe.assess import ClusterView, Watch
 from checks.config.model import Cluster
-from checks.incident.events import KINDS, Event, to_json
-from checks.observe.lsn import lsn_diff
-from checks.runbook.operation import Operation
 from checks.config.redact import redact
+from checks.incident.events import KINDS, Event, to_json
+from checks.incident.evidence import Check
+from checks.incident.seats import SEATS
+from checks.observe.assess import ClusterView, Watch
+from checks.observe.lsn import lsn_diff
 from checks.observe.sample import NodeSample, iso_utc
 from checks.observe.sample_policy import SampleRecorder
-from checks.incident.seats import SEATS
+from checks.runbook.operation import Operation
 
 Feed = Callable[[float | None], tuple[list[NodeSample], float]]   # samples since a cursor, and the new cursor
 

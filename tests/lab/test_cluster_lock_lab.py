@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from checks.incident.cluster_lock import DEFAULT_DIR, ENV, ClusterTaken, cluster_endpoints, lock_dir, lock_file_name
 from checks.config.model import load_config
+from checks.incident.cluster_lock import DEFAULT_DIR, ENV, ClusterTaken, cluster_endpoints, lock_dir, lock_file_name
 from tests.drill_helpers import writable_nodes
 from tests.tmux_helpers import ROOT, Tmux, cockpit
 

@@ -8,12 +8,12 @@ import time
 
 import pytest
 
-from checks.stages.freshness import choose
-from checks.stages.promote import promote_candidate
-from checks.stages.stabilize import set_roles, skip_freeze
 from checks.config.model import load_config
 from checks.incident.journal import Journal
 from checks.runbook.operation import GateRefused, Operation
+from checks.stages.freshness import choose
+from checks.stages.promote import promote_candidate
+from checks.stages.stabilize import set_roles, skip_freeze
 from tests.conftest import psql
 from tests.drill_helpers import writable_nodes
 from tests.tmux_helpers import Tmux, cockpit
@@ -165,8 +165,8 @@ def test_risk_above_the_slo_refuses_promotion_without_an_approval(fresh_lab, tmp
 def test_the_cockpit_that_saw_the_primary_die_knows_its_last_lsn(fresh_lab, tmp_path):
     """Samples the screen took (not only the operation's own rounds) feed the data-risk judgement."""
     from checks.observe.sampler import NodeSampler
-    from tui.app import CockpitApp
     from checks.runbook.session import Session
+    from tui.app import CockpitApp
 
     lab = fresh_lab
     name, cluster = load_config(lab.status()["config"]).cluster(None)

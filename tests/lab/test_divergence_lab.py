@@ -15,12 +15,13 @@ import pytest
 import tomli_w
 
 from checks.config.model import load_config
-from checks.observe.divergence import (JSON_KEYS, DivergenceError, NodePosition, assess_divergence, gather_divergence,
-                               parse_history)
+from checks.observe.divergence import (
+    JSON_KEYS, DivergenceError, NodePosition, assess_divergence, gather_divergence, parse_history
+)
 from checks.observe.lsn import lsn_diff
+from lab.postgres import pg_tool
 from tests.conftest import psql
 from tests.drill_helpers import ROOT, drill, events, writable_nodes
-from lab.postgres import pg_tool
 
 pytestmark = pytest.mark.lab
 

@@ -13,11 +13,11 @@ import time
 
 import pytest
 
-from checks.stages.promote import promote_candidate
 from checks.config.model import load_config
 from checks.incident.journal import Journal
 from checks.runbook.operation import Operation
 from checks.stages.pgbouncer import admin_show, entry_target
+from checks.stages.promote import promote_candidate
 from tests.conftest import psql
 from tests.drill_helpers import ROOT, drill, events, last_line, writable_nodes
 

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from checks.config.model import load_config
-from checks.stages.cutover import cut_over
 from checks.incident.journal import Journal
-from checks.runbook.operation import GateRefused, Operation
 from checks.incident.record import write_record
+from checks.runbook.operation import GateRefused, Operation
+from checks.stages.cutover import cut_over
 from checks.stages.freshness import approve, choose
 from checks.stages.old_primary import check_others, fence_old_primary
 from checks.stages.promote import promote_candidate
@@ -89,7 +89,7 @@ def test_candidate_hangs_during_promotion(fresh_lab, tmp_path, monkeypatch):
     lab, incident = fresh_lab, tmp_path / "inc"
     lab.crash("node1")
     op = operation(lab, incident)
-    import checks.stages.promote as promote_stage      # the seam: pg_promote on the candidate
+    import checks.stages.promote as promote_stage  # the seam: pg_promote on the candidate
 
     real_promote = promote_stage.promote_on
 

@@ -26,10 +26,10 @@ import psycopg
 import pytest
 
 from checks.config.model import load_config
-from tests.lab_fixture import free_base_port, make_lab
 from lab import Lab, LabError
 from lab.cli import add_lab_parser, run_lab
 from lab.credentials import read_password
+from tests.lab_fixture import free_base_port, make_lab
 
 pytestmark = pytest.mark.lab
 

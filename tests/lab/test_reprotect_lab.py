@@ -8,12 +8,12 @@ import time
 
 import pytest
 
+from checks.aftermath.reprotect import reprotect
 from checks.config.model import load_config
 from checks.incident.journal import Journal
+from checks.incident.record import render_record
 from checks.observe.lsn import human_bytes
 from checks.runbook.operation import GateRefused, Operation
-from checks.incident.record import render_record
-from checks.aftermath.reprotect import reprotect
 from checks.stages.reprotect_summary import reprotect_lines
 from tests.conftest import psql
 from tests.drill_helpers import drill, writable_nodes

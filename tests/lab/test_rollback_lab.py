@@ -77,10 +77,11 @@ def test_a_failback_above_the_slo_needs_the_approver_seat_not_a_typed_name(fresh
     import asyncio
     from pathlib import Path
 
+    from checks.aftermath.rollback import approve_failback, pending_failback
+    from checks.aftermath.rollback import rollback as roll_back
     from checks.config.model import load_config
     from checks.incident.journal import Journal
     from checks.runbook.operation import GateRefused, Operation
-    from checks.aftermath.rollback import approve_failback, pending_failback, rollback as roll_back
 
     lab = fresh_lab
     incident, new = switched_over(lab, tmp_path)

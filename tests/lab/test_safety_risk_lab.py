@@ -16,12 +16,12 @@ import time
 
 import pytest
 
-from checks.stages.freshness import approve, choose
-from checks.stages.old_primary import check_others, fence_old_primary
-from checks.stages.stabilize import set_roles, skip_freeze
 from checks.config.model import load_config
 from checks.incident.journal import Journal
 from checks.runbook.operation import GateRefused, Operation
+from checks.stages.freshness import approve, choose
+from checks.stages.old_primary import check_others, fence_old_primary
+from checks.stages.stabilize import set_roles, skip_freeze
 from tests.conftest import psql
 from tests.drill_helpers import ROOT, drill, events, last_line, writable_nodes
 

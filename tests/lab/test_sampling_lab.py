@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from checks.observe.assess import Watch
 from checks.config.model import load_config
+from checks.observe.assess import Watch
 from checks.observe.lsn import lsn_diff
 from checks.observe.sampler import NodeSampler, sample_all
 from tests.conftest import psql
@@ -148,9 +148,9 @@ def test_persistent_connection_reconnects_after_crash_and_start(scratch_lab):
 
     async def go():
         first = await sampler.sample()
-        conn = sampler._conn
+        pid = sampler.server_pid
         again = await sampler.sample()
-        assert sampler._conn is conn, "the connection was not kept between ticks"
+        assert pid is not None and sampler.server_pid == pid, "the connection was not kept between ticks"
         lab.crash("node3")
         crashed = await sampler.sample()
         lab.start("node3")

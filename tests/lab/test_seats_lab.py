@@ -4,8 +4,8 @@ is refused, kill -9 of the operator loses nothing, and a planted password appear
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import signal
 import subprocess
 import sys

@@ -13,9 +13,9 @@ pytestmark = pytest.mark.lab
 
 def test_sslmode_is_honoured_for_nodes_the_pgbouncer_console_and_odoo(lab, tmp_path):
     """The lab serves no TLS: asking for it must fail, which shows the setting reaches every driver."""
+    from checks.observe.sampler import NodeSampler
     from checks.stages.odoo_rpc import OdooClient, OdooError
     from checks.stages.pgbouncer import PgBouncerError, admin_show
-    from checks.observe.sampler import NodeSampler
 
     text = open(lab.status()["config"]).read().replace("?passfile=", "?sslmode=require&passfile=")
     text = text.replace('url = "http://', 'url = "https://')

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from checks.training.scenario import load_scenario
-from checks.training.run import TrainingRun
 from checks.training.path import play_safe_path
+from checks.training.run import TrainingRun
+from checks.training.scenario import load_scenario
 from cli.main import main
 from cli.scenario_recorder import record_scenario
 

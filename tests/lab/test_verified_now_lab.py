@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from checks.stages.close import close_incident
 from checks.config.model import load_config
 from checks.incident.journal import Journal
-from checks.runbook.operation import GateRefused, Operation
 from checks.incident.record import write_record
+from checks.runbook.operation import GateRefused, Operation
+from checks.stages.close import close_incident
 from checks.stages.verify import verify_all
 from tests.drill_helpers import drill, events, last_line, writable_nodes
 

@@ -6,12 +6,13 @@ import pytest
 from textual.widgets import Input, Static
 
 from checks.runbook.gates import RunbookState
+from tests.pane_fixtures import (
+    ACTIONS, REFUSAL, RISK_OK, SIZE, Harness, make_event, screen_text, state_old_primary_writable, state_risk_approved,
+    state_start, state_verified
+)
 from widgets.checklist import Checklist, status_text
 from widgets.scribe_log import ScribeLog
 from widgets.typed_confirm import TypedConfirmModal
-from tests.pane_fixtures import (
-    ACTIONS, RISK_OK, REFUSAL, make_event, state_start, state_old_primary_writable, state_risk_approved, state_verified, Harness, screen_text, SIZE,
-)
 
 # -- the checklist ---------------------------------------------------------------------------
 

@@ -15,11 +15,12 @@ from textual._xterm_parser import XTermParser
 from textual.widgets import Input, Static
 
 from checks.config.model import load_config
-from checks.incident.journal import Journal
 from checks.config.text import TEXT_MAX
+from checks.incident.journal import Journal
+from checks.runbook.session import Session
+from tests.pane_fixtures import notified
 from tests.unit.test_hostile_text import control_characters
 from tui.app import CockpitApp
-from checks.runbook.session import Session
 from widgets.prompt_modal import PromptModal
 
 PASTE = "order-A order-B \x1b[31m order-C\nsecond line\x07 rings\r\n\tthird, indented"
@@ -105,16 +106,16 @@ async def test_what_a_terminal_sends_for_such_a_paste_arrives_whole_and_harmless
 
 async def test_a_note_over_the_limit_is_refused_with_a_sentence_and_stays_in_the_input(cockpit):
     app = cockpit("scribe", "sam")
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(notifications=True, size=(120, 40)) as pilot:
         note = await _focused_note_input(app, pilot)
         app.post_message(events.Paste("x" * (TEXT_MAX + 1)))
         await pilot.pause()
         await pilot.press("enter")
         await pilot.pause()
         assert note.value == "x" * (TEXT_MAX + 1)                       # nothing lost
-        said = [n.message for n in app._notifications]
-        assert f"the note: {TEXT_MAX + 1} characters, over the limit of {TEXT_MAX} (a control character counts as " \
-               "its escape); shorten it: nothing was saved" in said
+        said = await notified(pilot)
+        assert any(f"the note: {TEXT_MAX + 1} characters, over the limit of {TEXT_MAX} (a control character counts "
+                   "as its escape); shorten it: nothing was saved" in m for m in said), said
     assert _notes(app) == []
 
 

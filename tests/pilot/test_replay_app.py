@@ -19,8 +19,8 @@ from textual.widgets import Input
 
 from checks.incident.events import Event
 from checks.training.replay import Recording
+from tests.pane_fixtures import notified, screen_text, table_text
 from tests.unit.test_replay import CRASH_S, T0, at, build_incident
-from tests.pane_fixtures import screen_text, table_text
 from tui.replay_app import SPEEDS, ReplayApp, ReplayScreen
 from widgets.node_panel import NodePanel
 from widgets.prompt_modal import PromptModal
@@ -160,7 +160,7 @@ async def test_brackets_jump_between_events_and_the_timeline_shows_them(recordin
 
 async def test_g_goes_to_a_time(recording):
     app = ReplayApp(recording, at=at(20), paused=True)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(notifications=True, size=SIZE) as pilot:
         screen = replay(app)
         await pilot.press("g")
         await pilot.pause()
@@ -182,7 +182,7 @@ async def test_g_goes_to_a_time(recording):
         await pilot.press("enter")
         await pilot.pause()
         assert screen.at == at(12)  # outside the recording: a notice, no move
-        assert any("outside the recording" in n.message for n in app._notifications)
+        assert any("outside the recording" in m for m in (await notified(pilot)))
 
 
 async def test_a_click_on_the_bar_goes_there(recording):
@@ -190,7 +190,7 @@ async def test_a_click_on_the_bar_goes_there(recording):
     async with app.run_test(size=SIZE) as pilot:
         screen = replay(app)
         bar = screen.query_one(ReplayBar)
-        first, width = bar._bar_span
+        first, width = bar.bar_span
         await pilot.click(ReplayBar, offset=(1 + first + width - 1, 0))
         await pilot.pause()
         assert screen.at == recording.end
@@ -210,11 +210,11 @@ async def test_without_its_config_the_replay_says_so(tmp_path):
     incident = build_incident(tmp_path)
     (tmp_path / "clusters.toml").unlink()
     app = ReplayApp(Recording.load(incident), at=at(15), paused=True)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(notifications=True, size=SIZE) as pilot:
         await pilot.pause()
         assert "REPLAY · lab · no config · 2026-12-01-lab-1" in screen_text(app).splitlines()[0]
         assert panel_role(app, "node1") == "unreachable"
-        assert any("default SLOs" in n.message for n in app._notifications)
+        assert any("default SLOs" in m for m in (await notified(pilot)))
 
 
 async def test_replay_offers_no_runbook_action(recording):

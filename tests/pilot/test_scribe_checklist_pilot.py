@@ -6,11 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 from textual.widgets import Input, Static
 
+from tests.pane_fixtures import SIZE, TIMELINE, Harness, make_event, screen_text, table_text, timeline
 from widgets.checklist import Checklist
 from widgets.scribe_log import FILTERS, PLACEHOLDER, ScribeLog, parse_note, time_text
-from tests.pane_fixtures import (
-    TIMELINE, make_event, timeline, Harness, screen_text, table_text, SIZE,
-)
 
 # -- the timeline ----------------------------------------------------------------------------
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from tests.pane_fixtures import (
-    ACTIONS, REFUSAL, RISK_OK, Harness, state_old_primary_writable, state_risk_approved, state_start,
-    state_verified, timeline,
+    ACTIONS, REFUSAL, RISK_OK, Harness, state_old_primary_writable, state_risk_approved, state_start, state_verified,
+    timeline
 )
 from widgets.checklist import Checklist
 from widgets.scribe_log import ScribeLog

@@ -9,7 +9,7 @@ from functools import partial
 
 import pytest
 
-from tests.fixtures_samples import StepClock, T0, healthy, paused_replay, play, primary_crashed, split_brain
+from tests.fixtures_samples import T0, StepClock, healthy, paused_replay, play, primary_crashed, split_brain
 
 SCENARIOS = {
     "healthy": healthy,

@@ -4,17 +4,18 @@ when the cockpit has no incident (there would be no journal of the fence)."""
 from __future__ import annotations
 
 from tests.fixtures_samples import T0, StepClock, split_brain
+from tests.pane_fixtures import notified
 from widgets.split_brain_banner import KEY_LINE, SplitBrainBanner
 
 
 async def test_the_banner_shows_the_key_and_without_an_incident_k_says_how_to_open_one():
     app = split_brain().app(StepClock(T0))
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(notifications=True, size=(120, 40)) as pilot:
         await pilot.pause()
         banner = app.query_one(SplitBrainBanner)
         assert banner.display and KEY_LINE in str(banner.content)
         await pilot.press("K")
         await pilot.pause()
-        said = [n.message for n in app._notifications]
+        said = await notified(pilot)
         assert any("no incident" in m and "--incident DIR" in m for m in said), said
         assert all("Traceback" not in m for m in said)

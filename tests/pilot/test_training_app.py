@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from checks.training.scenario import load_scenario
 from checks.training.run import TrainingRun
-from tui.train_app import ScoreCardScreen, TrainingApp
+from checks.training.scenario import load_scenario
 from cli.train_cmd import SCENARIO_DIR
+from tui.train_app import ScoreCardScreen, TrainingApp
 from widgets.checklist import Checklist
 from widgets.prompt_modal import PromptModal
 from widgets.typed_confirm import TypedConfirmModal

@@ -9,14 +9,15 @@ from textual.widgets import Markdown, Static
 
 from checks.observe.sample import NodeSample
 from tests.fixtures_samples import (
-    CLUSTER, REFUSED, Scenario, StepClock, T0, at, down, healthy, healthy_round, paused_replay, play,
-    primary_crashed, split_brain, standby,
+    CLUSTER, REFUSED, T0, Scenario, StepClock, at, down, healthy, healthy_round, paused_replay, play, primary_crashed,
+    split_brain, standby
 )
+from tests.pane_fixtures import notified
 from tui.app import CockpitApp
+from tui.messages import NodeSampled
 from widgets.cockpit_header import CockpitHeader
 from widgets.confirm_modal import ConfirmModal
 from widgets.help_screen import HelpScreen
-from tui.messages import NodeSampled
 from widgets.node_panel import NodePanel
 from widgets.split_brain_banner import SplitBrainBanner, join_names
 
@@ -323,7 +324,7 @@ async def test_every_widget_has_help():
 
 async def test_palette_offers_help_quit_and_sample_now(clock):
     app = healthy().app(clock)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(notifications=True, size=SIZE) as pilot:
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert titles[:3] == ["Help", "Sample now", "Quit"]
         assert titles.count("Quit") == 1
@@ -331,7 +332,7 @@ async def test_palette_offers_help_quit_and_sample_now(clock):
         await pilot.pause()
         await pilot.press(*"Sample now", "enter")
         await pilot.pause()
-        assert any("nothing to sample" in n.message for n in app._notifications)
+        assert any("nothing to sample" in m for m in (await notified(pilot)))
 
 
 # -- live sampling with stand-in samplers --------------------------------------------

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from checks.observe.assess import Watch, assess
 from checks.config.model import Cluster
+from checks.observe.assess import Watch, assess
 from checks.observe.sample import NodeSample, WalReceiver
 from checks.observe.status import NODE_KEYS, exit_code, status_json, status_table
 

@@ -7,9 +7,9 @@ import asyncio
 
 import pytest
 
-from checks.stages.stabilize import run_freeze, skip_freeze
 from checks.incident.journal import Journal
 from checks.runbook.operation import GateRefused, Operation
+from checks.stages.stabilize import run_freeze, skip_freeze
 from checks.stages.verify import verify_all
 from tests.unit.test_assess import cluster
 

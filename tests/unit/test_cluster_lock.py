@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import checks.incident.cluster_lock as cluster_lock
-from checks.incident.cluster_lock import ENV, ClusterLock, ClusterTaken, cluster_endpoints, lock_dir, lock_file_name
 from checks.config.model import load_config
+from checks.incident.cluster_lock import ENV, ClusterLock, ClusterTaken, cluster_endpoints, lock_dir, lock_file_name
 from checks.incident.seats import SeatError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from types import SimpleNamespace as E
 
-from checks.observe.divergence import NodePosition, assess_divergence, parse_history
-from checks.observe.wal_records import WalRecord, commit_time, judge_wal_records
 from checks.incident.record import render_record_from
 from checks.incident.rpo import close_figures, measured_rpo, record_line
+from checks.observe.divergence import NodePosition, assess_divergence, parse_history
+from checks.observe.wal_records import WalRecord, commit_time, judge_wal_records
 
 SWITCH = "0/5000060"
 H2 = parse_history(f"1\t{SWITCH}\tno recovery target specified\n", node="node2", tli=2)

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from checks.incident.journal import Journal
-from checks.incident.events import Event
-from checks.incident.record import render_record_from
 from checks.config.text import NAME_MAX, TEXT_MAX, TextRefused, clean_name, clean_text, md, visible
+from checks.incident.events import Event
+from checks.incident.journal import Journal
+from checks.incident.record import render_record_from
 
 ROOT = Path(__file__).resolve().parents[2]
 EVIL_NAME = "ev\x1b]0;pwned\x07il\x1b[2J"

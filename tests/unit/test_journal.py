@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from checks.incident.journal import (
-    ACTION, DECISION, JOURNAL_FILE, KINDS, NOTE, SCHEMA_VERSION, Journal, JournalError, JournalWriteError,
-)
 from checks.config.redact import MASK, remember_secret
+from checks.incident.journal import (
+    ACTION, DECISION, JOURNAL_FILE, KINDS, NOTE, SCHEMA_VERSION, Journal, JournalError, JournalWriteError
+)
 from checks.observe.sample import NodeSample, WalReceiver
 from checks.observe.sample_policy import SampleRecorder
 

@@ -1,4 +1,4 @@
-"""DESIGN section 3, the layering rules, as import-linter contracts.
+"""docs/design.md section 3.2, the layering rules, as import-linter contracts.
 
 The contracts live in pyproject.toml under ``[tool.importlinter]``; run them by hand with
 ``.venv/bin/lint-imports``. These tests run the same contracts, prove that each of them can fail,
@@ -144,3 +144,10 @@ def test_the_headless_commands_load_without_textual():
         "import cli.status_cmd, cli.drill_cmd\n"
     )
     assert _loaded_textual_after(code) == "[]"
+
+
+def test_imports_are_sorted_one_way():
+    """isort, configured in pyproject.toml, finds nothing to move (stdlib, third party, ours)."""
+    out = subprocess.run([sys.executable, "-m", "isort", "--check-only", "--quiet", "checks", "cli", "tui", "widgets",
+                          "tests", "lab", "bench"], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stdout + out.stderr

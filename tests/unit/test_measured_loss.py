@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from checks.stages.freshness import approve
-from checks.stages.old_primary import measured_loss_approved
-from checks.stages.stabilize import set_roles
 from checks.config.model import Cluster
 from checks.incident.journal import Journal
 from checks.runbook.operation import Operation
+from checks.stages.freshness import approve
+from checks.stages.old_primary import measured_loss_approved
+from checks.stages.stabilize import set_roles
 
 
 def _cluster() -> Cluster:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from checks.config.redact import MASK, remember_secret
 from checks.incident.journal import Event, Journal, JournalWriteError
 from checks.incident.record import RECORD_FILE, render_record, render_record_from, write_record
-from checks.config.redact import MASK, remember_secret
-from checks.observe.sample import NodeSample, ReplicationPeer, WalReceiver
 from checks.incident.seats import OperatorLock
+from checks.observe.sample import NodeSample, ReplicationPeer, WalReceiver
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "record_basic.md"
 PLANTED = "Planted-Record-S3cret"

@@ -13,13 +13,13 @@ from unittest import mock
 
 import pytest
 
-from checks.observe.assess import Watch
 from checks.config.model import load_config
 from checks.incident.journal import Journal
+from checks.observe.assess import Watch
 from checks.observe.lsn import format_lsn
-from checks.training.replay import TRAIL_SAMPLES, Recording, ReplayError
-from checks.runbook.gates import evaluate
 from checks.observe.sample import NodeSample, ReplicationPeer, WalReceiver
+from checks.runbook.gates import evaluate
+from checks.training.replay import TRAIL_SAMPLES, Recording, ReplayError
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 12, 1, 8, 0, 0, tzinfo=timezone.utc)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from checks.config.model import Slo
 from checks.observe.assess import PrimaryMark, Watch
 from checks.runbook.candidates import rank_candidates
-from checks.config.model import Slo
 from checks.runbook.risk import data_risk
 from tests.unit.test_assess import T0, cluster, down, primary, standby
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from checks.config.model import Slo
-from checks.observe.timeline_history import HistoryEntry
 from checks.observe.lineage import judge_branch
+from checks.observe.timeline_history import HistoryEntry
 from checks.runbook.risk import data_risk
 from tests.unit.test_assess import T0, standby
 from tests.unit.test_risk_candidates import mark

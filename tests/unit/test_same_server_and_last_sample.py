@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from checks.incident.journal import Journal
 from checks.observe.assess import assess
 from checks.runbook.candidates import rank_candidates
-from checks.incident.journal import Journal
 from tests.unit.test_assess import T0, cluster, down, primary, samples, standby
 
 IDENT = dict(postmaster_start="2026-12-01T07:00:00.000000Z", data_directory="/var/lib/postgresql/15/main")

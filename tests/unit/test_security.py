@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import stat
 
-from checks.runbook.commands import fill_placeholders, run_command
 from checks.config.model import load_config
 from checks.incident.journal import Journal
+from checks.runbook.commands import fill_placeholders, run_command
 
 NASTY = "node2; rm -rf / && echo $(id) `whoami` | tee /tmp/pwned > x 'q' \"d\" *"
 

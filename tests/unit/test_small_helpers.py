@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from checks.observe.lsn import format_lsn, human_bytes, human_seconds, lsn_diff, parse_lsn
 from checks.config.redact import MASK, dsn_password, mask_dsn, redact, remember_secret
+from checks.observe.lsn import format_lsn, human_bytes, human_seconds, lsn_diff, parse_lsn
 
 
 def test_lsn_round_trip_and_diff():

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from types import SimpleNamespace as E
 
-from checks.observe.assess import Watch, assess
-from checks.observe.topology import match_upstream
 from checks.config.model import Cluster
 from checks.incident.followups import follow_ups
+from checks.observe.assess import Watch, assess
 from checks.observe.sample import NodeSample, ReplicationPeer, WalReceiver
 from checks.observe.status import NODE_KEYS, status_json, status_table
-from tests.fixtures_samples import CLUSTER, Scenario, StepClock, T0, at, down, primary, standby
+from checks.observe.topology import match_upstream
+from tests.fixtures_samples import CLUSTER, T0, Scenario, StepClock, at, down, primary, standby
 from tests.pilot.test_widgets_pilot import panel, text_of
 from tui.messages import NodeSampled
 

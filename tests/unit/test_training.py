@@ -15,9 +15,9 @@ import pytest
 from checks.incident.journal import Journal
 from checks.observe.lsn import lsn_diff
 from checks.runbook.operation import GateRefused, Operation
-from checks.training.scenario import ScenarioError, TrainingRefused, load_scenario, scenario_json
-from checks.training.run import TrainingRun
 from checks.training.path import play_safe_path
+from checks.training.run import TrainingRun
+from checks.training.scenario import ScenarioError, TrainingRefused, load_scenario, scenario_json
 from checks.training.score import render_score_card, write_training_record
 from cli.main import main
 from cli.train_cmd import SCENARIO_DIR, bundled

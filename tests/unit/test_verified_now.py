@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from checks.observe.assess import Watch
-from checks.stages.close import closeout
 from checks.incident.events import Event
-from checks.runbook.one_writer import one_writer_problem
+from checks.observe.assess import Watch
 from checks.runbook.gates import closed_sentence, evaluate, reopen_data, standing_close
-from tests.fixtures_samples import CLUSTER as SAMPLED, T0, down, primary, standby
+from checks.runbook.one_writer import one_writer_problem
+from checks.stages.close import closeout
+from tests.fixtures_samples import CLUSTER as SAMPLED
+from tests.fixtures_samples import T0, down, primary, standby
 from tests.unit.test_runbook_gates import CLUSTER
 
 LSN = "0/5A0003E8"
