@@ -30,14 +30,15 @@ import stat
 from pathlib import Path
 
 from checks.config.files import TEMP_SUFFIX, temp_prefix
-from checks.incident.journal import JOURNAL_FILE, JournalError, JournalWriteError
-from checks.incident.record import LOCK_FILE as RECORD_LOCK_FILE
-from checks.incident.record import RECORD_FILE
+from checks.incident.errors import JournalError, JournalWriteError
 from checks.incident.seats import HOLDER_FILE
 from checks.incident.seats import LOCK_FILE as OPERATOR_LOCK_FILE
 from checks.observe.sample import utcnow
 
 # Every file the cockpit writes into an incident directory, in one place.
+JOURNAL_FILE = "journal.sqlite3"
+RECORD_FILE = "record.md"
+RECORD_LOCK_FILE = ".record.lock"
 JOURNAL_FILES = (JOURNAL_FILE, f"{JOURNAL_FILE}-wal", f"{JOURNAL_FILE}-shm", f"{JOURNAL_FILE}-journal")
 SEAT_FILES = (OPERATOR_LOCK_FILE, HOLDER_FILE)
 INCIDENT_FILES = frozenset((*JOURNAL_FILES, RECORD_FILE, RECORD_LOCK_FILE, *SEAT_FILES))

@@ -31,7 +31,10 @@ from typing import Any
 
 from checks.config.redact import redact
 from checks.config.text import visible, visible_data
-from checks.errors import CockpitError
+from checks.incident.directory import JOURNAL_FILE, check_no_symlinks, prepare_incident_dir
+from checks.incident.errors import (  # noqa: F401  (raised here; callers catch them from the journal)
+    JournalError, JournalWriteError
+)
 from checks.incident.events import (  # noqa: F401  (re-exported: the kinds are part of the journal's API)
     ACTION, ALARM, APPROVAL, CLOSE, DECISION, EVIDENCE, KINDS, NOTE, OVERRIDE, ROLE, STAGE, STATUS, SYSTEM, TODO, Event,
     PendingEvent, redact_data, to_json
@@ -42,21 +45,12 @@ from checks.observe.sample import NodeSample, iso_utc, utcnow
 from checks.observe.sample_policy import STATE_REASONS, SampleRecorder
 
 SCHEMA_VERSION = 1
-JOURNAL_FILE = "journal.sqlite3"
 BUSY_TIMEOUT_MS = 5000
 
 # Before these are journaled, the newest sample of every node is written too, so the
 # record can show the node states at the moment of the decision.
 SNAPSHOT_KINDS = frozenset({DECISION, APPROVAL, OVERRIDE, ACTION, STAGE, CLOSE})
 
-
-
-class JournalError(CockpitError):
-    """One line about the journal: what file, what is wrong."""
-
-
-class JournalWriteError(JournalError):
-    """The journal could not be written (disk full, read-only, locked): an alarm on every seat."""
 
 
 class _NoSchema(JournalError):
@@ -118,7 +112,6 @@ class Journal:
         path = dir / JOURNAL_FILE
         if path.exists():
             raise JournalError(f"{dir} already holds an incident journal: open it instead of creating one")
-        from checks.incident.directory import prepare_incident_dir  # (it imports this module)
 
         prepare_incident_dir(dir, create=True)  # mode 0700 when made here; refuses a link or a stranger's files
         try:
@@ -151,7 +144,6 @@ class Journal:
     @classmethod
     def open(cls, dir: Path, *, recorder: SampleRecorder | None = None) -> Journal:
         """An existing incident; JournalError if ``dir`` is not one or its schema is newer."""
-        from checks.incident.directory import check_no_symlinks  # (it imports this module)
 
         dir = Path(dir)
         path = dir / JOURNAL_FILE

@@ -32,6 +32,8 @@ from pathlib import Path
 
 from checks.config.files import write_atomic
 from checks.config.redact import redact
+from checks.incident.directory import RECORD_FILE
+from checks.incident.directory import RECORD_LOCK_FILE as LOCK_FILE
 from checks.incident.evidence import STAGES, Check
 from checks.incident.followups import follow_ups, new_primary
 from checks.incident.journal import (
@@ -45,8 +47,6 @@ from checks.incident.rpo import record_line as rpo_record_line
 from checks.observe.lsn import human_bytes, human_seconds
 from checks.observe.sample import NodeSample, iso_utc, utcnow
 
-RECORD_FILE = "record.md"
-LOCK_FILE = ".record.lock"
 STAGE_NAMES = dict(STAGES)
 DECISION_KINDS = (DECISION, APPROVAL, OVERRIDE)
 NAMED_ROLES = ("operator", "scribe", "approver")

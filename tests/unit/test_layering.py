@@ -36,6 +36,11 @@ PLANTED = {
         "from checks.stages import fence\n",
         "checks.observe.lsn -> checks.stages.fence",
     ),
+    "domain-acyclic": (
+        "checks/observe/lsn.py",
+        "def _planted():\n    from checks.observe import sample\n",
+        "No cycles are allowed in checks.observe.",
+    ),
     "domain-without-textual": (
         "checks/config/errors.py",
         "import textual\n",
