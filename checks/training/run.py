@@ -8,7 +8,7 @@ trainee action through the cockpit's own :class:`~checks.runbook.operation.Opera
 in-memory journal whose clock is the simulated one. So every gate, every refusal
 sentence and every data-risk statement is the one the live cockpit gives: the rules
 stay in :mod:`checks.runbook.gates`, :mod:`checks.stages.fence`, :mod:`checks.runbook.risk` and
-:mod:`checks.stages.actions`, and nothing here decides what is allowed.
+:mod:`checks.stages.old_primary`, and nothing here decides what is allowed.
 
 Only effects are simulated, as overlays on the recorded samples:
 
@@ -30,7 +30,6 @@ from typing import Any
 from checks.incident.events import Event
 from checks.incident.evidence import Check, Step
 from checks.observe.assess import ClusterView
-from checks.observe.lsn import lsn_diff
 from checks.observe.sample import NodeSample, iso_utc
 from checks.runbook.commands import CommandResult
 from checks.runbook.gates import RunbookState
@@ -42,10 +41,10 @@ from checks.stages.freshness import approve, choose
 from checks.stages.old_primary import attest, check_others, fence_old_primary
 from checks.stages.promote import PromotionResult, promote_candidate
 from checks.stages.stabilize import set_roles, skip_freeze
-from checks.training.scenario import SIM_COMMAND_MS, SIM_DRAIN_MS, SIM_PROMOTE_MS, SIMULATED, Scenario, TrainingRefused
+from checks.training.scenario import SIM_COMMAND_MS, SIM_PROMOTE_MS, SIMULATED, Scenario, TrainingRefused
 from checks.training.score import score_card
 from checks.training.sim import (
-    ClockedWatch, RechecksPassed, TrainingJournal, TrainingOperation, drained, drive, promoted_sample
+    ClockedWatch, RechecksPassed, TrainingJournal, TrainingOperation, drained, drive, promoted_sample, simulate_drain
 )
 
 
@@ -240,7 +239,7 @@ class TrainingRun:
 
     def fence(self, typed: str | None = None) -> str:
         """Stage 2: fence every node the last check says needs it (``typed``: the names as the
-        trainee typed them, ``None`` when not asked). Simulated like checks.stages.actions does it:
+        trainee typed them, ``None`` when not asked). Simulated as checks.stages.old_primary does it:
         a writable primary is paused in PgBouncer and drained to the candidate first."""
 
         def work() -> str:
@@ -268,30 +267,9 @@ class TrainingRun:
         primary = view.last_primary.node if view.last_primary else None
         for name in targets:
             final = received = None
-            caught = False
-            paused: list[str] = []
+            caught, paused = False, []
             if evidence["nodes"][name]["writable"]:
-                for pgb in self.cluster.pgbouncers:
-                    for db in pgb.databases:
-                        op.log("action", f"PgBouncer {pgb.name}: PAUSE {db}", stage=2,
-                               data={"step": f"pause {pgb.name}/{db}", "node": name, "exit_code": 0, "simulated": True})
-                        paused.append(f"{pgb.name}:{db}")
-                old = view.node(name).sample
-                final = old.flush_lsn or old.current_lsn
-                op.log("action", f"{name} final LSN {final}", stage=2,
-                       data={"step": "final lsn", "node": name, "exit_code": 0, "lsn": final, "simulated": True})
-                cand = view.node(candidate).sample
-                held = cand.held_lsn
-                streaming = bool(cand.wal_receiver and cand.wal_receiver.status == "streaming")
-                caught = (lsn_diff(held, final) or 0) >= 0 if held else False
-                if not caught and streaming:
-                    caught, held = True, final       # PgBouncer holds Odoo's writes: the stream catches up
-                received = held
-                text = (f"{candidate} received {received} (>= {final}) after {SIM_DRAIN_MS:g} ms" if caught else
-                        f"{candidate} received only {received} of {final} within 10s")
-                op.log("action", text, stage=2, data={
-                    "step": "catch up", "node": name, "exit_code": 0 if caught else 1, "received": received,
-                    "waited_ms": SIM_DRAIN_MS, "simulated": True})
+                final, received, caught, paused = simulate_drain(op, self.cluster, view, name, candidate)
             result = CommandResult(name=f"fence {name}", argv=tuple(self.cluster.node(name).fence or ()),
                                    exit_code=0, output=SIMULATED, duration_ms=SIM_COMMAND_MS)
             op.log_command(result, stage=2, step=Step.FENCE, node=name)
@@ -313,7 +291,7 @@ class TrainingRun:
         return targets
 
     def promote(self, typed: str) -> PromotionResult:
-        """Stage 3: the real promotion re-checks (checks.stages.actions.promote_candidate) judge the
+        """Stage 3: the real promotion re-checks (checks.stages.promote.promote_candidate) judge the
         typed name and the replayed samples; once they all pass, pg_promote is simulated."""
 
         def work() -> PromotionResult:

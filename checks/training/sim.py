@@ -22,6 +22,7 @@ from checks.observe.lsn import lsn_diff
 from checks.observe.sample import NodeSample, iso_utc
 from checks.observe.sample_policy import SampleRecorder
 from checks.runbook.operation import Operation
+from checks.training.scenario import SIM_DRAIN_MS
 
 Feed = Callable[[float | None], tuple[list[NodeSample], float]]   # samples since a cursor, and the new cursor
 
@@ -167,3 +168,34 @@ def promoted_sample(base: NodeSample, now: datetime) -> NodeSample:
         "flush_lsn": base.held_lsn, "receive_lsn": None, "replay_lsn": None, "bytes_not_replayed": None,
         "raw_replay_delay_s": None, "replay_paused": None, "wal_receiver": None, "replication": (),
         "timeline": (base.timeline or 1) + 1})
+
+
+def simulate_drain(op: Operation, cluster: Cluster, view: ClusterView, name: str,
+                   candidate: str) -> tuple[str | None, str | None, bool, list[str]]:
+    """The fence sequence's steps before the fence, for a writable ``name``, journaled as simulated:
+    PgBouncer paused, its final LSN read, the candidate caught up (a streaming candidate does, since
+    PgBouncer holds Odoo's writes). Returns the final LSN, what the candidate received, whether it
+    caught up, and the paused databases."""
+    paused: list[str] = []
+    for pgb in cluster.pgbouncers:
+        for db in pgb.databases:
+            op.log("action", f"PgBouncer {pgb.name}: PAUSE {db}", stage=2,
+                   data={"step": f"pause {pgb.name}/{db}", "node": name, "exit_code": 0, "simulated": True})
+            paused.append(f"{pgb.name}:{db}")
+    old = view.node(name).sample
+    final = old.flush_lsn or old.current_lsn
+    op.log("action", f"{name} final LSN {final}", stage=2,
+           data={"step": "final lsn", "node": name, "exit_code": 0, "lsn": final, "simulated": True})
+    cand = view.node(candidate).sample
+    held = cand.held_lsn
+    streaming = bool(cand.wal_receiver and cand.wal_receiver.status == "streaming")
+    caught = (lsn_diff(held, final) or 0) >= 0 if held else False
+    if not caught and streaming:
+        caught, held = True, final       # PgBouncer holds Odoo's writes: the stream catches up
+    received = held
+    text = (f"{candidate} received {received} (>= {final}) after {SIM_DRAIN_MS:g} ms" if caught else
+            f"{candidate} received only {received} of {final} within 10s")
+    op.log("action", text, stage=2, data={
+        "step": "catch up", "node": name, "exit_code": 0 if caught else 1, "received": received,
+        "waited_ms": SIM_DRAIN_MS, "simulated": True})
+    return final, received, caught, paused
