@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--name", metavar="WHO", help="your name in the journal (default: the login name)")
     run.add_argument("--reopen", action="store_true",
                      help="operator: reopen a closed incident (a closed one runs no action until reopened)")
+    run.add_argument("--scribe", metavar="WHO", help="operator: the scribe, named up front (stage 0 asks no more)")
+    run.add_argument("--approver", metavar="WHO",
+                     help="operator: the approver on call, one of the config's approvers (stage 0 asks no more)")
 
     tmux = sub.add_parser("tmux", help="a tmux session with an operator window and a scribe window")
     _config_args(tmux)
@@ -138,17 +141,39 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from checks.config.model import ConfigError
 
-    if _refused_name(args, "name"):
+    if _refused_name(args, "name", "scribe", "approver"):
         return 2
     try:
         name, cluster = _load_cluster(args.config, args.cluster)
     except ConfigError as exc:
         print_error(str(exc))
         return UNKNOWN
+    roles = _roles_up_front(args, cluster)
+    if roles is None:
+        return 2
     from cli.run_cmd import run_cockpit
 
     return run_cockpit(name, cluster, config=args.config, incident=args.incident, seat=args.seat,
-                       who=args.name, interval=args.interval, reopen=getattr(args, "reopen", False))
+                       who=args.name, interval=args.interval, reopen=getattr(args, "reopen", False), roles=roles)
+
+
+def _roles_up_front(args: argparse.Namespace, cluster) -> dict[str, str] | None:
+    """``run --scribe/--approver``, checked as stage 0 checks them (None: refused, the line printed)."""
+    from checks.incident.directory import login_name
+    from checks.runbook.gates import approval_problem, scribe_problem
+
+    operator = args.name or login_name()
+    roles = {role: getattr(args, role) for role in ("scribe", "approver") if getattr(args, role, None)}
+    if roles and args.seat != "operator":
+        print_error("--scribe and --approver name the roles for the operator seat: pass them to the operator's run")
+        return None
+    problems = (("scribe", scribe_problem(roles["scribe"], operator) if "scribe" in roles else ""),
+                ("approver", approval_problem(roles["approver"], cluster, operator) if "approver" in roles else ""))
+    for option, problem in problems:
+        if problem:
+            print_error(f"--{option} refused: {problem}")
+            return None
+    return roles
 
 
 def cmd_tmux(args: argparse.Namespace) -> int:

@@ -38,7 +38,8 @@ def _ask(question: str) -> bool:
 
 
 def run_cockpit(cluster_name: str, cluster: Cluster, *, config: str, incident: str | None, seat: str,
-                who: str | None, interval: float | None, reopen: bool = False) -> int:
+                who: str | None, interval: float | None, reopen: bool = False,
+                roles: dict[str, str] | None = None) -> int:
     import concurrent.futures
 
     from checks.observe.sampler import NodeSampler
@@ -75,6 +76,7 @@ def run_cockpit(cluster_name: str, cluster: Cluster, *, config: str, incident: s
     except (JournalError, SeatError) as exc:
         print_error(str(exc))
         return 1
+    session.roles = dict(roles or {})     # named up front: stage 0 does not ask them again
     if reopen and session.is_operator:
         print(session.operation.reopen() or f"incident {directory.name} is open: there is nothing to reopen")
     try:

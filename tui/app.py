@@ -22,7 +22,8 @@ from checks.observe.ticker import sample_forever
 from tui.incident_panes import IncidentPanes
 from tui.messages import NodeSampled
 from tui.runbook_actions import RunbookActions
-from tui.runbook_keys import RUNBOOK_BINDINGS, RunbookKeys
+from tui.runbook_bindings import RUNBOOK_BINDINGS
+from tui.runbook_keys import RunbookKeys
 from widgets import STYLESHEET
 from widgets.cockpit_header import CockpitHeader
 from widgets.confirm_modal import ConfirmModal

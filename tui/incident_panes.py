@@ -48,8 +48,13 @@ class IncidentPanes(Horizontal):
     def on_journal_events(self, message: JournalEvents) -> None:
         self.events.extend(message.events)
         self.query_one(ScribeLog).add_events(message.events)
-        self.state = evaluate(self.session.cluster, self.events)
-        self.query_one(Checklist).update_state(self.state, actions=self.actions_for_seat(self.state))
+        before, self.state = self.state, evaluate(self.session.cluster, self.events)
+        checklist = self.query_one(Checklist)
+        # A refusal stays shown in place until the runbook moves on (or the next action ends).
+        refusal = checklist.refusal if self.state.current == before.current else None
+        checklist.update_state(self.state, actions=self.actions_for_seat(self.state), busy=checklist.busy,
+                               refusal=refusal)
+        self.app.refresh_bindings()      # the footer shows the keys that can act at this stage
 
     def on_journal_health(self, message: JournalHealth) -> None:
         self.query_one(ScribeLog).set_alarm(message.alarm)
@@ -72,6 +77,9 @@ class IncidentPanes(Horizontal):
         checklist.set_refusal(message.text if message.refused else None)
         severity = "information" if message.ok else ("warning" if message.refused else "error")
         self.app.notify(message.text, title=message.label, severity=severity, timeout=12 if message.ok else 20)
+
+    def toggle_evidence(self) -> None:
+        self.query_one(Checklist).action_toggle_evidence()
 
     def set_busy(self, text: str | None) -> None:
         self.query_one(Checklist).set_busy(text)

@@ -9,67 +9,65 @@ is hidden from its footer and refused with a sentence if pressed anyway.
 
 from __future__ import annotations
 
-from textual.binding import Binding
-
-from checks.config.text import clean_name, clean_text
+from checks.config.text import TextRefused, clean_name, clean_text
 from checks.runbook.candidates import rank_candidates
-from checks.runbook.gates import RunbookState, final_lsn_evidence
+from checks.runbook.gates import RunbookState, final_lsn_evidence, scribe_problem
+from checks.runbook.next_step import next_step
 from checks.runbook.others import fence_targets
+from tui.runbook_bindings import APPROVER_ACTIONS, OPERATOR_ACTIONS, possible_now, seat_keys, seat_may
 from widgets.confirm_modal import ConfirmModal
 from widgets.prompt_modal import PromptModal
 from widgets.typed_confirm import TypedConfirmModal
 
-OPERATOR_KEYS = {  # stage -> [(key, label)], shown in the checklist
-    0: [("s", "set roles"), ("w", "freeze writers"), ("k", "skip freeze")],
-    1: [("c", "choose candidate")],
-    2: [("o", "check old primary"), ("x", "fence")],
-    3: [("p", "promote")],
-    4: [("u", "cut over")],
-    5: [("v", "verify"), ("j", "re-point standbys")],
-}
-APPROVER_KEYS = {1: [("a", "approve data risk")], 2: [("t", "attest node down")]}
-OPERATOR_ACTIONS = {"roles", "freeze", "skip_freeze", "choose", "check_old", "fence", "promote", "cut_over",
-                    "verify", "close_incident", "rollback", "reprotect", "adopt", "repoint"}
-APPROVER_ACTIONS = {"approve", "attest"}
-
-RUNBOOK_BINDINGS = [
-    Binding("n", "note", "Note"),
-    Binding("s", "roles", "Roles", show=False), Binding("w", "freeze", "Freeze writers", show=False),
-    Binding("k", "skip_freeze", "Skip freeze", show=False), Binding("c", "choose", "Candidate", show=False),
-    Binding("o", "check_old", "Old primary", show=False), Binding("x", "fence", "Fence", show=False),
-    Binding("p", "promote", "Promote", show=False), Binding("u", "cut_over", "Cut over", show=False),
-    Binding("v", "verify", "Verify", show=False), Binding("z", "close_incident", "Close", show=False),
-    Binding("b", "rollback", "Roll back", show=False), Binding("h", "reprotect", "Re-protect", show=False),
-    Binding("j", "repoint", "Re-point standbys", show=False),
-    Binding("a", "approve", "Approve", show=False), Binding("t", "attest", "Attest", show=False),
-    Binding("d", "adopt", "Adopt a primary promoted by hand", show=False),
-    Binding("K", "keep_writer", "Keep one writer", show=False,
-            tooltip="Split brain, any stage: keep one writer and fence the others (the approver seat: approve it)"),
-]
+RUNBOOK_ACTIONS = OPERATOR_ACTIONS | APPROVER_ACTIONS | {"keep_writer", "note", "evidence", "next"}
 
 
 class RunbookKeys:
     """Mixed into the App: needs ``self.session``, ``self.actions`` and ``self.cluster_view``."""
 
     def actions_for_seat(self, state: RunbookState) -> dict[int, tuple[str, str]]:
-        table = OPERATOR_KEYS if self.session.is_operator else APPROVER_KEYS if self.session.seat == "approver" else {}
-        shown = {}
-        for stage, keys in table.items():
-            shown[stage] = (" ".join(k for k, _ in keys), " / ".join(label for _, label in keys))
-        if self.session.is_operator and state.current == 6:
-            shown[5] = ("z b h j", "close / roll back / re-protect the old primary / re-point standbys")
-        elif self.session.seat == "approver" and state.stage(3).status == "passed":
-            shown[5] = ("a", "approve a failback the operator asked for")
+        shown = seat_keys(self.session, state)
+        step = next_step(state, self.panes.events) if self.session.is_operator else None
+        if step is not None and step.action and state.current in shown:
+            keys, labels = shown[state.current]
+            shown[state.current] = (f"⏎ {keys}", f"next: {step.label} · {labels}")
         return shown
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """Shown in the footer (True) only while it can act now; otherwise hidden (False), and the
+        key falls through to its ``press`` binding, which answers with the gate's sentence."""
         if getattr(self, "session", None) is None:
-            return False if action in OPERATOR_ACTIONS | APPROVER_ACTIONS | {"note"} else True
-        if action in OPERATOR_ACTIONS:
-            return True if self.session.is_operator else None
-        if action in APPROVER_ACTIONS:
-            return True if self.session.seat == "approver" else None
+            return False if action in RUNBOOK_ACTIONS else True
+        if action == "press":
+            return True
+        if action == "next":
+            return self.session.is_operator
+        if action in RUNBOOK_ACTIONS:
+            view = getattr(self, "cluster_view", None)
+            return possible_now(self.session, action, self._state(), split_brain=bool(view and view.split_brain))
         return True
+
+    def action_press(self, action: str) -> None:
+        """A runbook key pressed while its footer entry is hidden: the seat check, then its handler
+        (which refuses with the gate's sentence when the stage is not open)."""
+        if not seat_may(self.session, action):
+            seat = "approver" if action in APPROVER_ACTIONS else "operator"
+            self.notify(f"{action.replace('_', ' ')}: only the {seat} seat has this key; this is the "
+                        f"{self.session.seat} seat", severity="warning")
+            return
+        getattr(self, f"action_{action}")()
+
+    def action_next(self) -> None:
+        """Enter: the runbook's next step, with the same questions its own key asks."""
+        step = next_step(self._state(), self.panes.events)
+        if step.action is None:
+            self.notify(step.sentence, title="next", severity="information")
+            return
+        getattr(self, f"action_{step.action}")()
+
+    def action_evidence(self) -> None:
+        """e, wherever the focus is: the checklist's selected stage shows or hides its evidence."""
+        self.panes.toggle_evidence()
 
     def _state(self) -> RunbookState:
         return self.panes.state
@@ -91,20 +89,51 @@ class RunbookKeys:
 
     # -- operator --------------------------------------------------------------------------------
     def action_roles(self) -> None:
-        joined = [e.author for e in self.panes.events if e.kind == "role" and e.seat == "scribe"]
+        """Stage 0: the roles. Known ones (``run --scribe/--approver``, the config's ``on_call``) are
+        not asked again; the scribe is never proposed as the operator (the runbook wants two people)."""
+        known = self.known_roles()
+        joined = [e.author for e in self.panes.events if e.kind == "role" and e.seat == "scribe"
+                  and e.author != self.session.name]
         approvers = [a for a in self.cluster.approvers if a != self.session.name]
 
-        def got_scribe(scribe: str | None) -> None:
-            if scribe:
-                self.push_screen(PromptModal("Approver on call (from the config, never the operator)",
-                                             f"approvers: {', '.join(self.cluster.approvers) or 'none configured'}",
-                                             default=approvers[0] if approvers else "",
-                                             check=lambda answer: clean_name(answer, "the approver's name")),
-                                 lambda approver: approver and self._start(
-                                     "set roles", lambda rb: rb.set_roles(scribe, approver)))
+        def check_scribe(answer: str) -> str:
+            name = clean_name(answer, "the scribe's name")
+            problem = scribe_problem(name, self.session.name)
+            if problem:
+                raise TextRefused(problem)
+            return name
 
-        self.push_screen(PromptModal("Scribe's name", default=joined[-1] if joined else self.session.name,
-                                     check=lambda answer: clean_name(answer, "the scribe's name")), got_scribe)
+        def got_approver(scribe: str, approver: str | None) -> None:
+            if approver:
+                self._start("set roles", lambda rb: rb.set_roles(scribe, approver))
+
+        def got_scribe(scribe: str | None) -> None:
+            if not scribe:
+                return
+            if known.get("approver"):
+                got_approver(scribe, known["approver"])
+                return
+            self.push_screen(PromptModal("Approver on call (from the config, never the operator)",
+                                         f"approvers: {', '.join(self.cluster.approvers) or 'none configured'}",
+                                         default=approvers[0] if approvers else "",
+                                         check=lambda answer: clean_name(answer, "the approver's name")),
+                             lambda approver: got_approver(scribe, approver))
+
+        if known.get("scribe"):
+            got_scribe(known["scribe"])
+            return
+        self.push_screen(PromptModal("Scribe's name (not the operator: the runbook wants two people)",
+                                     default=joined[-1] if joined else "", check=check_scribe), got_scribe)
+
+    def known_roles(self) -> dict[str, str]:
+        """The scribe and approver named before the incident: ``run --scribe/--approver``, else the
+        config's ``on_call``."""
+        on_call = getattr(self.cluster, "on_call", None)
+        given = dict(getattr(self.session, "roles", None) or {})
+        for role in ("scribe", "approver"):
+            if not given.get(role) and on_call is not None and getattr(on_call, role, None):
+                given[role] = getattr(on_call, role)
+        return {role: name for role, name in given.items() if name}
 
     def action_freeze(self) -> None:
         names = ", ".join(c.name for c in self.cluster.freeze) or "none configured"

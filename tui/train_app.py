@@ -31,7 +31,7 @@ from checks.training.run import TrainingRun
 from checks.training.scenario import TrainingRefused
 from checks.training.score import TRAINING_BASE, headline, render_score_card, write_training_record
 from tui.app import CockpitApp
-from tui.runbook_keys import APPROVER_KEYS, OPERATOR_KEYS
+from tui.runbook_bindings import APPROVER_KEYS, OPERATOR_KEYS
 from widgets.checklist import Checklist
 from widgets.cockpit_header import CockpitHeader
 from widgets.confirm_modal import ConfirmModal
@@ -243,9 +243,9 @@ class TrainingApp(CockpitApp):
         return shown
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action in NOT_IN_TRAINING:
+        if action in NOT_IN_TRAINING or (action == "press" and parameters and parameters[0] in NOT_IN_TRAINING):
             return False
-        return True
+        return super().check_action(action, parameters)
 
     def perform(self, label: str, work: Callable[[], Any]) -> None:
         """Run one trainee action on the run; a refusal is the gate's sentence, counted as blocked."""

@@ -54,7 +54,8 @@ Each row: UTC time `HH:MM:SS.fZ`, seat, author, kind and text.
   **status** update, `/t ` for a **TODO**. **enter** sends it; the label left of it
   says what it will be journaled as. A pasted text keeps all its lines (each break shows
   as `↵`) and control characters show as escapes (`\\x1b`). The scribe seat keeps it
-  open; elsewhere **n** opens it and **escape** closes it.
+  open (**escape** leaves it for the keys, **n** comes back); elsewhere **n** opens it and **escape**
+  closes it.
 - a red line at the top means the journal cannot be written: what you enter is not
   on record until it clears.
 """
@@ -206,11 +207,14 @@ Each row: UTC time `HH:MM:SS.fZ`, seat, author, kind and text.
         self.filter_index = (self.filter_index + 1) % len(FILTERS)
 
     def action_close(self) -> None:
-        """Escape: hide the full text if shown, else close the input (unless pinned)."""
+        """Escape: hide the full text if shown, else leave the input: closed, or (pinned, in the scribe
+        seat) still shown with the focus on the timeline, so the next key is a key again."""
         if self._detail_id is not None:
             self._show_detail(None)
         elif self.show_input and not self.pin_input:
             self.close_input()
+        elif self.query_one("#scribe-input").has_focus:
+            self.timeline.focus()
 
     # -- reactive plumbing --------------------------------------------------------
 

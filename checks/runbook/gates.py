@@ -89,6 +89,17 @@ def approval_problem(approver: str | None, cluster: Cluster, operator: str | Non
     return ""
 
 
+def scribe_problem(scribe: str | None, operator: str | None) -> str:
+    """Why ``scribe`` cannot keep the record (empty when they can): the runbook wants two people, so
+    the scribe is never the operator. (A headless ``drill`` has one person and says so in its roles.)"""
+    if not scribe:
+        return "the scribe's name is needed"
+    if operator and scribe == operator:
+        return (f"'{scribe}' is the operator: the runbook wants two people, one acting and one keeping the record; "
+                "name someone else as the scribe")
+    return ""
+
+
 def attestations(cluster: Cluster, events: Iterable[EventLike], operator: str | None) -> dict[str, dict]:
     """Stage 2 attestations that count (by a listed approver who is not the operator), by node."""
     return {_data(e).get("node"): _data(e) for e in events

@@ -40,6 +40,7 @@ class Session:
         self.cluster = cluster
         self.lock: OperatorSeat | None = None
         self.alarm: str | None = None
+        self.roles: dict[str, str] = {}      # scribe and approver named before the incident (run --scribe/--approver)
         if seat == "operator":               # the incident's operator lock and the cluster's, or a refusal
             self.journal, self.lock = take_operator_seat(self.dir, cluster_name, cluster, name, create=create,
                                                          config_path=config_path)

@@ -42,8 +42,8 @@ async def test_each_scenario_to_its_score_card_with_an_unsafe_promotion_blocked(
     async with app.run_test(size=(120, 40)) as pilot:
         run = app.training
         await keys(pilot, "s")
-        assert isinstance(app.screen, PromptModal)           # the scribe's name
-        await keys(pilot, "enter")
+        assert isinstance(app.screen, PromptModal)           # the scribe's name (never the trainee's)
+        await typed(pilot, "sam")
         assert isinstance(app.screen, PromptModal)           # the approver on call (alice proposed)
         await keys(pilot, "enter", "w", "y", "c", "enter")
         assert run.state().stage(0).status == "passed"
@@ -89,8 +89,10 @@ async def test_each_scenario_to_its_score_card_with_an_unsafe_promotion_blocked(
 async def test_approving_as_the_operator_is_refused_in_the_cockpit(tmp_path):
     app = app_for("lagging-standbys", tmp_path, trainee="alice")
     async with app.run_test(size=(120, 40)) as pilot:
-        await keys(pilot, "s", "enter")
-        assert app.screen.query_one("Input").value == "bob"   # never the operator proposed
+        await keys(pilot, "s")
+        assert app.screen.query_one("Input").value == ""      # the scribe: never the operator proposed
+        await typed(pilot, "sam")
+        assert app.screen.query_one("Input").value == "bob"   # the approver: never the operator proposed
         await keys(pilot, "enter", "w", "y", "c", "enter", "a")
         await typed(pilot, "alice")
         refusal = app.query_one(Checklist).refusal
