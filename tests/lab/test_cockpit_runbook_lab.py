@@ -60,7 +60,7 @@ def test_crash_failover_through_the_cockpit_with_an_approver_seat(fresh_lab, tmp
         tmux.keys("op", *keys, literal=literal)
         time.sleep(pause)
 
-    op("s"); op("Enter"); op("Enter")                                   # scribe and approver names
+    op("s"); op("sam", literal=True); op("Enter"); op("Enter")          # scribe and approver names
     wait_journal(incident, lambda e: e.kind == "role" and "roles" in e.data, "roles")
     op("w"); op("y")
     wait_journal(incident, lambda e: e.kind == "action" and e.data.get("step") == "freeze", "freeze")
