@@ -16,11 +16,13 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from checks.config.model import Cluster
+from checks.incident.fences import fences_of
 from checks.observe.assess import ClusterView, Watch
 from checks.observe.sample import NodeSample, iso_utc, utcnow
 from checks.observe.ticker import sample_forever
 from tui.incident_panes import IncidentPanes
 from tui.messages import NodeSampled
+from tui.notices import TOAST_CSS, NoticeBoard
 from tui.runbook_actions import RunbookActions
 from tui.runbook_bindings import RUNBOOK_BINDINGS
 from tui.runbook_keys import RunbookKeys
@@ -41,17 +43,19 @@ PANEL_MIN_WIDTH = 26
 """Below this many columns per node the panels keep this width and scroll sideways (``-crowded``)."""
 
 
-class CockpitApp(RunbookKeys, App):
+class CockpitApp(NoticeBoard, RunbookKeys, App):
     """The Odoo Failover Cockpit for one cluster; with a session, also the incident's runbook and log."""
 
     TITLE = "Odoo Failover Cockpit"
     CSS_PATH = STYLESHEET
+    CSS = TOAST_CSS
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-medium"), (120, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall"), (55, "-huge")]
     BINDINGS = [
         Binding("q", "quit", "Quit", tooltip="Quit the cockpit (asks first)"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("r", "sample_now", "Sample now"),
+        *NoticeBoard.NOTICE_BINDINGS,
         *RUNBOOK_BINDINGS,
     ]
 
@@ -110,6 +114,7 @@ class CockpitApp(RunbookKeys, App):
 
     def on_mount(self) -> None:
         self.sub_title = self.cluster_name
+        self.set_interval(0.5, self.show_waiting_notices)
         if self.session is not None:
             self.actions = RunbookActions(self.panes, self.session.operation)
         for sample in self.fixed_samples:
@@ -138,7 +143,9 @@ class CockpitApp(RunbookKeys, App):
     # -- sampling -----------------------------------------------------------------
 
     def on_node_sampled(self, message: NodeSampled) -> None:
-        view = self.cluster_watch.update(message.sample, now=self.clock())
+        # what this incident fenced (the journal's fence actions): FENCED on the panels, not a problem
+        fences = fences_of(self.panes.events) if self.session is not None else None
+        view = self.cluster_watch.update(message.sample, now=self.clock(), fences=fences)
         self.show_view(view, sampled=message.sample.name)
         if self.session is not None:
             self.session.operation.observe(message.sample)
@@ -210,19 +217,21 @@ class CockpitApp(RunbookKeys, App):
         self.push_screen(HelpScreen(self.help_keys(), self.help_sections(), title=self.TITLE))
 
     def help_keys(self) -> list[tuple[str, str]]:
+        """Every key this seat has (the footer shows only those that can act now)."""
         keys = [(b.key_display or b.key, b.tooltip or b.description) for b in self.BINDINGS
-                if isinstance(b, Binding) and self.check_action(b.action, ()) is True]
+                if isinstance(b, Binding) and not b.action.startswith("press(") and self.has_key(b.action)]
         keys.append(("ctrl+p", "command palette: Help, Sample now, Quit, theme, screenshot"))
         return keys
 
     @staticmethod
     def help_sections() -> Iterable[str]:
         from widgets.checklist import Checklist
+        from widgets.notices_screen import NoticesScreen
         from widgets.scribe_log import ScribeLog
         from widgets.typed_confirm import TypedConfirmModal
 
         return [w.HELP for w in (CockpitHeader, SplitBrainBanner, NodePanel, Checklist, ScribeLog,
-                                 TypedConfirmModal, ConfirmModal, HelpScreen)]
+                                 TypedConfirmModal, ConfirmModal, NoticesScreen, HelpScreen)]
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield SystemCommand("Help", "Keys and what every part of the screen shows", self.action_help)

@@ -47,6 +47,13 @@ class RunbookKeys:
             return possible_now(self.session, action, self._state(), split_brain=bool(view and view.split_brain))
         return True
 
+    def has_key(self, action: str) -> bool:
+        """Whether this seat has the key at all (the help lists it)."""
+        if getattr(self, "session", None) is None:
+            return action not in RUNBOOK_ACTIONS
+        return action not in RUNBOOK_ACTIONS or action in ("note", "evidence") or (
+            action == "next" and self.session.is_operator) or seat_may(self.session, action)
+
     def action_press(self, action: str) -> None:
         """A runbook key pressed while its footer entry is hidden: the seat check, then its handler
         (which refuses with the gate's sentence when the stage is not open)."""

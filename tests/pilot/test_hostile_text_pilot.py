@@ -113,7 +113,8 @@ async def test_a_note_over_the_limit_is_refused_with_a_sentence_and_stays_in_the
         await pilot.press("enter")
         await pilot.pause()
         assert note.value == "x" * (TEXT_MAX + 1)                       # nothing lost
-        said = await notified(pilot)
+        await notified(pilot)                     # a toast is shown (two lines)...
+        said = [n.message for n in app.notices]     # ...and the messages log (m) has it in full
         assert any(f"the note: {TEXT_MAX + 1} characters, over the limit of {TEXT_MAX} (a control character counts "
                    "as its escape); shorten it: nothing was saved" in m for m in said), said
     assert _notes(app) == []
