@@ -26,6 +26,7 @@ from tui.notices import TOAST_CSS, NoticeBoard
 from tui.runbook_actions import RunbookActions
 from tui.runbook_bindings import RUNBOOK_BINDINGS
 from tui.runbook_keys import RunbookKeys
+from tui.runbook_palette import RunbookCommands
 from widgets import STYLESHEET
 from widgets.cockpit_header import CockpitHeader
 from widgets.confirm_modal import ConfirmModal
@@ -43,12 +44,19 @@ PANEL_MIN_WIDTH = 26
 """Below this many columns per node the panels keep this width and scroll sideways (``-crowded``)."""
 
 
+# The pane that has the focus is unmistakable: a heavy border in the accent colour.
+FOCUS_CSS = """
+Checklist:focus-within, ScribeLog:focus-within { border: heavy $accent; }
+"""
+
+
 class CockpitApp(NoticeBoard, RunbookKeys, App):
     """The Odoo Failover Cockpit for one cluster; with a session, also the incident's runbook and log."""
 
     TITLE = "Odoo Failover Cockpit"
     CSS_PATH = STYLESHEET
-    CSS = TOAST_CSS
+    CSS = TOAST_CSS + FOCUS_CSS
+    COMMANDS = App.COMMANDS | {RunbookCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-medium"), (120, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall"), (55, "-huge")]
     BINDINGS = [

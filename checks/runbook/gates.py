@@ -89,6 +89,13 @@ def approval_problem(approver: str | None, cluster: Cluster, operator: str | Non
     return ""
 
 
+def locked_sentence(state: RunbookState, stage: int, action: str) -> str:
+    """Why ``action`` (of ``stage``) cannot run yet: which stage blocks it and what unlocks it."""
+    blocker = state.stage(state.current)
+    return (f"{action} refused: stage {stage} {STAGES[stage][1]} is locked because stage {blocker.number} "
+            f"{blocker.title} has not passed ({blocker.gate}); to unlock: {blocker.next_action or 'meet its gate'}")
+
+
 def scribe_problem(scribe: str | None, operator: str | None) -> str:
     """Why ``scribe`` cannot keep the record (empty when they can): the runbook wants two people, so
     the scribe is never the operator. (A headless ``drill`` has one person and says so in its roles.)"""

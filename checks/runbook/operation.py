@@ -25,7 +25,7 @@ from checks.incident.journal import Event, Journal
 from checks.observe.assess import ClusterView, Watch
 from checks.observe.sampler import NodeSampler, sample_all
 from checks.runbook.commands import CommandResult
-from checks.runbook.gates import STAGES, RunbookState, evaluate, final_lsn_evidence
+from checks.runbook.gates import STAGES, RunbookState, evaluate, final_lsn_evidence, locked_sentence
 from checks.runbook.others import judge_others
 
 GATE_KINDS = frozenset({"role", "action", "evidence", "approval", "decision"})
@@ -111,10 +111,7 @@ class Operation:
             raise self.refuse(action, f"{action} refused: {closed_sentence(closed, self.journal.incident_id)}", stage)
         state = self.state()
         if state.stage(stage).status == "locked":
-            blocker = state.stage(state.current)
-            raise self.refuse(action, f"{action} refused: stage {stage} {STAGES[stage][1]} is locked because stage "
-                              f"{blocker.number} {blocker.title} has not passed ({blocker.gate}); to unlock: "
-                              f"{blocker.next_action or 'meet its gate'}", stage)
+            raise self.refuse(action, locked_sentence(state, stage, action), stage)
         return state
 
     def reopen(self) -> str | None:

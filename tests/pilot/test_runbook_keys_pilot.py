@@ -13,6 +13,7 @@ from checks.config.model import load_config
 from checks.incident.journal import Journal
 from checks.runbook.session import Session
 from tui.app import CockpitApp
+from tui.runbook_palette import RunbookCommands
 from widgets.checklist import Checklist
 from widgets.confirm_modal import ConfirmModal
 from widgets.prompt_modal import PromptModal
@@ -133,3 +134,30 @@ async def test_escape_leaves_the_scribes_pinned_note_input(cockpit):
         assert not note.has_focus and note.display               # still shown: the scribe keeps it
         await pilot.press("q")
         assert isinstance(app.screen, ConfirmModal) and note.value == ""
+
+
+async def test_the_palette_offers_every_runbook_action_of_the_seat_with_its_gate(cockpit):
+    app = cockpit()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        hits = {hit.display: hit for hit in [h async for h in RunbookCommands(app.screen).discover()]}
+        assert hits["Runbook: Roles (s)"].help == "can act now"
+        assert hits["Runbook: Promote (p)"].help.startswith(
+            "promote refused: stage 3 Promote is locked because stage 0 Stabilize has not passed")
+        assert not any("Approve" in name for name in hits)               # the approver seat's, not this one's
+        [found] = [h async for h in RunbookCommands(app.screen).search("roles")]
+        found.command()
+        await pilot.pause()
+        assert isinstance(app.screen, PromptModal)                       # the same question as its key
+
+
+async def test_the_focused_pane_is_marked(cockpit):
+    app = cockpit()
+    async with app.run_test(size=(120, 40)) as pilot:
+        checklist, timeline = app.query_one(Checklist), app.query_one("#scribe-timeline")
+        checklist.focus()
+        await pilot.pause()
+        assert checklist.styles.border.top[0] == "heavy"
+        timeline.focus()
+        await pilot.pause()
+        assert checklist.styles.border.top[0] != "heavy" and app.query_one("ScribeLog").styles.border.top[0] == "heavy"
