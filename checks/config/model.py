@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import tomllib
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, ValidationInfo, field_validator,
+    model_validator
+)
 
 from checks.config.errors import ConfigError, describe_validation_error
 from checks.config.files import read_text
@@ -19,6 +24,34 @@ EnvVar = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 Arg = Annotated[str, StringConstraints(min_length=1)]
 Argv = Annotated[list[Arg], Field(min_length=1)]
 NonNegFloat = Annotated[float, Field(ge=0)]
+_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})     # files in the zone folder, not zone names
+
+
+def _one_printable_line(value: str) -> str:
+    if any(ord(ch) < 0x20 or 0x7f <= ord(ch) <= 0x9f for ch in value):
+        raise ValueError("a name is one line of printable characters")
+    return value
+
+
+Person = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+                   AfterValidator(_one_printable_line)]
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def zone_problem(name: object) -> str | None:
+    """Why ``name`` is not an IANA time zone name this machine knows (None when it is one)."""
+    if isinstance(name, str) and name in _zone_names() and name not in _NOT_ZONES:
+        try:
+            ZoneInfo(name)
+            return None
+        except (ValueError, OSError, KeyError):
+            pass
+    return (f"{name!r} is not an IANA time zone name this machine knows: write one such as "
+            "\"Europe/Brussels\" or \"UTC\"")
 
 
 class _Model(BaseModel):
@@ -122,15 +155,49 @@ class Odoo(_Model):
         return self
 
 
+class OnCall(_Model):
+    """Who is on call for the cluster's incidents: the scribe and the approver stage 0 proposes.
+    The approver must be one of the cluster's ``approvers``, and never the scribe too."""
+
+    scribe: Person | None = None
+    approver: Person | None = None
+
+    @model_validator(mode="after")
+    def _two_people(self) -> OnCall:
+        if self.scribe is not None and self.scribe == self.approver:
+            raise ValueError(f"the scribe and the approver are both {self.scribe!r}: name two people (the "
+                             "approver judges the data risk the others record)")
+        return self
+
+
 class Cluster(_Model):
     nodes: Annotated[list[Node], Field(min_length=1)]
     approvers: list[Annotated[str, StringConstraints(min_length=1)]] = []
+    # The zone the record shows local times in, beside UTC (an IANA name); default: the bastion's.
+    timezone: str | None = None
+    on_call: OnCall | None = None
     sampling: Sampling = Sampling()
     slo: Slo = Slo()
     freeze: list[Command] = []
     pgbouncers: list[PgBouncer] = []
     odoo: Odoo | None = None
     cutover_commands: list[Command] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None and (problem := zone_problem(value)):
+            raise ValueError(problem)
+        return value
+
+    @field_validator("on_call")
+    @classmethod
+    def _approver_listed(cls, value: OnCall | None, info: ValidationInfo) -> OnCall | None:
+        approvers = info.data.get("approvers")
+        if value is None or value.approver is None or approvers is None or value.approver in approvers:
+            return value
+        listed = ", ".join(approvers) if approvers else "none are listed"
+        raise ValueError(f"approver {value.approver!r} is not one of the cluster's approvers ({listed})")
 
     @model_validator(mode="after")
     def _unique_names(self) -> Cluster:

@@ -31,6 +31,10 @@ EXPECTED = {
     "pgbouncer_wrong_db.toml": (9, ["clusters.c1.pgbouncers.0.admin_dsn", "'pgbouncer' database"]),
     "password_env_bad.toml": (6, ["clusters.c1.nodes.0.password_env"]),
     "zero_interval.toml": (4, ["clusters.c1.sampling.interval_s", "greater than 0.05"]),
+    "bad_timezone.toml": (3, ["clusters.c1.timezone", "'Europe/Brusels' is not an IANA time zone name"]),
+    "on_call_approver_not_listed.toml": (3, ["clusters.c1.on_call", "approver 'zed' is not one of the cluster's "
+                                             "approvers (alice, bob)"]),
+    "on_call_scribe_is_approver.toml": (4, ["clusters.c1.on_call", "the scribe and the approver are both 'alice'"]),
 }
 
 
@@ -65,10 +69,10 @@ def test_sample_config_loads_and_documents_every_key():
 
 
 def _all_model_keys() -> set[str]:
-    from checks.config.model import Cluster, Command, Node, Odoo, PgBouncer, Sampling, Slo
+    from checks.config.model import Cluster, Command, Node, Odoo, OnCall, PgBouncer, Sampling, Slo
 
     keys: set[str] = set()
-    for model in (Cluster, Command, Node, Odoo, PgBouncer, Sampling, Slo):
+    for model in (Cluster, Command, Node, OnCall, Odoo, PgBouncer, Sampling, Slo):
         keys |= set(model.model_fields)
     return keys
 
@@ -120,3 +124,37 @@ def test_unknown_cluster_flag_exits_3():
     )
     assert proc.returncode == 3
     assert "no cluster named 'nope'" in proc.stderr
+
+
+def _cluster_file(tmp_path, lines: str) -> Path:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[clusters.c]\napprovers = ["alice", "bob"]\n{lines}\n'
+                   '[[clusters.c.nodes]]\nname = "n1"\ndsn = "postgresql://u@h/postgres"\n')
+    return cfg
+
+
+def test_timezone_and_on_call_are_optional_and_validated(tmp_path):
+    _, cluster = load_config(_cluster_file(tmp_path, "")).cluster(None)
+    assert cluster.timezone is None and cluster.on_call is None          # default: the bastion's zone, nobody
+    _, cluster = load_config(_cluster_file(tmp_path, 'timezone = "Europe/Brussels"\n'
+                                                     'on_call = { scribe = "sam", approver = "bob" }')).cluster(None)
+    assert cluster.timezone == "Europe/Brussels"
+    assert (cluster.on_call.scribe, cluster.on_call.approver) == ("sam", "bob")
+    _, cluster = load_config(_cluster_file(tmp_path, 'on_call = { scribe = "sam" }')).cluster(None)
+    assert cluster.on_call.approver is None                               # each key of the table is optional
+    for lines, key, words in [
+        ('timezone = "localtime"', "clusters.c.timezone", "'localtime' is not an IANA time zone name"),
+        ('timezone = "../../etc/passwd"', "clusters.c.timezone", "is not an IANA time zone name"),
+        ('timezone = ""', "clusters.c.timezone", "'' is not an IANA time zone name"),
+        ("timezone = 1", "clusters.c.timezone", "valid string"),
+        ('on_call = { approver = "zed" }', "clusters.c.on_call", "approver 'zed' is not one of the cluster's"),
+        ('on_call = { scribe = "bob", approver = "bob" }', "clusters.c.on_call", "are both 'bob'"),
+        ('on_call = { scribe = "  " }', "clusters.c.on_call.scribe", "at least 1 character"),
+        ('on_call = { scribe = "s\\u001bam" }', "clusters.c.on_call.scribe", "one line of printable characters"),
+        ('on_call = { pager = "x" }', "clusters.c.on_call.pager", "unknown key"),
+    ]:
+        with pytest.raises(ConfigError) as info:
+            load_config(_cluster_file(tmp_path, lines))
+        message = str(info.value)
+        assert "\n" not in message and message.startswith(f"{tmp_path / 'c.toml'}:3: {key}: "), (lines, message)
+        assert words in message, (lines, message)
