@@ -15,6 +15,7 @@ from checks.runbook.gates import RunbookState, final_lsn_evidence, scribe_proble
 from checks.runbook.next_step import next_step
 from checks.runbook.others import fence_targets
 from tui.runbook_bindings import APPROVER_ACTIONS, OPERATOR_ACTIONS, possible_now, seat_keys, seat_may
+from tui.runbook_next import NextStepKeys
 from widgets.confirm_modal import ConfirmModal
 from widgets.prompt_modal import PromptModal
 from widgets.typed_confirm import TypedConfirmModal
@@ -22,7 +23,7 @@ from widgets.typed_confirm import TypedConfirmModal
 RUNBOOK_ACTIONS = OPERATOR_ACTIONS | APPROVER_ACTIONS | {"keep_writer", "note", "evidence", "next"}
 
 
-class RunbookKeys:
+class RunbookKeys(NextStepKeys):
     """Mixed into the App: needs ``self.session``, ``self.actions`` and ``self.cluster_view``."""
 
     def actions_for_seat(self, state: RunbookState) -> dict[int, tuple[str, str]]:
@@ -63,14 +64,6 @@ class RunbookKeys:
                         f"{self.session.seat} seat", severity="warning")
             return
         getattr(self, f"action_{action}")()
-
-    def action_next(self) -> None:
-        """Enter: the runbook's next step, with the same questions its own key asks."""
-        step = next_step(self._state(), self.panes.events)
-        if step.action is None:
-            self.notify(step.sentence, title="next", severity="information")
-            return
-        getattr(self, f"action_{step.action}")()
 
     def action_evidence(self) -> None:
         """e, wherever the focus is: the checklist's selected stage shows or hides its evidence."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Protocol, runtime_checkable
 
+from checks.runbook.gates import RunbookState
 from checks.runbook.operation import Operation
 from checks.stages import close, cutover, freshness, old_primary, promote, stabilize, verify
 
@@ -25,6 +26,7 @@ class Runbook(Protocol):
 
     simulated: bool          # training: the keys say "(simulated)" beside each effect
 
+    def state(self) -> RunbookState: ...
     def set_roles(self, scribe: str, approver: str) -> Outcome: ...
     def freeze(self) -> Outcome: ...
     def skip_freeze(self, reason: str) -> Outcome: ...
@@ -47,6 +49,9 @@ class LiveRunbook:
 
     def __init__(self, op: Operation) -> None:
         self.op = op
+
+    def state(self) -> RunbookState:
+        return self.op.state()
 
     def set_roles(self, scribe: str, approver: str) -> None:
         return stabilize.set_roles(self.op, self.op.author, scribe, approver)
