@@ -133,6 +133,8 @@ class RunbookKeys(NextStepKeys):
         for role in ("scribe", "approver"):
             if not given.get(role) and on_call is not None and getattr(on_call, role, None):
                 given[role] = getattr(on_call, role)
+        if given.get("scribe") and scribe_problem(given["scribe"], self.session.name):
+            given.pop("scribe")              # on call, but the operator today: asked for someone else
         return {role: name for role, name in given.items() if name}
 
     def action_freeze(self) -> None:

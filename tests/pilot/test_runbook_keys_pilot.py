@@ -27,14 +27,14 @@ def _closed_port() -> int:
 
 @pytest.fixture
 def cockpit(tmp_path):
-    path = tmp_path / "clusters.toml"
-    nodes = "".join(f'[[clusters.keys.nodes]]\nname = "n{i}"\ndsn = "postgresql://cockpit@127.0.0.1:'
-                    f'{_closed_port()}/postgres"\n' for i in (1, 2))
-    path.write_text('[clusters.keys]\napprovers = ["alice", "bob"]\n' + nodes)
-    name, cluster = load_config(path).cluster(None)
     sessions = []
 
-    def make(seat: str = "operator", who: str = "olga", roles: dict | None = None) -> CockpitApp:
+    def make(seat: str = "operator", who: str = "olga", roles: dict | None = None, on_call: str = "") -> CockpitApp:
+        path = tmp_path / "clusters.toml"
+        nodes = "".join(f'[[clusters.keys.nodes]]\nname = "n{i}"\ndsn = "postgresql://cockpit@127.0.0.1:'
+                        f'{_closed_port()}/postgres"\n' for i in (1, 2))
+        path.write_text('[clusters.keys]\napprovers = ["alice", "bob"]\n' + on_call + nodes)
+        name, cluster = load_config(path).cluster(None)
         session = Session(name, cluster, tmp_path / "inc", seat=seat, name=who)
         session.roles = dict(roles or {})
         sessions.append(session)
@@ -111,6 +111,16 @@ async def test_roles_named_up_front_are_not_asked_again(cockpit):
         await until(pilot, lambda: any("roles" in e.data for e in journaled(app, "role")), "the roles")
         [roles] = [e.data["roles"] for e in journaled(app, "role") if "roles" in e.data]
         assert roles == {"operator": "olga", "scribe": "sam", "approver": "bob"}
+
+
+async def test_the_configs_on_call_roles_are_not_asked_either(cockpit):
+    app = cockpit(on_call='on_call = { scribe = "sam", approver = "alice" }\n')
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("s")
+        assert not isinstance(app.screen, PromptModal)
+        await until(pilot, lambda: any("roles" in e.data for e in journaled(app, "role")), "the roles")
+        [roles] = [e.data["roles"] for e in journaled(app, "role") if "roles" in e.data]
+        assert roles == {"operator": "olga", "scribe": "sam", "approver": "alice"}
 
 
 async def test_e_shows_the_evidence_wherever_the_focus_is(cockpit):
