@@ -76,13 +76,15 @@ def primary(name: str, when: datetime, lsn: str, peers: tuple[ReplicationPeer, .
 
 def standby(name: str, when: datetime, receive: str, replay: str, *, delay_s: float = 0.0,
             paused: bool = False, receiver: str | None = "streaming", timeline: int = 1,
-            sysid: str = SYSID, latency_ms: float = 1.5) -> NodeSample:
+            sysid: str = SYSID, latency_ms: float = 1.5, sender_port: int = 5432) -> NodeSample:
+    """A standby; its WAL receiver (``receiver``: its status, None for none) streams from 127.0.0.1:``sender_port``
+    (node1 by default)."""
     return NodeSample(
         name=name, observed_at=when, reachable=True, latency_ms=latency_ms, in_recovery=True,
         tx_read_only="on", server_version="15.8", system_identifier=sysid, receive_lsn=receive,
         replay_lsn=replay, bytes_not_replayed=lsn_diff(receive, replay), raw_replay_delay_s=delay_s,
         replay_paused=paused, timeline=timeline,
-        wal_receiver=WalReceiver(status=receiver, sender_host="127.0.0.1", sender_port=5432, received_tli=timeline)
+        wal_receiver=WalReceiver(status=receiver, sender_host="127.0.0.1", sender_port=sender_port, received_tli=timeline)
         if receiver else None,
     )
 

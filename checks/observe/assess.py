@@ -13,6 +13,8 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from checks.config.model import Cluster
+from checks.observe.error_cause import error_cause
+from checks.observe.fences import Fence, standing_fences
 from checks.observe.lsn import human_bytes, human_seconds, lsn_diff
 from checks.observe.sample import NodeSample, utcnow
 from checks.observe.topology import match_upstream, sender_text
@@ -57,10 +59,16 @@ class NodeView(BaseModel):
     streaming: bool = False            # a standby: its WAL receiver's status is "streaming"
     sender: str | None = None          # a standby: the sender's host:port, as pg_stat_wal_receiver says
     followed: str | None = None        # a standby: the node it last streamed from (this round, or remembered)
+    fence: Fence | None = None         # unreachable, and fenced by this incident since it last answered
 
     @property
     def name(self) -> str:
         return self.sample.name
+
+    @property
+    def fenced(self) -> bool:
+        """FENCED: it does not answer, as this incident's fence decided (not a problem of the cluster)."""
+        return self.fence is not None
 
 
 class ClusterView(BaseModel):
@@ -96,9 +104,18 @@ class ClusterView(BaseModel):
     def node(self, name: str) -> NodeView:
         return next(n for n in self.nodes if n.name == name)
 
+    @property
+    def fences(self) -> tuple[Fence, ...]:
+        """The fences that stand on nodes that do not answer (FENCED), in config order."""
+        return tuple(n.fence for n in self.nodes if n.fence is not None)
+
 
 class Watch:
-    """Feeds samples in, gets views out; remembers what a single sample cannot know."""
+    """Feeds samples in, gets views out; remembers what a single sample cannot know.
+
+    ``fences`` (by node: the last fence of this incident that exited 0, from
+    :func:`checks.incident.fences.fences_of`) are kept until given again; each stands until its
+    node answers after it (:func:`checks.observe.fences.standing_fences`)."""
 
     def __init__(self, cluster_name: str, cluster: Cluster) -> None:
         self.cluster_name = cluster_name
@@ -107,12 +124,20 @@ class Watch:
         self.last_primary: PrimaryMark | None = None
         self.first_bad_at: datetime | None = None
         self.followed: dict[str, str] = {}
+        self.fences: dict[str, Fence] = {}
+        self.answered_at: dict[str, datetime] = {}
 
-    def update(self, *samples: NodeSample, now: datetime | None = None) -> ClusterView:
+    def update(self, *samples: NodeSample, now: datetime | None = None,
+               fences: dict[str, Fence] | None = None) -> ClusterView:
+        if fences is not None:
+            self.fences = dict(fences)
         for sample in samples:
             self.samples[sample.name] = sample
+            answered = self.answered_at.get(sample.name)
+            if sample.reachable and (answered is None or sample.observed_at > answered):
+                self.answered_at[sample.name] = sample.observed_at
         view = assess(self.cluster_name, self.cluster, self.samples, self.last_primary, self.first_bad_at, now=now,
-                      followed=self.followed)
+                      followed=self.followed, fences=standing_fences(self.fences, self.answered_at))
         self.last_primary = view.last_primary
         self.first_bad_at = view.first_bad_at
         self.followed = dict(view.followed)
@@ -170,8 +195,10 @@ def assess(
     first_bad_at: datetime | None = None,
     now: datetime | None = None,
     followed: dict[str, str] | None = None,
+    fences: dict[str, Fence] | None = None,
 ) -> ClusterView:
-    """``followed``: the node each standby last streamed from (Watch's memory across rounds)."""
+    """``followed``: the node each standby last streamed from (Watch's memory across rounds);
+    ``fences``: the fences that stand (an unreachable node among them is FENCED, not a problem)."""
     now = now or utcnow()
     ref_id = reference_system_identifier(cluster, samples)
     ordered = [samples[n.name] for n in cluster.nodes if n.name in samples]
@@ -187,7 +214,8 @@ def assess(
             view = NodeView(sample=sample, role="duplicate", duplicate_of=dupes[sample.name],
                             problems=(duplicate_sentence(dupes[sample.name], sample.name, sample),))
         else:
-            view = _node_view(sample, cluster, sample.name in foreign, ref_id, last_primary, now)
+            view = _node_view(sample, cluster, sample.name in foreign, ref_id, last_primary, now,
+                              (fences or {}).get(sample.name))
         views.append(view)
     views, remembered = _topology(views, cluster, samples, dict(followed or {}),
                                   writable[0].name if len(writable) == 1 else None)
@@ -246,11 +274,15 @@ def _topology(views: list[NodeView], cluster: Cluster, samples: dict[str, NodeSa
         if not streaming:
             state = s.wal_receiver.status if s.wal_receiver and s.wal_receiver.status else "no WAL receiver"
             if down:
-                problems.append(f"{view.name} follows {last}, which is down: it is not streaming ({state}){repoint}")
+                gone = "fenced" if lead.fenced else "down"
+                problems.append(f"{view.name} follows {last}, which is {gone}: it is not streaming ({state}){repoint}")
             elif last:
                 problems.append(f"{view.name} is not streaming ({state}); it last streamed from {last}{repoint}")
             else:
                 problems.append(f"{view.name} is not streaming ({state}){repoint}")
+        elif down and lead.fenced:
+            problems.append(f"{view.name} streams from {last}, which this incident fenced at {lead.fence.clock}: "
+                            f"{last} is alive, its fence did not stop it")
         elif down:
             problems.append(f"{view.name} streams from {last}, which the cockpit cannot reach: {last} is alive "
                             f"(unreachable is not dead)")
@@ -271,7 +303,7 @@ def _topology(views: list[NodeView], cluster: Cluster, samples: dict[str, NodeSa
 
 def _standby_state(view: NodeView) -> str:
     if view.role == "unreachable":
-        return "unreachable"
+        return "fenced" if view.fenced else "unreachable"
     if view.role != "standby":
         return view.role
     if view.streaming:
@@ -315,12 +347,15 @@ def _track_primary(mark: PrimaryMark | None, writable: list[NodeSample], samples
 
 def _node_view(
     sample: NodeSample, cluster: Cluster, foreign: bool, ref_id: str | None,
-    last_primary: PrimaryMark | None, now: datetime,
+    last_primary: PrimaryMark | None, now: datetime, fence: Fence | None = None,
 ) -> NodeView:
     slo = cluster.slo
     name = sample.name
+    if not sample.reachable and fence is not None:
+        return NodeView(sample=sample, role="unreachable", fence=fence)    # as this incident decided
     if not sample.reachable:
-        return NodeView(sample=sample, role="unreachable", problems=(f"{name} unreachable: {sample.error}",))
+        return NodeView(sample=sample, role="unreachable",
+                        problems=(f"{name} unreachable ({error_cause(sample.error)}): {sample.error}",))
     if foreign:
         return NodeView(
             sample=sample, role="foreign", foreign=True,

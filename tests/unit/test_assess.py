@@ -67,7 +67,7 @@ def test_unreachable_standby_is_a_warning():
     view = assess("c", cluster(), samples(primary(), down("n2"), standby("n3")), now=T0)
     assert view.verdict == "warning"
     assert view.node("n2").role == "unreachable"
-    assert "n2 unreachable: connection refused" in view.problems
+    assert "n2 unreachable (refused): connection refused" in view.problems
 
 
 def test_no_writable_node_is_critical():
