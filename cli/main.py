@@ -64,8 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     drill.add_argument("--rollback", metavar="NODE", dest="rollback_to",
                        help="roll back (from stage 3 on): make NODE the authoritative node, re-point, verify")
 
-    record = sub.add_parser("record", help="print an incident's markdown record")
+    record = sub.add_parser("record", help="print an incident's record (markdown, or one JSON document)")
     record.add_argument("incident", metavar="DIR", help="incident directory")
+    record.add_argument("--json", action="store_true",
+                        help="print the record as one JSON document (summary, roles, timeline, decisions, ...)")
 
     demo = sub.add_parser("demo", help="bring the local lab up, then run the cockpit on it")
     demo.add_argument("--dir", default=".lab", help="lab folder (default ./.lab)")
@@ -227,6 +229,7 @@ def cmd_drill(args: argparse.Namespace) -> int:
 def cmd_record(args: argparse.Namespace) -> int:
     from checks.incident.journal import Journal, JournalError
     from checks.incident.record import render_record
+    from checks.incident.record_json import record_json
 
     try:
         journal = Journal.open(Path(args.incident))
@@ -234,7 +237,13 @@ def cmd_record(args: argparse.Namespace) -> int:
         print_error(str(exc))
         return 1
     try:
-        print(render_record(journal), end="")
+        if getattr(args, "json", False):
+            print(record_json(journal))
+        else:
+            print(render_record(journal), end="")
+    except JournalError as exc:
+        print_error(str(exc))
+        return 1
     finally:
         journal.close()
     return 0

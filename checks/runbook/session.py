@@ -19,6 +19,7 @@ from checks.incident.directory import prepare_incident_dir
 from checks.incident.journal import Event, Journal, JournalError
 from checks.incident.operator_seat import OperatorSeat, take_operator_seat
 from checks.incident.record import write_record
+from checks.incident.record_time import remember_timezone
 from checks.observe.sample import NodeSample
 from checks.runbook.operation import Operation
 
@@ -50,6 +51,7 @@ class Session:
             prepare_incident_dir(self.dir, create=True)
             self.journal = Journal.open_or_create(self.dir, incident_id=self.dir.name, cluster=cluster_name,
                                                   config_path=config_path)
+        remember_timezone(self.journal, cluster.timezone)     # the record's local zone, once per incident
         self.operation = Operation(self.journal, cluster_name, cluster, author=name, seat=seat,
                                    on_event=lambda _e: self.write_record())
         # Kept samples are fsynced (synchronous=FULL): on a slow bastion disk that is milliseconds
