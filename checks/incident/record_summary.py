@@ -135,6 +135,8 @@ def headline(facts: RecordFacts, zone: RecordZone) -> str:
         parts = [f"A planned switchover from {old}"]
     elif old and signal:
         parts = [f"{old} failed (first bad signal at {zone.clock(signal)})"]
+    elif old:
+        parts = [f"{old} failed (no first bad signal journaled)"]
     elif signal:
         parts = [f"The first bad signal came at {zone.clock(signal)}"]
     else:

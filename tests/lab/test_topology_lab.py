@@ -121,4 +121,4 @@ def test_a_crash_failover_by_drill_re_points_every_other_standby_at_the_new_prim
     # the re-pointed standbys' own measurements never stand for the RPO of node1, which nobody read
     assert "MEASURED" not in close.data["rpo_statement"] and not close.data.get("rpo_measured")
     record = (incident / "record.md").read_text()
-    assert "## Open follow-ups\n\n- node1, fenced in stage 2, is not re-protected yet" in record
+    assert "## Action items\n\n- [ ] node1, fenced in stage 2, is not re-protected yet" in record

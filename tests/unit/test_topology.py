@@ -228,15 +228,16 @@ def test_the_record_lists_open_follow_ups_while_open_and_as_the_close_found_them
               event(3, "evidence", "node3 NOT re-pointed at node2: FAILED", check="repointed", step="repoint",
                     node="node3", primary="node2", passed=False)]
     text = render_record_from(meta, events, [], at(10))
-    section = text.split("## Open follow-ups\n\n")[1]
-    assert section.startswith("- node1, the old primary, is not re-protected yet: it is no standby of node2")
-    assert "- node3 was not re-pointed at node2: node3 NOT re-pointed at node2: FAILED" in section
+    section = text.split("## Action items\n\n")[1]
+    assert section.startswith("- [ ] node1, the old primary, is not re-protected yet: it is no standby of node2")
+    assert "- [ ] node3 was not re-pointed at node2: node3 NOT re-pointed at node2: FAILED (open follow-up)" in section
     closed = [*events, event(4, "close", "incident verified", follow_ups=[
         "node2, the new primary, has no streaming standby (...)"])]
     text = render_record_from(meta, closed, [], at(10))
-    assert text.endswith("## Open follow-ups\n\n- node2, the new primary, has no streaming standby (...)\n")
+    assert text.endswith("## Action items\n\n- [ ] node2, the new primary, has no streaming standby (...) (open "
+                         "follow-up at the close, 08:00:04 UTC)\n")
     assert "Follow ups" not in text                            # not listed again under Close-out
-    assert "## Open follow-ups" not in render_record_from(meta, events[:1], [], at(10))   # nothing promoted yet
+    assert render_record_from(meta, events[:1], [], at(10)).endswith("## Action items\n\nNone yet.\n")   # nothing promoted yet
 
 
 def test_a_re_pointed_standbys_measurement_never_stands_for_the_rpo():
