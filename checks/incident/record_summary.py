@@ -106,9 +106,9 @@ def _decided_line(block: dict[str, Any], facts: RecordFacts, zone: RecordZone) -
     if block["kind"] in ("attestation", "approval"):
         return f"{when}: {what} ({block['seat']} seat)"
     who = block.get("proposed_by") or block["entered_by"]
-    approvals = approval_lines(block, zone)
-    tail = f"; approved by {', '.join(approvals)}" if block["approvals"] or block.get("approved_by_named") else \
-        f"; {approvals[0]}" if approvals else ""
+    words = approval_lines(block, zone)
+    approved = bool(block["approvals"] or block.get("approved_by_named"))
+    tail = f"; approved by {', '.join(words)}" if approved else f"; {words[0]}" if words else ""
     return f"{when}: {who}: {what}{tail}"
 
 
@@ -146,6 +146,8 @@ def headline(facts: RecordFacts, zone: RecordZone) -> str:
         parts.append(f"{node} was promoted at {zone.clock(facts.promoted.at)}")
         parts.append(f"Odoo wrote again at {zone.clock(facts.odoo_wrote.at)}" if facts.odoo_wrote is not None
                      else "Odoo has not written again yet")
+    if facts.planned() and len(parts) > 1:
+        parts[0] = f"In a planned switchover from {old}"
     sentence = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] + "."
     seconds = facts.rto["seconds"]
     rto = "unknown" if seconds is None else human_seconds(seconds)

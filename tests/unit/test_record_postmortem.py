@@ -66,6 +66,18 @@ def test_a_measured_rpo_and_an_unknown_one_are_said_as_such():
     assert "- Approved by: no approval needed: the data risk is within the SLO\n" in render_record_from(meta, [within], [], now)
 
 
+def test_a_planned_switchover_is_no_failure():
+    meta, events, samples, now = basic_incident()
+    planned = {**RISK_DUMP, "kind": "at_least", "basis": "pending-fence", "pending_fence": True, "within_slo": True,
+               "statement": "node1 is still writable (a planned switchover): stage 2 pauses PgBouncer first"}
+    events = [e.model_copy(update={"data": {**e.data, "data_risk": planned}}) if e.id in (10, 17) else e
+              for e in events]
+    text = render_record_from(meta, events, samples, now)
+    assert text.split("\n\n")[1].startswith("In a planned switchover from node1, node2 was promoted at 08:11:31 UTC "
+                                            "and Odoo wrote again at 08:12:35 UTC.")
+    assert "- What failed: nothing: a planned switchover from node1 (still writable when the candidate was chosen)" in text
+
+
 def test_each_decision_shows_its_approval_in_its_own_block():
     decisions = section(brussels(), "Decisions")
     assert "not approved" not in decisions
