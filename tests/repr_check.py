@@ -19,7 +19,7 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((why, re.compile(rx)) 
     ("a model's repr", r"\b[A-Z]\w*\(\w+="),
     ("a dict's repr", r"\{'"),
     ("a dict's key", r"[,{] ?'\w[\w .-]*': "),
-    ("a field's repr", r"\b[a-z_]\w*=(?:'|\"|None\b|True\b|False\b|-?\d)"),
+    ("a field's repr", r"\b[a-z_]\w*=(?:'|\"|None\b|True\b|False\b)"),
     ("a tuple or list field", r"\w=[(\[{]"),
     ("a tuple's repr", r"\('[^'\n]*', "),
     ("an object's repr", r"<(?:checks|cli|tui|widgets|lab|asyncpg|pydantic)\.[\w.]+"),
@@ -53,5 +53,5 @@ def strings_in(value: Any) -> Iterator[str]:
 
 
 def reprs_in(texts: Iterable[tuple[str, str]]) -> list[str]:
-    """``(where, text)`` pairs in; one line per repr fragment found, naming where it was."""
-    return [f"{where}: {fragment}" for where, text in texts for fragment in repr_fragments(text)]
+    """``(where, text)`` pairs in; one line per repr fragment found, naming where it was (each line once)."""
+    return list(dict.fromkeys(f"{where}: {fragment}" for where, text in texts for fragment in repr_fragments(text)))

@@ -21,7 +21,7 @@ result (evidence ``standbys_repointed``, ``passed`` when every re-pointed standb
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Iterable
 
 from checks.aftermath.reprotect import reprotect
 from checks.incident.evidence import Check, Step
@@ -30,6 +30,17 @@ from checks.runbook.operation import GateRefused, Operation
 
 STEP = Step.REPOINT
 ACTION = "re-point standbys"
+
+
+class Repointed(dict):
+    """What :func:`repoint_standbys` did, as a dict (``primary``, ``nodes``, ``passed``, ``left_alone``)
+    that also says it in one sentence."""
+
+    def sentence(self) -> str:
+        done = "; ".join(f"{n} {o}" for n, o in self["nodes"].items()) or "no standby needed it"
+        alone = "; ".join(f"{n} left alone: {why}" for n, why in self["left_alone"].items())
+        head = "standbys re-pointed" if self["passed"] else "standbys NOT all re-pointed"
+        return f"{head} at {self['primary']}: {done}" + (f"; {alone}" if alone else "")
 
 
 def plan(view: ClusterView, cluster, primary: str) -> dict[str, str]:
@@ -68,10 +79,11 @@ def _state_words(v: NodeView) -> str:
     return f"not streaming, last followed {v.followed}" if v.followed else "not streaming"
 
 
-async def repoint_standbys(op: Operation, only: Iterable[str] | None = None) -> dict[str, Any]:
-    """Re-point every other reachable standby at the new primary; returns ``{"primary", "nodes":
-    {name: outcome}, "passed", "left_alone": {name: why}}``. ``only``: the standbys the operator
-    confirmed (the cockpit's typed names); another one this round finds is left alone and said.
+async def repoint_standbys(op: Operation, only: Iterable[str] | None = None) -> Repointed:
+    """Re-point every other reachable standby at the new primary; returns :class:`Repointed`
+    (``{"primary", "nodes": {name: outcome}, "passed", "left_alone": {name: why}}``, and its sentence).
+    ``only``: the standbys the operator confirmed (the cockpit's typed names); another one this round
+    finds is left alone and said.
     Refused (GateRefused, journaled) before stage 3 passed."""
     state = op.state()
     if state.stage(3).status != "passed":
@@ -108,5 +120,5 @@ async def repoint_standbys(op: Operation, only: Iterable[str] | None = None) -> 
            f"standbys NOT all re-pointed at {primary}: {summary}",
            data={"check": Check.STANDBYS_REPOINTED, "step": STEP, "primary": primary, "passed": passed,
                  "nodes": outcomes, "left_alone": {n: w for n, w in decided.items() if w != "repoint"}})
-    return {"primary": primary, "nodes": outcomes, "passed": passed,
-            "left_alone": {n: w for n, w in decided.items() if w != "repoint"}}
+    return Repointed(primary=primary, nodes=outcomes, passed=passed,
+                     left_alone={n: w for n, w in decided.items() if w != "repoint"})

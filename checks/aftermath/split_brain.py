@@ -96,9 +96,12 @@ class Proposal(BaseModel):
     def choice(self, keep: str) -> Choice:
         return next(c for c in self.choices if c.keep == keep)
 
+    def sentence(self) -> str:
+        """The proposal in one sentence: "proposed: keep node2 (Odoo reaches node2 through PgBouncer ...)"."""
+        return f"proposed: keep {self.proposed} ({self.why})" if self.proposed else f"no proposal: {self.why}"
+
     def lines(self) -> list[str]:
-        head = f"proposed: keep {self.proposed} ({self.why})" if self.proposed else f"no proposal: {self.why}"
-        return [self.problem, head, *(c.statement for c in self.choices)]
+        return [self.problem, self.sentence(), *(c.statement for c in self.choices)]
 
 
 # ---- reading -----------------------------------------------------------------------------------
@@ -286,7 +289,7 @@ async def _keep_one_writer(op: Operation, keep: str, *, confirm: str, approver: 
     if keep not in proposal.writers:
         sample = next((n.sample for n in (op.view.nodes if op.view else ()) if n.name == keep), None)
         state = ("unreachable" if sample is None or not sample.reachable else
-                 f"read-only (in recovery: {sample.in_recovery})")
+                 f"read-only ({sample.read_only_words()})")
         raise op.refuse(ACTION, f"{ACTION} refused: {keep} is {state}, not one of the writers; keep one of "
                         f"{_names(proposal.writers)}")
     choice = proposal.choice(keep)

@@ -99,6 +99,15 @@ class NodeSample(BaseModel):
         """Accepts writes: reachable and out of recovery (a read-only default is no fence)."""
         return self.reachable and self.in_recovery is False
 
+    def read_only_words(self) -> str:
+        """Why a reachable node that is not writable refuses writes, in words: "in recovery (a standby)",
+        or a primary's read-only default ("not in recovery, transaction_read_only = on")."""
+        if self.in_recovery:
+            return "in recovery (a standby)"
+        if self.in_recovery is False:
+            return f"not in recovery, transaction_read_only = {self.tx_read_only or 'unknown'}"
+        return "its recovery state unknown"
+
     @property
     def held_lsn(self) -> str | None:
         """The furthest WAL a standby holds: after a restart ``pg_last_wal_receive_lsn()`` starts

@@ -21,6 +21,11 @@ class Candidate(BaseModel):
     bytes_not_replayed: int | None = None
     priority: int = 0
 
+    def summary(self) -> str:
+        """One ranking line: "node2: eligible (holds WAL up to 0/3000148)", "node1: unreachable (...)"."""
+        held = f" (holds WAL up to {self.receive_lsn})" if self.receive_lsn else ""
+        return f"{self.name}: {'eligible' if self.eligible else self.reason}{held}"
+
 
 def rank_candidates(view: ClusterView, cluster: Cluster) -> list[Candidate]:
     """Eligible standbys first: most WAL received, then least replay backlog (it costs

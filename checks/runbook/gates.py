@@ -315,7 +315,9 @@ def _stage3(cluster: Cluster, events, ctx):
     if done and _data(done[-1]).get("passed"):
         d = _data(done[-1])
         ms = d.get("promote_to_writable_ms")
-        return "passed", f"{d.get('node')} is the new primary (writable after {ms} ms)", "", [done[-1].text]
+        how = (f"writable after {ms:g} ms" if isinstance(ms, (int, float)) else
+               "already promoted: nothing was sent" if d.get("already") else "writable")
+        return "passed", f"{d.get('node')} is the new primary ({how})", "", [done[-1].text]
     if done:
         return "failed", done[-1].text, "promote the candidate again", [done[-1].text]
     return "open", f"promote {ctx.get('candidate')}: type its name to confirm", f"promote {ctx.get('candidate')}", []

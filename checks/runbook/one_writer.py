@@ -48,7 +48,7 @@ def one_writer_problem(cluster: Cluster, target: str | None, view: ClusterView, 
         elif not sample.reachable:
             state = f"unreachable ({sample.error or 'no answer'})"
         else:
-            state = f"read-only (in recovery: {sample.in_recovery}, transaction_read_only = {sample.tx_read_only})"
+            state = f"read-only ({sample.read_only_words()})"
         if writers:
             return f"{target} is not the writer now: {_accept(writers)} and {target} is {state}; {required}"
         return f"no node accepts writes now: {target or 'every node'} is {state}; {required}"

@@ -30,7 +30,7 @@ def judge_others(cluster: Cluster, candidate: str, samples: dict[str, NodeSample
         if writable:
             lines.append(f"{node.name} is WRITABLE ({s.current_lsn})")
         elif reachable:
-            lines.append(f"{node.name} is reachable and read-only (in recovery: {s.in_recovery})")
+            lines.append(f"{node.name} is reachable and read-only ({s.read_only_words()})")
         elif was_fenced:
             lines.append(f"{node.name} is unreachable after a successful fence")
         elif needs_proof:

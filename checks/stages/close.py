@@ -38,6 +38,19 @@ def _seconds(later: datetime, earlier: datetime) -> float:
     return round(max(0.0, (later - earlier).total_seconds()), 3)
 
 
+def _fence_run(data: dict) -> str:
+    """One fence command of the incident: "node1: exit 0 in 31.2 ms", or why it has no exit code."""
+    took = f" in {data['duration_ms']:g} ms" if isinstance(data.get("duration_ms"), (int, float)) else ""
+    if data.get("exit_code") is None:
+        return f"{data.get('node')}: no exit code ({data.get('error') or 'it did not finish'}){took}"
+    return f"{data.get('node')}: exit {data['exit_code']}{took}"
+
+
+def _promotion(ms) -> str:
+    return (f"promotion {ms:g} ms" if isinstance(ms, (int, float)) else
+            "no promotion timed (the node was promoted outside this incident, or not yet)")
+
+
 def closeout(cluster: Cluster, events: list, samples: list, *, started_at: datetime,
              first_bad_at: datetime | None) -> dict:
     """The close event's data: figures in numbers and the hardening checklist in words.
@@ -78,10 +91,9 @@ def closeout(cluster: Cluster, events: list, samples: list, *, started_at: datet
         f"delay of {human_seconds(max_delay)} and at most {human_bytes(max_backlog)} not replayed.",
         f"Alert on replica lag: replay delay reached {human_seconds(max_delay)}; alert well below the "
         f"{human_seconds(slo.max_replay_delay_s)} SLO.",
-        "Fencing procedure: " + ("; ".join(f"{e.data.get('node')}: exit {e.data.get('exit_code')} in "
-                                           f"{e.data.get('duration_ms')} ms" for e in fence_runs)
+        "Fencing procedure: " + ("; ".join(_fence_run(e.data) for e in fence_runs)
                                  if fence_runs else "no fence command ran in this incident: test one per environment."),
-        f"Drill timing: RTO {human_seconds(rto)}, promotion {promote_ms} ms; time per stage "
+        f"Drill timing: RTO {human_seconds(rto)}, {_promotion(promote_ms)}; time per stage "
         + ", ".join(f"{n}: {human_seconds(s)}" for n, s in stage_s.items()) + ".",
         f"Endpoint indirection: {targets} cutover step(s) were needed; fewer targets mean fewer cutover errors.",
         "PgBouncer: after a primary dies, a pool waits server_login_retry (15 s by default) before it tries "

@@ -47,6 +47,12 @@ class FenceOutcome(BaseModel):
     def fenced(self) -> bool:
         return self.command is not None and self.command.ok
 
+    def final_lsn_sentence(self, candidate: str) -> str:
+        """The switchover's measurement: "node1 final LSN 0/3000148 on timeline 1; node2 received 0/3000148"."""
+        received = (f"{candidate} received {self.candidate_received}" if self.candidate_received else
+                    f"what {candidate} received could not be read")
+        return f"{self.node} final LSN {self.final_lsn} on timeline {self.final_timeline}; {received}"
+
     def sentence(self) -> str:
         if self.stopped:
             return f"{self.node} not fenced: {self.stopped}"
@@ -76,6 +82,13 @@ async def _open(stack: AsyncExitStack, node: Node, cluster: Cluster):
         return await stack.enter_async_context(node_connection(node, cluster.sampling, purpose="fence"))
     except NodeUnreachable:
         return None                      # the query inside the pause tries again and says why
+
+
+def held_words(received: str | None, timeline: int | None) -> str:
+    """What the candidate was seen holding: "it had 0/3000148 on timeline 1", or that it could not be read."""
+    if received is None:
+        return "its received position could not be read"
+    return f"it had {received} on timeline {timeline}" if timeline is not None else f"it had {received}"
 
 
 def caught_up(received: str | None, received_tli: int | None, lsn: str, timeline: int | None) -> bool:
@@ -178,7 +191,7 @@ async def fence_sequence(cluster: Cluster, old: Node, candidate: Node, *, catch_
                 waited = round((time.monotonic() - started) * 1000, 1)
                 text = (f"{candidate.name} received {received} (>= {final}) after {waited} ms" if caught else
                         f"{candidate.name} did not receive {old.name}'s final LSN {final} on timeline {final_tli}: "
-                        f"it had {received} on timeline {received_tli} after {waited:.0f} ms "
+                        f"{held_words(received, received_tli)} after {waited:.0f} ms "
                         f"(limit {catch_up_timeout_s:g} s)")
                 steps.append(FenceStep(name="catch up", ok=caught, text=text,
                                        data={"received": received, "received_timeline": received_tli,

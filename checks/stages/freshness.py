@@ -53,10 +53,11 @@ async def choose(op: Operation, candidate: str | None = None) -> DataRisk:
         "candidate": candidate, "old_primary": mark.node if mark else None,
         "old_primary_timeline": mark.timeline if mark else None,
         "data_risk": risk.model_dump(mode="json"), "proposed_by": op.author,
-        "ranking": [f"{c.name}: {'eligible' if c.eligible else c.reason} (received {c.receive_lsn})" for c in ranked]})
+        "ranking": [c.summary() for c in ranked]})
     return risk
 
-def approve(op: Operation, approver: str, note: str = "") -> None:
+def approve(op: Operation, approver: str, note: str = "") -> str:
+    """Journal ``approver``'s approval of the candidate's data risk; returns the sentence journaled."""
     approver, note = clean_name(approver, "approver", required=False), clean_text(note, "the approval's note")
     state = op.require(1, "approve the data risk")
     if not state.candidate:
@@ -68,5 +69,5 @@ def approve(op: Operation, approver: str, note: str = "") -> None:
     measured = op.final_lsn_evidence(state.candidate)
     if measured:                     # after a switchover stopped: the approval covers what it measured
         risk = f"{risk}; measured by the fence sequence: {measured['text']}"
-    op.log("approval", f"{approver} approves promoting {state.candidate}: {risk} {note}".strip(), stage=1,
-             data={"candidate": state.candidate, "approved_by": approver, "statement": risk})
+    return op.log("approval", f"{approver} approves promoting {state.candidate}: {risk} {note}".strip(), stage=1,
+                  data={"candidate": state.candidate, "approved_by": approver, "statement": risk}).text

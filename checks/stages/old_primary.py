@@ -23,7 +23,8 @@ async def check_others(op: Operation) -> RunbookState:
     return op.state()
 
 
-def attest(op: Operation, node: str, approver: str, statement: str) -> None:
+def attest(op: Operation, node: str, approver: str, statement: str) -> str:
+    """Journal an approver's attestation that ``node`` is down; returns the sentence journaled."""
     approver, statement = clean_name(approver, "approver", required=False), clean_text(statement, "the attestation")
     state = op.require(2, "attest")
     problem = approval_problem(approver, op.cluster, state.roles.get("operator"))
@@ -31,8 +32,8 @@ def attest(op: Operation, node: str, approver: str, statement: str) -> None:
         raise op.refuse("attest", f"attestation refused: {problem}", 2)
     if not statement.strip():
         raise op.refuse("attest", "an attestation needs its words (\"host powered off, confirmed by ...\")", 2)
-    op.log("approval", f"{approver} attests {node} is down: {statement}", stage=2,
-             data={"node": node, "approved_by": approver, "attestation": statement})
+    return op.log("approval", f"{approver} attests {node} is down: {statement}", stage=2,
+                  data={"node": node, "approved_by": approver, "attestation": statement}).text
 
 
 async def fence_old_primary(op: Operation, *, allowed: bool) -> list[FenceOutcome]:
@@ -67,8 +68,7 @@ async def _fence_old_primary(op: Operation, *, allowed: bool) -> list[FenceOutco
                                        on_progress=op.on_progress,
                                        loss_approved=measured_loss_approved(op, state.candidate, name))
         if outcome.final_lsn:
-            op.log("evidence", f"{name} final LSN {outcome.final_lsn} on timeline {outcome.final_timeline}; "
-                   f"{state.candidate} received {outcome.candidate_received}", stage=2,
+            op.log("evidence", outcome.final_lsn_sentence(state.candidate), stage=2,
                    data={"check": Check.FINAL_LSN, "node": name, "final_lsn": outcome.final_lsn,
                          "final_timeline": outcome.final_timeline, "caught_up": outcome.caught_up,
                          "candidate": state.candidate, "candidate_received": outcome.candidate_received,

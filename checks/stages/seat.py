@@ -53,25 +53,25 @@ class LiveRunbook:
     def state(self) -> RunbookState:
         return self.op.state()
 
-    def set_roles(self, scribe: str, approver: str) -> None:
+    def set_roles(self, scribe: str, approver: str) -> str:
         return stabilize.set_roles(self.op, self.op.author, scribe, approver)
 
     def freeze(self):
         return stabilize.run_freeze(self.op)
 
-    def skip_freeze(self, reason: str) -> None:
+    def skip_freeze(self, reason: str) -> str:
         return stabilize.skip_freeze(self.op, reason)
 
     def choose(self, candidate: str | None = None):
         return freshness.choose(self.op, candidate)
 
-    def approve(self, approver: str, note: str = "") -> None:
+    def approve(self, approver: str, note: str = "") -> str:
         return freshness.approve(self.op, approver, note)
 
     def check_others(self):
         return old_primary.check_others(self.op)
 
-    def attest(self, node: str, approver: str, statement: str) -> None:
+    def attest(self, node: str, approver: str, statement: str) -> str:
         return old_primary.attest(self.op, node, approver, statement)
 
     def fence(self, typed: str | None = None):

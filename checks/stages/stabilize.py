@@ -13,14 +13,15 @@ from checks.runbook.gates import approval_problem
 from checks.runbook.operation import Operation
 
 
-def set_roles(op: Operation, operator: str, scribe: str, approver: str) -> None:
+def set_roles(op: Operation, operator: str, scribe: str, approver: str) -> str:
+    """Journal the roles; returns the sentence journaled."""
     operator, scribe, approver = (clean_name(name, field, required=False) for name, field in
                                   ((operator, "operator"), (scribe, "scribe"), (approver, "approver")))
     problem = approval_problem(approver, op.cluster, operator)
     if problem:
         raise op.refuse("set roles", f"roles refused: {problem}", 0)
-    op.log("role", f"roles: operator {operator}, scribe {scribe}, approver {approver}", stage=0,
-             data={"roles": {"operator": operator, "scribe": scribe, "approver": approver}})
+    return op.log("role", f"roles: operator {operator}, scribe {scribe}, approver {approver}", stage=0,
+                  data={"roles": {"operator": operator, "scribe": scribe, "approver": approver}}).text
 
 async def run_freeze(op: Operation) -> list[CommandResult]:
     op.require(0, "freeze")
@@ -32,10 +33,11 @@ async def run_freeze(op: Operation) -> list[CommandResult]:
         results.append(result)
     return results
 
-def skip_freeze(op: Operation, reason: str) -> None:
+def skip_freeze(op: Operation, reason: str) -> str:
+    """Journal the skip and its reason; returns the sentence journaled."""
     reason = clean_text(reason, "the reason for skipping the freeze")
     op.require(0, "skip freeze")
     if not reason.strip():
         raise op.refuse("skip freeze", "skipping the freeze needs a reason", 0)
-    op.log("decision", f"freeze skipped: {reason}", stage=0,
-             data={"skip_freeze": True, "reason": reason, "proposed_by": op.author})
+    return op.log("decision", f"freeze skipped: {reason}", stage=0,
+                  data={"skip_freeze": True, "reason": reason, "proposed_by": op.author}).text

@@ -45,6 +45,7 @@ SENTENCES = [
     "keeping node2 fences node1: node1 holds only its own restart checkpoint (96 B of WAL after node2 took over "
     "at 0/3000A0 on timeline 2, no transaction): no committed row is lost",
     "- Approved by: not approved",
+    "primary_conninfo = 'host=127.0.0.1 port=23132 user=postgres application_name=node1'",   # lab output
 ]
 
 
