@@ -5,6 +5,7 @@ in the incident's zone, and ``record DIR --json``."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -241,3 +242,21 @@ def test_record_json_of_an_empty_incident_and_a_missing_directory(tmp_path):
                           capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert proc.returncode == 1 and proc.stdout == "" and len(proc.stderr.splitlines()) == 1
     assert "Traceback" not in proc.stderr and "is not an incident directory" in proc.stderr
+
+
+def test_a_seat_writes_the_configs_zone_into_the_journal_and_the_record_shows_it(tmp_path):
+    from checks.config.model import load_config
+    from checks.runbook.session import Session
+
+    name, cluster = load_config(ROOT / "sample-clusters.toml").cluster(None)
+    session = Session(name, cluster.model_copy(update={"timezone": "Europe/Brussels"}), tmp_path / "inc",
+                      seat="scribe", name="sam")
+    try:
+        session.note("note", "the provider says the host is powered off")
+    finally:
+        session.close()
+    with Journal.open(tmp_path / "inc") as journal:
+        assert (journal.meta["timezone"], journal.meta["timezone_from"]) == ("Europe/Brussels", "the config's timezone")
+    record = (tmp_path / "inc" / "record.md").read_text()
+    assert "- Times: UTC, and local time in Europe/Brussels (the config's timezone)\n" in record
+    assert re.search(r"Z / \d\d:\d\d:\d\d CES?T \[scribe sam\] note: the provider says", record)   # CEST in summer
