@@ -13,6 +13,7 @@ data risk by the real statement (checks.runbook.risk.data_risk), from the sample
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -26,7 +27,9 @@ from checks.observe.sample import NodeSample, iso_utc
 from checks.runbook.others import judge_others
 from checks.runbook.risk import data_risk
 from checks.runbook.session import Session
-from tests.fixtures_samples import REFUSED, down, lsn_plus, peer, primary, standby
+from tests.fixtures_samples import REFUSED, StepClock, down, lsn_plus, peer, primary, standby
+from tui.app import CockpitApp
+from tui.messages import NodeSampled
 
 T0 = datetime(2026, 12, 1, 7, 20, 0, tzinfo=timezone.utc)
 CRASH_S = 70.0                     # node1's first failed sample: 07:21:10Z
@@ -259,3 +262,31 @@ class QuietSession(Session):
 def open_seat(root: Path, stage: Stage) -> QuietSession:
     """The operator seat (alice) on the stage's journal."""
     return QuietSession("lab", CLUSTER, write_journal(root, stage), seat="operator", name="alice", announce=False)
+
+
+def cockpit_at(session: QuietSession, stage: Stage) -> tuple[CockpitApp, StepClock, Callable]:
+    """The operator's cockpit on ``session``, its clock, and ``run_before(pilot)``: every round of the
+    stage fed at its time, the clock at the stage's moment and every journal event shown."""
+    rounds = stage.rounds()
+    clock = StepClock(rounds[0][0])
+    app = CockpitApp("lab", session.cluster, fixed_samples=rounds[0][1], clock=clock, session=session,
+                     interval_s=3600)
+    app.animation_level = "none"
+    expected = len(stage.events())
+
+    async def run_before(pilot) -> None:
+        await pilot.pause()
+        for when, samples in rounds[1:]:
+            clock.set(when)
+            for sample in samples:
+                app.post_message(NodeSampled(sample))
+            await pilot.pause()
+        clock.set(stage.moment)
+        for _ in range(100):              # the journal feed's thread delivers the events (0.3 s polls)
+            if len(app.panes.events) >= expected:
+                break
+            await pilot.pause(0.05)
+        assert len(app.panes.events) == expected
+        await pilot.pause()
+
+    return app, clock, run_before

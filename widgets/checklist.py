@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -14,35 +13,13 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from checks.runbook.gates import STAGES, RunbookState, StageState
-
-STATUS_MARKS = {
-    "locked": ("🔒", "locked"),
-    "open": ("▶", "open"),
-    "passed": ("✓", "passed"),
-    "overridden": ("⚑", "override"),
-    "failed": ("✗", "failed"),
-}
-"""Glyph and word per stage status: the word is the signal, the glyph and colour repeat it."""
+from widgets.checklist_lines import (  # noqa: F401 - component_style and status_text are still importable from here
+    STATUS_MARKS, component_style, hanging, key_pairs, keys_line, status_text
+)
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 SHORT_BELOW = 16
 """Content height (rows) under which detail lines are cut to one line each (80x24 screens)."""
-
-
-def component_style(widget: Widget, name: str) -> Style:
-    """A component class's colour (alpha blended, as the screen shows it) and text style; its
-    background only when the component sets one, so it never paints over a highlighted row."""
-    full = widget.get_component_rich_style(name)
-    style = Style.from_color(full.color) + widget.get_component_rich_style(name, partial=True).without_color
-    if widget.get_component_styles(name).has_rule("background"):
-        style += Style.from_color(bgcolor=full.bgcolor)
-    return style
-
-
-def status_text(status: str) -> str:
-    """``'✓ passed  '``: glyph and word in a field of 11 cells (the glyph takes two)."""
-    glyph, word = STATUS_MARKS.get(status, ("?", status))
-    return f"{glyph}{' ' * (2 - cell_len(glyph))} {word:<8}"
 
 
 class Checklist(Widget, can_focus=True):
@@ -200,6 +177,8 @@ its gate and next action under it.
         if state is None:
             return
         current, selected = state.current, self.selected_stage
+        if current >= len(STAGES) and self.selected is None:
+            selected = -1                # every stage passed: none singled out, the aftermath's keys have the room
         groups = self._groups(state, current, selected) if short else {}
         hidden = {stage.number for run in groups.values() for stage in run[1:]}
         for stage in state.stages:
@@ -228,12 +207,13 @@ its gate and next action under it.
             run = [stage] if joins else []
         return groups
 
-    def _clamp(self, text: str, lines: int) -> Text:
+    def _clamp(self, text: str | Text, lines: int) -> Text:
         """``text`` wrapped to the pane's width, cut to ``lines`` lines with an ellipsis."""
-        width = max(8, self.scrollable_content_region.width)
-        wrapped = Text(text).wrap(self.app.console, width)
+        width = max(8, self.content_size.width - 1)          # a column kept for the scrollbar
+        text = Text(text) if isinstance(text, str) else text
+        wrapped = text.wrap(self.app.console, width)
         if len(wrapped) <= lines:
-            return Text(text)
+            return text
         kept = list(wrapped)[:lines]
         last = kept[-1]
         last.rstrip()
@@ -262,10 +242,10 @@ its gate and next action under it.
 
         lines: list[Text] = []
         met = stage.status in ("passed", "overridden")
-        if current:
+        if current:                      # wrapped, never cut: what the gate needs and the keys that meet it
             bad = stage.status == "failed"
-            lines.append(self._line("✗ " if bad else "needs ", stage.gate, "bad" if bad else ""))
-            lines.append(self._next_line(stage))
+            lines.append(self._wrapped("✗ " if bad else "needs ", stage.gate, "bad" if bad else ""))
+            lines.append(self._next_line(stage.number, stage.next_action))
         elif selected or (met and not short and not group):
             lines.append(self._line("met " if met else "gate ", stage.gate, "muted"))
         expanded = selected and self.show_evidence
@@ -282,32 +262,51 @@ its gate and next action under it.
     def _line(self, label: str, text: str, style: str) -> Text:
         return Text.assemble((label, self._style("label")), (text, self._style(style) if style else Style()))
 
-    def _next_line(self, stage: StageState) -> Text:
-        action = self.actions.get(stage.number)
-        line = Text.assemble(("next  ", self._style("label")))
-        if action is not None:
-            key, label = action
-            line.append(f" {key} ", style=self._style("key"))
-            line.append(f" {label}")
-        elif stage.next_action:
-            line.append(stage.next_action)
-        else:
-            line.append("nothing to do here: wait for the check", style=self._style("muted"))
-        return line
+    @property
+    def _width(self) -> int:
+        """Columns of a line under a stage (its padding taken off, and a column kept for the scrollbar)."""
+        return max(12, self.content_size.width - 5)
+
+    def _wrapped(self, label: str, text: str, style: str, width: int | None = None) -> Text:
+        return hanging(Text(label, style=self._style("label")), Text(text, style=self._style(style) if style else ""),
+                       width or self._width, self.app.console)
+
+    def _next_line(self, number: int, next_action: str, width: int | None = None) -> Text:
+        """``next`` and the seat's keys for stage ``number``, each key beside its label, wrapped to fit."""
+        action = self.actions.get(number)
+        width = width or self._width
+        label = Text("next  ", style=self._style("label"))
+        if action is None:
+            if next_action:
+                return self._wrapped("next  ", next_action, "", width)
+            return self._wrapped("next  ", "nothing to do here: wait for the check", "muted", width)
+        keys, names = action
+        pairs = key_pairs(keys, names)
+        if pairs is None:
+            return hanging(label, Text.assemble((f" {keys} ", self._style("key")), f" {names}"), width,
+                           self.app.console)
+        return keys_line(label, pairs, width, self.app.console, key_style=self._style("key"))
 
     def _context_text(self, state: RunbookState) -> Text:
+        """Once every stage passed, the aftermath's keys (close, roll back, re-protect, re-point);
+        the candidate and its data risk (cut to three lines on a short pane: ``e`` on stage 1 shows it all)."""
         lines: list[Text] = []
-        if state.current >= len(STAGES):
-            lines.append(Text("✓ every stage passed" + ("; incident closed" if state.closed else ": close the incident"),
-                              style=self._style("ok")))
+        width = max(12, self.content_size.width - 1)
+        current_done = state.current >= len(STAGES)
+        if current_done:
+            done = "✓ every stage passed" + ("; closed" if state.closed else ": close the incident")
+            lines.append(self._wrapped("", done, "ok", width))
+            if self.actions.get(len(STAGES) - 1):
+                lines.append(self._next_line(len(STAGES) - 1, "", width))
         if state.candidate:
-            line = Text.assemble(("candidate ", self._style("label")), (state.candidate, self._style("candidate")))
             statement = (state.data_risk or {}).get("statement")
+            line = Text.assemble(("candidate ", self._style("label")), (state.candidate, self._style("candidate")))
             if statement:
                 within = (state.data_risk or {}).get("within_slo")
                 line.append(" · ")
                 line.append(statement, style=self._style("ok" if within else "warn"))
-            lines.append(line)
+            short = 1 if current_done else 2
+            lines.append(self._clamp(line, short) if self.has_class("-short") else line)
         else:
             lines.append(Text("candidate not chosen yet", style=self._style("muted")))
         return Text("\n").join(lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timezone
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.reactive import reactive
@@ -16,6 +17,23 @@ from checks.observe.lsn import human_seconds
 from checks.observe.sample import utcnow
 
 Clock = Callable[[], datetime]
+
+CYCLE_S = 4.0
+"""How long each problem stays on the header's last problem row when there are more problems than rows."""
+
+
+def problem_rows(problems: tuple[str, ...], rows: int, clock_s: float) -> list[str]:
+    """What the header's ``rows`` problem rows show at ``clock_s`` (seconds on the clock): all of them
+    when they fit; else the first ``rows - 1`` and, on the last row, the others in turn (``2/4 ▸ ...``),
+    each for :data:`CYCLE_S`; with one row, every problem in turn. The turn follows the clock, not
+    the problems (whose words change with every sample: a delay of 42s, then 43s)."""
+    lines = [f"▸ {p}" for p in problems]
+    rows = max(1, rows)
+    if len(lines) <= rows:
+        return lines
+    fixed, rest = lines[: rows - 1], list(range(rows - 1, len(lines)))
+    shown = rest[int(max(0.0, clock_s) // CYCLE_S) % len(rest)]
+    return [*fixed, f"{shown + 1}/{len(lines)} {lines[shown]}"]
 
 
 def clock_text(moment: datetime) -> str:
@@ -42,11 +60,17 @@ class CockpitHeader(Widget):
 - **bad for**: time since the first bad signal this cockpit saw (the start of the RTO clock).
 - **clock**: UTC, `HH:MM:SSZ`, like every time the cockpit writes down.
 - the line(s) below list the problems behind the verdict, most serious first
-  (more of them on a taller terminal).
+  (more of them on a taller terminal). When there are more problems than lines, the last line
+  shows the others in turn (`2/4 ▸ ...`, a few seconds each); **click the header** to list every
+  problem in full (`▾`), and again to fold the list (`▴`). The verdict stays where it is.
+- nodes this incident **fenced** are not problems: with nothing else wrong the line says
+  `✓ one writer (node2), every standby within the SLO; node1 fenced at 07:24:03Z`.
 """
 
     view: reactive[ClusterView | None] = reactive(None, init=False)
     now: reactive[datetime | None] = reactive(None, init=False)
+    expanded: reactive[bool] = reactive(False, init=False)
+    """Every problem listed in full (a click on the header toggles it)."""
 
     def __init__(
         self, cluster_name: str, *, clock: Clock | None = None, title: str = "Odoo Failover Cockpit",
@@ -80,6 +104,27 @@ class CockpitHeader(Widget):
         self.view = view
         self.tick()
 
+    def toggle_problems(self) -> None:
+        """List every problem in full, or fold the list back to the header's rows."""
+        self.expanded = not self.expanded
+
+    def shown_problems(self) -> list[str]:
+        """The problem rows as they show now (every problem when expanded)."""
+        view = self.view
+        if view is None:
+            return []
+        if not view.problems:
+            fenced = "".join(f"; {f.node} fenced at {f.clock}" for f in view.fences)
+            return [f"✓ one writer ({', '.join(view.writable)}), every standby within the SLO{fenced}"]
+        if self.expanded:
+            return [f"▸ {p}" for p in view.problems]
+        clock_s = self.now.timestamp() if self.now is not None else 0.0
+        return problem_rows(view.problems, self._rows(), clock_s)
+
+    def on_click(self, event: events.Click) -> None:
+        if self.view is not None and len(self.view.problems) > 0:
+            self.toggle_problems()
+
     def watch_view(self, view: ClusterView | None) -> None:
         if view is None:
             return
@@ -87,19 +132,33 @@ class CockpitHeader(Widget):
         verdict.update(f" {view.verdict.upper()} ")
         for name in VERDICTS:
             verdict.set_class(view.verdict == name, f"-{name}")
-        count = len(view.problems)
-        self.query_one("#count", Label).update(f"{count} problem{'s' if count != 1 else ''}" if count else "")
-        if view.problems:
-            lines = [f"▸ {problem}" for problem in view.problems]
-        else:
-            lines = [f"✓ one writer ({', '.join(view.writable)}), every standby within the SLO"]
-        problems = self.query_one("#problems", Static)
-        problems.update("\n".join(lines))
-        problems.set_class(view.verdict == "critical", "-critical")
+        if not view.problems:
+            self.expanded = False
+        self.query_one("#problems", Static).set_class(view.verdict == "critical", "-critical")
+        self._show_problems()
         self._show_time()
 
     def watch_now(self) -> None:
+        self._show_problems()
         self._show_time()
+
+    def watch_expanded(self, expanded: bool) -> None:
+        self.set_class(expanded, "-expanded")
+        self._show_problems()
+
+    def _rows(self) -> int:
+        """How many problem rows the header has at this terminal's height (its stylesheet's max-height)."""
+        limit = self.query_one("#problems", Static).styles.max_height
+        return int(limit.value) if limit is not None and limit.is_cells else 1
+
+    def _show_problems(self) -> None:
+        view = self.view
+        if view is None or not self.is_mounted:
+            return
+        count = len(view.problems)
+        fold = (" ▴" if self.expanded else " ▾") if count > self._rows() or self.expanded else ""
+        self.query_one("#count", Label).update(f"{count} problem{'s' if count != 1 else ''}{fold}" if count else "")
+        self.query_one("#problems", Static).update("\n".join(self.shown_problems()))
 
     def _show_time(self) -> None:
         if self.now is None:

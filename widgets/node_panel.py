@@ -15,46 +15,11 @@ from textual.widgets import Sparkline, Static
 
 from checks.config.model import Slo
 from checks.observe.assess import NodeView
-from checks.observe.lsn import human_bytes, human_seconds, lsn_diff, parse_lsn
-from checks.observe.sample import NodeSample
-
-LONG_LABELS_FROM = 34
-"""Content width (columns) from which the long labels fit beside an LSN."""
-
-ROLE_TITLES = {
-    "primary": "PRIMARY", "standby": "STANDBY", "unreachable": "UNREACHABLE",
-    "foreign": "FOREIGN", "unknown": "UNKNOWN",
-}
-HEALTH = ("within", "over", "down")
-
-
-def change_mark(old: Any, new: Any) -> str:
-    """``▲``/``▼`` for a number that went up/down, ``◆`` for any other change, ``''`` if unchanged."""
-    if old == new:
-        return ""
-    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (old, new))
-    if numbers:
-        return "▲" if new > old else "▼"
-    return "◆"
-
-
-def tracked_values(view: NodeView) -> dict[str, Any]:
-    """The values whose changes from one tick to the next are marked."""
-    s = view.sample
-    return {
-        "role": view.role, "writable": s.writable, "paused": s.replay_paused,
-        "delay": s.replay_delay_s, "unreplayed": s.bytes_not_replayed,
-        "receive": parse_lsn(s.receive_lsn), "replay": parse_lsn(s.replay_lsn),
-        "current": parse_lsn(s.current_lsn), "timeline": s.timeline, "risk": view.data_risk_bytes,
-        "upstream": (view.upstream, view.streaming),
-    }
-
-
-def worst_peer_lag(sample: NodeSample) -> int | None:
-    """On a primary: bytes between its current LSN and the furthest-behind standby's replay LSN."""
-    lags = [lsn_diff(sample.current_lsn, peer.replay_lsn) for peer in sample.replication]
-    known = [max(0, lag) for lag in lags if lag is not None]
-    return max(known) if known else None
+from checks.observe.lsn import human_bytes, human_seconds, lsn_diff
+from widgets.node_down import down_detail, down_rows, down_state
+from widgets.node_values import (  # noqa: F401 - change_mark and worst_peer_lag are still importable from here
+    HEALTH, LONG_LABELS_FROM, ROLE_TITLES, change_mark, health, role_title, tracked_values, worst_peer_lag
+)
 
 
 class NodePanel(Widget):
@@ -78,6 +43,12 @@ node is within the SLO, **yellow** when it is over it (or paused / not streaming
 - **at risk**: WAL the standby never received: the last primary LSN this cockpit saw
   minus the standby's receive LSN; **ref age** is how old that primary sample is.
 - **UNREACHABLE** is not dead: fence it or get an attestation before promoting another node.
+  Under it the **cause** in a word (`refused`, `timeout`, `reset`, `closed`, `login refused`,
+  `unknown host`, `no route`, `shutting down`, `starting up`, `too many clients`, `TLS failed`),
+  what it last was, and the error in full where the panel has room (every problem is also in the header).
+- **FENCED**: this incident fenced it (a fence command that exited 0) and it has not answered
+  since: ``fenced 07:24:03Z by `fence node1` (exit 0)``, and what ran. As decided, so not a
+  problem of the cluster; a standby still following it is.
 - `▲` `▼` `◆` mark values that went up, down or changed since the node's previous sample.
 - the sparkline shows the replay delay (on a primary: its worst standby's lag) over the last samples.
 """
@@ -177,10 +148,10 @@ node is within the SLO, **yellow** when it is over it (or paused / not streaming
         self.__dict__["_style_cache"] = {}          # styles may change between renders (theme, classes)
         self._marks = self.marks()
         sample = view.sample
-        health = "down" if view.role in ("unreachable", "foreign") else "over" if (view.over_slo or view.problems) else "within"
+        state = health(view)
         # One batch: each class change alone restyles the panel and its children (~6 ms each).
         self.update_classes({**{f"-{role}": view.role == role for role in ROLE_TITLES},
-                             **{f"-{name}": health == name for name in HEALTH}})
+                             **{f"-{name}": state == name for name in HEALTH}})
         self.border_subtitle = f"{sample.observed_at:%H:%M:%S}Z"
         self.query_one("#state", Static).update(self._state_text(view))
         self.query_one("#facts", Static).update(Text("\n").join(self._fact_rows(view)))
@@ -193,7 +164,7 @@ node is within the SLO, **yellow** when it is over it (or paused / not streaming
 
     def _state_text(self, view: NodeView) -> Text:
         sample = view.sample
-        text = Text(ROLE_TITLES.get(view.role, view.role.upper()), style=self._style("role"))
+        text = Text(role_title(view), style=self._style("role"))
         if self._marks.get("role"):
             text.append(" ◆", style=self._style("changed"))
         if view.role == "primary":
@@ -201,7 +172,8 @@ node is within the SLO, **yellow** when it is over it (or paused / not streaming
         elif view.role == "standby":
             text.append("  read-only", style=self._style("muted"))
         elif view.role == "unreachable":
-            text.append("\nwrites: unknown", style=self._style("warn"))
+            text.append("\n")
+            text.append_text(down_state(view, self._style))
         elif view.role == "foreign":
             text.append("\nanother cluster", style=self._style("bad"))
         elif view.role == "duplicate":
@@ -222,16 +194,8 @@ node is within the SLO, **yellow** when it is over it (or paused / not streaming
     def _fact_rows(self, view: NodeView) -> list[Text]:
         s, slo, row = view.sample, self.slo, self._row
         rows: list[Text] = []
-        if view.role == "unreachable":
-            rows.append(row("sampled", "sampled at", f"{s.observed_at:%H:%M:%S}Z", "muted"))
-            last = self.last_reachable
-            if last is not None:
-                rows.append(row("last ok", "last answered", f"{last.sample.observed_at:%H:%M:%S}Z", "muted"))
-                rows.append(row("  was", "  as", ROLE_TITLES.get(last.role, last.role), "warn"))
-                rows.append(row("  WAL", "  WAL LSN", last.sample.wal_lsn or "?", "muted"))
-            rows.append(Text("error:", style=self._style("label")))
-            rows.append(Text(s.error or "no answer", style=self._style("bad")))
-            return rows
+        if view.role == "unreachable":        # the sample's time is the border's subtitle
+            return down_rows(view, row, self.last_reachable)
         if view.role == "standby":
             rows.append(self._upstream_row(view))
             if self._long and not view.streaming and view.followed:
@@ -302,8 +266,7 @@ node is within the SLO, **yellow** when it is over it (or paused / not streaming
         """Shown at every size: the WAL receiver, or one line per standby of a primary."""
         s, row = view.sample, self._row
         if view.role == "unreachable":
-            return [Text("unreachable is not dead: fence it or have it attested "
-                         "powered off before promoting another node", style=self._style("warn"))]
+            return down_detail(view, self._style)
         rows: list[Text] = []
         if view.role == "standby":
             status = s.wal_receiver.status if s.wal_receiver and s.wal_receiver.status else "none"

@@ -1,10 +1,13 @@
-"""The timeline of the scribe log: rows drawn only when on screen, from a cache of strips, so thousands of events append, filter and resize in milliseconds."""
+"""The timeline of the scribe log: rows drawn only when on screen, from a cache of strips, so thousands of events append, filter and resize in milliseconds.
+
+The row under the cursor shows its whole text: when its row cuts it (about 20 columns of text in
+an 80x24 pane), the text follows on lines of its own under the row, wrapped, so the newest entry
+(the cursor follows it) and any entry the arrows reach read in full without a key.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from rich.text import Text
 from textual import events
@@ -15,116 +18,32 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from checks.incident.events import (
-    ACTION, ALARM, APPROVAL, CLOSE, DECISION, EVIDENCE, NOTE, OVERRIDE, ROLE, STAGE, STATUS, SYSTEM, TODO, Event
+from checks.incident.events import Event
+from widgets.timeline_rows import (  # noqa: F401 - moved there, still importable from here
+    AUTHOR_WIDTH, COMPACT_AUTHOR_WIDTH, FILTERS, FULL_KINDS_FROM, KIND_LABELS, NOTE_PREFIXES, PLACEHOLDER, SEAT_WIDTH,
+    SEPARATE_COLUMNS_FROM, SHORT_KIND_LABELS, TIME_WIDTH, RowLayout, fit, full_time_text, one_line, parse_note,
+    time_text
 )
 
-KIND_LABELS = {
-    NOTE: "note", DECISION: "DECISION", STATUS: "status", TODO: "TODO", ACTION: "action", EVIDENCE: "evidence",
-    APPROVAL: "APPROVAL", OVERRIDE: "OVERRIDE", ALARM: "ALARM", ROLE: "role", STAGE: "stage", SYSTEM: "system",
-    CLOSE: "CLOSE",
-}
-"""How a kind reads in the timeline: upper case for what a person decided or must not miss."""
-
-SHORT_KIND_LABELS = {
-    NOTE: "note", DECISION: "DECIS", STATUS: "stat", TODO: "TODO", ACTION: "act", EVIDENCE: "evid",
-    APPROVAL: "APPRV", OVERRIDE: "OVRD", ALARM: "ALARM", ROLE: "role", STAGE: "stage", SYSTEM: "sys",
-    CLOSE: "CLOSE",
-}
-"""The same in five cells, for a pane about 40 columns wide."""
-
-FILTERS: tuple[tuple[str, frozenset[str] | None], ...] = (
-    ("all", None),
-    ("notes & decisions", frozenset({NOTE, DECISION, STATUS, TODO, APPROVAL, OVERRIDE})),
-    ("actions & evidence", frozenset({ACTION, EVIDENCE, STAGE})),
-    ("alarms", frozenset({ALARM})),
-)
-"""What ``f`` cycles through: a name for the border title, and the kinds shown (None: every kind)."""
-
-NOTE_PREFIXES = {"/d": DECISION, "/s": STATUS, "/t": TODO, "/n": NOTE}
-"""Prefixes of the note input; plain text is a note."""
-
-PLACEHOLDER = "note… (/d decision, /s status, /t todo)"
-
-FULL_KINDS_FROM = 48
-"""Width of the rows (columns) from which kinds are spelled out in full."""
-SEPARATE_COLUMNS_FROM = 64
-"""Width of the rows from which seat and author get columns of their own (and a header)."""
-TIME_WIDTH = 11
-SEAT_WIDTH = 8
-AUTHOR_WIDTH = 12
-COMPACT_AUTHOR_WIDTH = 10
+MORE_INDENT = 2
+"""Columns before the cursor row's text when it follows under the row."""
 
 
-def time_text(moment: datetime) -> str:
-    """``08:00:05.1Z``: UTC to the tenth of a second, the zone spelled out (a naive time is taken as UTC)."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
-    return f"{moment:%H:%M:%S}.{moment.microsecond // 100_000}Z"
-
-
-def full_time_text(moment: datetime) -> str:
-    """``2026-12-01T08:00:05.123456Z``: the event's time as the journal holds it."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_note(raw: str) -> tuple[str, str] | None:
-    """``'/d promote node2'`` -> ``('decision', 'promote node2')``; plain text is a note; None for nothing to journal."""
-    text = raw.strip()
-    if not text:
-        return None
-    head, _, rest = text.partition(" ")
-    kind = NOTE_PREFIXES.get(head.lower())
-    if kind is None:
-        return NOTE, text
-    rest = rest.strip()
-    return (kind, rest) if rest else None
-
-
-def one_line(text: str) -> str:
-    """The text on one line: line breaks shown as ``↵``."""
-    return " ↵ ".join(part.strip() for part in text.strip().splitlines()) if "\n" in text else text
-
-
-@dataclass(frozen=True)
-class RowLayout:
-    """The timeline's columns for one usable width."""
-
-    full_kinds: bool
-    separate: bool
-    width: int
-
-    @classmethod
-    def for_width(cls, width: int) -> RowLayout:
-        return cls(full_kinds=width >= FULL_KINDS_FROM, separate=width >= SEPARATE_COLUMNS_FROM, width=max(1, width))
-
-    @property
-    def kind_width(self) -> int:
-        """Including the gap before it."""
-        return 1 + (8 if self.full_kinds else 5)
-
-    @property
-    def text_width(self) -> int:
-        fixed = TIME_WIDTH + self.kind_width + ((1 + SEAT_WIDTH) + (1 + AUTHOR_WIDTH) if self.separate else 0)
-        return max(0, self.width - fixed)
-
-    def header(self) -> str:
-        """The column names, for a pane wide enough to have seat and author columns."""
-        if not self.separate:
-            return ""
-        cells = [("time (UTC)", TIME_WIDTH), (" seat", 1 + SEAT_WIDTH), (" author", 1 + AUTHOR_WIDTH),
-                 (" kind", self.kind_width), (" text", self.text_width)]
-        return "".join(f"{name:<{width}}"[:width] for name, width in cells)
-
-
-def fit(text: Text, width: int) -> Text:
-    """``text`` cut (with an ellipsis) or padded to exactly ``width`` cells."""
-    text = text.copy()
-    text.no_wrap = True
-    text.truncate(width, overflow="ellipsis", pad=True)
-    return text
+def more_lines(event: Event, row: str, width: int, console, *, limit: int) -> list[Text]:
+    """The cursor row's text in full, wrapped under it, when ``row`` (the row as shown) cuts it;
+    at most ``limit`` lines, the last ending ``… (enter: in full)`` when even they cut it."""
+    text = one_line(event.text)
+    if text in row or width <= MORE_INDENT + 8:
+        return []
+    lines = list(Text(text).wrap(console, width - MORE_INDENT))
+    if len(lines) > limit:
+        lines = lines[:max(1, limit)]
+        last = lines[-1]
+        tail = " … (enter: in full)"
+        last.rstrip()
+        last.truncate(max(1, width - MORE_INDENT - len(tail)))
+        last.append(tail)
+    return [Text(" " * MORE_INDENT) + line for line in lines]
 
 
 class TimelineView(ScrollView, can_focus=True):
@@ -132,7 +51,8 @@ class TimelineView(ScrollView, can_focus=True):
 
     ``render_row(event, width)`` turns an event into one line of text; strips are cached by
     event, width, cursor and focus. It follows the newest row while the cursor is on the
-    last row and that row is in view."""
+    last row and that row is in view. The cursor row's text follows under it in full when the
+    row cuts it (``more_lines``), so the view has ``len(rows) + extra`` lines."""
 
     BINDINGS = [
         Binding("up", "cursor(-1)", "Up", show=False),
@@ -167,7 +87,8 @@ class TimelineView(ScrollView, can_focus=True):
         self.render_row = render_row
         self.rows: list[Event] = []
         self.cursor = -1
-        self._strips: LRUCache[tuple[int, int, bool, bool], Strip] = LRUCache(2048)
+        self._strips: LRUCache[tuple[int, int, bool, bool, int], Strip] = LRUCache(2048)
+        self._more: LRUCache[tuple[int, int, int], list[Text]] = LRUCache(64)
 
     # -- rows ---------------------------------------------------------------------
 
@@ -187,6 +108,10 @@ class TimelineView(ScrollView, can_focus=True):
             return True
         height = self.scrollable_content_region.height
         return height == 0 or self.scroll_offset.y <= self.cursor < self.scroll_offset.y + height
+
+    def cursor_more(self) -> list[str]:
+        """The lines under the cursor row (its text in full, when the row cuts it), as plain text."""
+        return [line.plain for line in self._cursor_more()]
 
     def set_rows(self, rows: Iterable[Event], *, keep: int | None = None) -> None:
         """Replace the rows; the cursor goes to the event with id ``keep`` if shown, else to the newest."""
@@ -213,10 +138,11 @@ class TimelineView(ScrollView, can_focus=True):
         return self.render_row(self.rows[index], self._width()).plain
 
     def move_cursor(self, index: int, *, announce: bool = True) -> None:
-        """Put the cursor on row ``index`` (clamped) and scroll it into view."""
+        """Put the cursor on row ``index`` (clamped) and scroll it, and its text under it, into view."""
         index = max(0, min(index, len(self.rows) - 1)) if self.rows else -1
         moved = index != self.cursor
         self.cursor = index
+        self._resize_virtual()
         self._scroll_to_cursor()
         self.refresh()
         if moved and announce and self.cursor_event is not None:
@@ -224,6 +150,7 @@ class TimelineView(ScrollView, can_focus=True):
 
     def clear_cache(self) -> None:
         self._strips.clear()
+        self._more.clear()
         self.refresh()
 
     # -- actions ------------------------------------------------------------------
@@ -256,8 +183,29 @@ class TimelineView(ScrollView, can_focus=True):
     def _width(self) -> int:
         return self.scrollable_content_region.width
 
+    def _cursor_more(self) -> list[Text]:
+        event, width = self.cursor_event, self._width()
+        if event is None or width <= 0:
+            return []
+        limit = max(2, self.scrollable_content_region.height // 2)
+        key = (event.id, width, limit)
+        more = self._more.get(key)
+        if more is None:
+            more = self._more[key] = more_lines(event, self.render_row(event, width).plain, width, self.app.console,
+                                                limit=limit)
+        return more
+
+    def _locate(self, line: int) -> tuple[int, int]:
+        """The row at ``line`` of the view, and which of its lines (0: the row itself)."""
+        extra = len(self._cursor_more()) if self.cursor >= 0 else 0
+        if line <= self.cursor or self.cursor < 0:
+            return line, 0
+        if line <= self.cursor + extra:
+            return self.cursor, line - self.cursor
+        return line - extra, 0
+
     def _resize_virtual(self) -> None:
-        self.virtual_size = Size(self._width(), len(self.rows))
+        self.virtual_size = Size(self._width(), len(self.rows) + len(self._cursor_more()))
 
     def _scroll_to_cursor(self) -> None:
         height = self.scrollable_content_region.height
@@ -266,11 +214,11 @@ class TimelineView(ScrollView, can_focus=True):
         if height == 0:
             self.call_after_refresh(self._scroll_to_cursor)
             return
-        top = self.scroll_offset.y
+        top, last = self.scroll_offset.y, self.cursor + len(self._cursor_more())
         if self.cursor < top:
             self.scroll_to(y=self.cursor, animate=False, immediate=True)
-        elif self.cursor >= top + height:
-            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+        elif last >= top + height:          # the row and its text under it; the row itself first
+            self.scroll_to(y=min(self.cursor, last - height + 1), animate=False, immediate=True)
 
     def on_resize(self, event: events.Resize) -> None:
         self._resize_virtual()
@@ -290,7 +238,7 @@ class TimelineView(ScrollView, can_focus=True):
         offset = event.get_content_offset(self)
         if offset is None:
             return
-        index = self.scroll_offset.y + offset.y
+        index, _ = self._locate(self.scroll_offset.y + offset.y)
         if index >= len(self.rows):
             return
         if index == self.cursor:
@@ -301,15 +249,18 @@ class TimelineView(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self._width()
         base = self.rich_style
-        index = self.scroll_offset.y + y
+        index, part = self._locate(self.scroll_offset.y + y)
         if not 0 <= index < len(self.rows):
             return Strip.blank(width, base)
         event = self.rows[index]
         is_cursor = index == self.cursor
-        key = (event.id, width, is_cursor, self.has_focus)
+        key = (event.id, width, is_cursor, self.has_focus, part)
         strip = self._strips.get(key)
         if strip is None:
-            text = self.render_row(event, width)
+            more = self._cursor_more() if part else []
+            if part and part > len(more):
+                return Strip.blank(width, base)
+            text = more[part - 1] if part else self.render_row(event, width)
             style = base + self.get_component_rich_style("timeline-view--cursor") if is_cursor else base
             strip = Strip(text.render(self.app.console), text.cell_len).adjust_cell_length(width, style)
             strip = strip.apply_style(style)
