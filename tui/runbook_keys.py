@@ -70,7 +70,14 @@ class RunbookKeys(NextStepKeys):
         self.panes.toggle_evidence()
 
     def _state(self) -> RunbookState:
+        """The screen's runbook state (up to one journal poll behind): what the footer shows."""
         return self.panes.state
+
+    def _fresh_state(self) -> RunbookState:
+        """The runbook state from the journal now, for a key about to act on it (the candidate's name,
+        the old primary): a key pressed right after an entry is journaled must not see the one before."""
+        actions = getattr(self, "actions", None)
+        return actions.runbook.state() if actions is not None else self.panes.state
 
     def _go(self, label: str, start) -> None:
         self.panes.set_busy(f"running: {label}…")
@@ -180,7 +187,7 @@ class RunbookKeys(NextStepKeys):
                          lambda ok: ok and self._start("fence", lambda rb: rb.fence(old)))
 
     def action_promote(self) -> None:
-        name = self._state().candidate or ""
+        name = self._fresh_state().candidate or ""
         if not name:                     # no candidate yet: the gate's refusal says what to do first
             self._start("promote", lambda rb: rb.promote(name))
             return
@@ -204,7 +211,7 @@ class RunbookKeys(NextStepKeys):
     def action_rollback(self) -> None:
         from checks.aftermath.rollback import rollback
 
-        current = self._state().candidate or ""
+        current = self._fresh_state().candidate or ""
 
         # A failback that discards data above the SLO needs an approval from the approver's own seat
         # (key a there, once this refusal asked for it), not a name typed here.
@@ -216,11 +223,11 @@ class RunbookKeys(NextStepKeys):
     def action_reprotect(self) -> None:
         from checks.aftermath.reprotect import reprotect
 
-        old = self._state().old_primary or ""
+        old = self._fresh_state().old_primary or ""
 
         def confirm(node: str | None) -> None:   # pg_rewind rewrites the node: its name typed, like x and p
             if node:
-                self.push_screen(TypedConfirmModal(f"Re-protect {node} as a standby of {self._state().candidate}", node,
+                self.push_screen(TypedConfirmModal(f"Re-protect {node} as a standby of {self._fresh_state().candidate}", node,
                                                    effects=("measures first what it holds past the fork (the RPO), "
                                                             "starting it read-only if it is stopped;",
                                                             "then pg_rewind (dry run, then for real) rewrites its "
@@ -236,7 +243,7 @@ class RunbookKeys(NextStepKeys):
         """After the promotion: every other reachable standby re-pointed at the new primary (checks.aftermath.repoint)."""
         from checks.aftermath.repoint import repoint_standbys
 
-        primary = self._state().candidate or ""
+        primary = self._fresh_state().candidate or ""
         view = self.cluster_view
         names = [v.name for v in view.nodes if v.role == "standby" and v.name != primary
                  and not (v.streaming and v.upstream == primary)] if view else []
@@ -257,14 +264,14 @@ class RunbookKeys(NextStepKeys):
         A trainee plays the approver: they type whose name approves (never the operator's)."""
         from checks.aftermath.rollback import approve_failback, pending_failback
 
-        candidate = self._state().candidate
+        candidate = self._fresh_state().candidate
         if self._plays_approver():
             self.push_screen(PromptModal(f"Approve promoting {candidate}? You play the approver: their name",
                                          f"{self._risk_text()}\napprovers: {', '.join(self.cluster.approvers)} "
                                          "(never the operator)"),
                              lambda approver: approver and self._start("approve", lambda rb: rb.approve(approver)))
             return
-        if self._state().stage(3).status == "passed":
+        if self._fresh_state().stage(3).status == "passed":
             pending = pending_failback(self.panes.events)
             if pending is None:
                 self.notify("nothing to approve: no failback waits for an approval (the operator asks with b)",
@@ -278,7 +285,7 @@ class RunbookKeys(NextStepKeys):
 
     def action_attest(self) -> None:
         """An approver attests an unreachable node is down, in their own words."""
-        node = self._state().old_primary or (fence_targets(self.panes.events) or [""])[0]
+        node = self._fresh_state().old_primary or (fence_targets(self.panes.events) or [""])[0]
 
         def got_words(approver: str, words: str | None) -> None:
             if words:
@@ -303,7 +310,7 @@ class RunbookKeys(NextStepKeys):
 
     # -- helpers ---------------------------------------------------------------------------------
     def _risk_text(self) -> str:
-        state = self._state()
+        state = self._fresh_state()
         text = (state.data_risk or {}).get("statement", "data risk not stated yet")
         measured = final_lsn_evidence(self.panes.events, state.candidate)
         return f"{text}\n\nMeasured by the fence sequence: {measured['text']}" if measured else text

@@ -46,7 +46,7 @@ class NextStepKeys:
         for fence and promote), asking nothing it already knows: roles named up front are set with
         the freeze in one confirmation, the freshest eligible standby is chosen and the old primary
         checked at once (both read-only), and verification follows a cutover that passed."""
-        step = next_step(self._state(), self.panes.events)
+        step = next_step(self._fresh_state(), self.panes.events)
         if step.action is None:
             self.notify(step.sentence, title="next", severity="information")
             return
