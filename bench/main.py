@@ -21,6 +21,8 @@ TARGETS = {
     "cutover_failed_txns_pause": ("<=", 0),
     "cutover_stall_ms": ("<=", 500.0),
     "replay_seek_ms": ("<=", 100.0),
+    "guided_failover_s": ("<=", 10.0),
+    "guided_failover_keys": ("<=", 10),
 }
 
 
@@ -28,6 +30,7 @@ def measure(quick: bool) -> dict:
     from bench.cutover import cutover_figures
     from bench.failover import failover_rto_s, promotion_figures
     from bench.first_frame import first_frame_s
+    from bench.guided import guided_figures  # the human loop, and its peer by the documented keys
     from bench.journal_bench import journal_bytes_per_node_hour
     from bench.memory import rss_mb_10_nodes
     from bench.replay_bench import replay_seek_ms
@@ -55,6 +58,7 @@ def measure(quick: bool) -> dict:
     figures.update(promotion_figures(make_lab, root, 5))
     figures.update(repmgr_promote_ms(make_lab, root, 3 if quick else 5))
     figures.update(failover_rto_s(make_lab, root))
+    figures.update(guided_figures(make_lab, root, 1 if quick else 3))
     figures["journal_bytes_per_node_hour"] = journal_bytes_per_node_hour(10 if quick else 60)
     figures["replay_seek_ms"] = replay_seek_ms(60)  # a one-hour journal even with --quick: that is the figure
     figures.update(cutover_figures(make_lab, root, 9 if quick else 20))
