@@ -6,7 +6,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 
-from checks.incident.journal import Event
+from checks.incident.journal import Event, JournalError
 from checks.runbook.gates import RunbookState, evaluate
 from tui.journal_feed import follow_journal
 from tui.messages import ActionDone, JournalEvents, JournalHealth
@@ -46,8 +46,16 @@ class IncidentPanes(Horizontal):
         follow_journal(self, self.session, get_current_worker())
 
     def on_journal_events(self, message: JournalEvents) -> None:
-        self.events.extend(message.events)
-        self.query_one(ScribeLog).add_events(message.events)
+        self.show_events(message.events)
+
+    def show_events(self, events: list[Event]) -> None:
+        """New journal entries on screen (each once: the feed and an action's end both bring them)."""
+        last = self.events[-1].id if self.events else 0
+        events = [e for e in events if e.id > last]
+        if not events:
+            return
+        self.events.extend(events)
+        self.query_one(ScribeLog).add_events(events)
         before, self.state = self.state, evaluate(self.session.cluster, self.events)
         checklist = self.query_one(Checklist)
         # A refusal stays shown in place until the runbook moves on (or the next action ends).
@@ -72,6 +80,12 @@ class IncidentPanes(Horizontal):
             self.app.call_from_thread(self.query_one(ScribeLog).set_alarm, self.session.alarm)
 
     def on_action_done(self, message: ActionDone) -> None:
+        # What the action journaled is on screen before "running" clears: the next step proposed is
+        # never the one just done (the feed would bring it up to 0.3 s later).
+        try:
+            self.show_events(self.session.journal.events(after_id=self.events[-1].id if self.events else 0))
+        except JournalError:
+            pass                             # the feed shows the journal's alarm
         checklist = self.query_one(Checklist)
         checklist.set_busy(None)
         checklist.set_refusal(message.text if message.refused else None)
