@@ -45,7 +45,7 @@ from checks.stages.fence import run_with_progress
 from checks.stages.old_primary import fence_old_primary
 from checks.stages.seat import LiveRunbook
 from tests.conftest import LAB_ROOT, psql
-from tests.drill_helpers import ROOT, drill, events, last_line, writable_nodes
+from tests.drill_helpers import ROOT, drill, events, writable_nodes
 from tests.lab.test_split_brain_lab import split_brain, wait_writers
 from tests.repr_check import reprs_in, strings_in
 
@@ -256,6 +256,11 @@ def _headless(lab, place: Path) -> Seen:
         "verified")                                                               # node1 -> node2, drained first
     lab.rewind("node1", port["node2"])                                            # node1 a standby again
     lab.start_standby("node1", port["node2"])
+    deadline = time.monotonic() + 30
+    while psql(st, "node2", "select count(*) from pg_stat_replication where application_name = 'node1' "
+                            "and state = 'streaming'") != "1":
+        assert time.monotonic() < deadline, "node1 does not stream from node2"
+        time.sleep(0.2)
     run("drill without --fence", drill(config, inc, "--yes", "--approver", "alice", "--candidate", "node1"), 1,
         "blocked at stage 2")
     lab.crash("node2")
