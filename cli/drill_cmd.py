@@ -94,7 +94,7 @@ async def drive(op: Operation, *, candidate: str | None, operator: str, approver
             for result in await run_freeze(op):
                 say(f"    freeze {result.summary()}")
     _gate(op, 0)
-    if adopt and op.state().candidate != adopt:
+    if adopt and adopt not in op.promoted_here():   # not adopted yet (being the candidate is not enough)
         from checks.aftermath.adopt import adopt as adopt_node
 
         risk = await adopt_node(op, adopt)          # promoted by hand: the candidate, its risk measured
