@@ -3,7 +3,8 @@
 :class:`TrainingApp` is the live cockpit (:class:`~tui.app.CockpitApp`: header, node panels,
 split-brain banner, help, quit) with the runbook checklist and the scribe log fed by a
 :class:`~checks.training.run.TrainingRun` instead of an incident journal. Time flows at 1x from
-the recording, on the replay's own bar (space pauses, ``.`` skips 5 s); the operator keys are the live
+the recording, on the replay's own bar (space pauses, ``.`` skips 5 s, a click ahead skips there: skipped
+time is not counted on the score card; the end of the recording is said once); the operator keys are the live
 cockpit's own (:mod:`tui.runbook_keys`), acting on the :class:`TrainingRun` as the seat's
 :class:`~checks.stages.seat.Runbook`, and the trainee also plays the approver (``a``, ``t``)
 by typing the approver's name. Every action is simulated and judged by the same gates; at
@@ -26,7 +27,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from checks.config.text import TextRefused
-from checks.runbook.result_text import result_sentence
+from checks.runbook.result_text import NOT_PASSED, result_outcome, result_sentence
 from checks.training.run import TrainingRun
 from checks.training.scenario import TrainingRefused
 from checks.training.score import TRAINING_BASE, headline, render_score_card, write_training_record
@@ -95,7 +96,8 @@ class _Actions:
 class ScoreCardScreen(ModalScreen[None]):
     """The score card at the end of a training run; it is in the training record too."""
 
-    HELP = "The score card: the verdict, unsafe attempts blocked, time per stage, what a safe run does."
+    HELP = ("The score card: the verdict, the target (an RTO goal and zero unsafe attempts) and whether it was met, "
+            "unsafe attempts blocked, time per stage (skipped time not counted), what a safe run does.")
     BINDINGS = [Binding("escape", "close", "Close"), Binding("enter", "close", "Close", show=False),
                 Binding("q", "close", "Close", show=False)]
     DEFAULT_CSS = """
@@ -199,7 +201,7 @@ class TrainingApp(CockpitApp):
     def action_skip(self) -> None:
         """Skip 5 s of the recording ahead."""
         if self.card is None:
-            self.training.advance(SKIP_S)
+            self.training.skip(SKIP_S)         # skipped: not counted on the score card
             self.refresh_screen()
 
     def refresh_screen(self) -> None:
@@ -209,6 +211,10 @@ class TrainingApp(CockpitApp):
         if new:
             self._events_shown += len(new)
             self.query_one(ScribeLog).add_events(new)
+            for event in new:
+                if (event.data.get("training") or {}).get("recording_ended"):
+                    self.notify(event.text.removeprefix("training: ").capitalize() + ".", title="recording ended",
+                                timeout=15)
         state = self.training.state()
         self.query_one(Checklist).update_state(state, actions=self.actions_for_seat(state), refusal=self.refusal)
         self._show_bar()
@@ -224,10 +230,10 @@ class TrainingApp(CockpitApp):
             previous=run.events[-1].at if run.events else None)
 
     def on_replay_bar_seek_requested(self, message: ReplayBar.SeekRequested) -> None:
-        """A click on the bar: forward skips there; training time never goes back."""
+        """A click on the bar: forward skips there (not counted on the score card); time never goes back."""
         message.stop()
         if self.card is None and message.at > self.training.clock():
-            self.training.advance_to(self.training.scenario.offset(message.at))
+            self.training.skip_to(self.training.scenario.offset(message.at))
             self.refresh_screen()
         else:
             self.notify("training time only moves forward (. skips 5 s)", severity="warning", timeout=4)
@@ -248,15 +254,25 @@ class TrainingApp(CockpitApp):
         return super().check_action(action, parameters)
 
     def perform(self, label: str, work: Callable[[], Any]) -> None:
-        """Run one trainee action on the run; a refusal is the gate's sentence, counted as blocked."""
+        """Run one trainee action on the run; a refusal is the gate's sentence, counted as blocked. An
+        action that ran says how it ended in one word (done, passed, did not pass) and its sentence."""
+        attempts = len(self.training.attempts)
         try:
             result = work()
-        except (TrainingRefused, TextRefused) as exc:     # TextRefused: a name too long, say (checks.config.text)
+        except TrainingRefused as exc:
             self.refusal = str(exc)
             self.notify(str(exc), title=f"{label}: refused, an unsafe attempt blocked", severity="warning", timeout=20)
+        except TextRefused as exc:                # a name too long, say (checks.config.text): no gate was asked
+            self.refusal = str(exc)
+            self.notify(str(exc), title=f"{label}: refused, the text cannot be taken", severity="warning", timeout=20)
         else:
             self.refusal = None
-            self.notify(result_sentence(label, result), title=label, timeout=10)
+            done = self.training.attempts[-1] if len(self.training.attempts) > attempts else None
+            outcome = done["outcome"] if done else result_outcome(result)
+            text = done["text"] if done else result_sentence(label, result, self.training.state())
+            failed = outcome == NOT_PASSED
+            self.notify(text, title=f"{label}: {outcome}", severity="warning" if failed else "information",
+                        timeout=20 if failed else 10)
         self.query_one(Checklist).set_busy(None)
         self.refresh_screen()
         if label == "close" and self.training.state().closed:

@@ -10,7 +10,8 @@ sentence and every data-risk statement is the one the live cockpit gives: the ru
 stay in :mod:`checks.runbook.gates`, :mod:`checks.stages.fence`, :mod:`checks.runbook.risk` and
 :mod:`checks.stages.old_primary`, and nothing here decides what is allowed.
 
-Only effects are simulated, as overlays on the recorded samples:
+Only effects are simulated, as overlays on the recorded samples (shown by
+:class:`~checks.training.timeline.ReplayTimeline`, the half of a run that moves time):
 
 - a fenced node reads unreachable from then on; once the node that was the primary is
   fenced, the standbys that streamed from it stop receiving (their last sample stays);
@@ -22,58 +23,42 @@ Only effects are simulated, as overlays on the recorded samples:
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from checks.incident.events import Event
 from checks.incident.evidence import Check, Step
 from checks.observe.assess import ClusterView
-from checks.observe.sample import NodeSample, iso_utc
+from checks.observe.lsn import human_seconds
+from checks.observe.sample import parse_iso
 from checks.runbook.commands import CommandResult
 from checks.runbook.gates import RunbookState
 from checks.runbook.operation import GateRefused
 from checks.runbook.others import needs_fencing
-from checks.runbook.result_text import result_sentence
+from checks.runbook.result_text import result_outcome, result_sentence
 from checks.stages.close import close_incident
 from checks.stages.freshness import approve, choose
 from checks.stages.old_primary import attest, check_others, fence_old_primary
 from checks.stages.promote import PromotionResult, promote_candidate
 from checks.stages.stabilize import set_roles, skip_freeze
 from checks.training.scenario import SIM_COMMAND_MS, SIM_PROMOTE_MS, SIMULATED, Scenario, TrainingRefused
-from checks.training.score import score_card
-from checks.training.sim import (
-    ClockedWatch, RechecksPassed, TrainingJournal, TrainingOperation, drained, drive, promoted_sample, simulate_drain
-)
+from checks.training.score import REFUSED, score_card
+from checks.training.sim import RechecksPassed, TrainingJournal, TrainingOperation, drive, simulate_drain
+from checks.training.timeline import ReplayTimeline
 
 
-class TrainingRun:
-    """One trainee working one scenario. Time moves only through :meth:`advance`. It is a
+class TrainingRun(ReplayTimeline):
+    """One trainee working one scenario. Time moves only through :meth:`advance` (lived) and
+    :meth:`skip` (skipped, not counted on the score card), see :class:`ReplayTimeline`. It is a
     :class:`~checks.stages.seat.Runbook`: the cockpit's keys act on it as on a live seat."""
 
     simulated = True
 
     def __init__(self, scenario: Scenario, trainee: str = "trainee", *, start_at: float = 0.0) -> None:
-        self.scenario = scenario
+        super().__init__(scenario, start_at=start_at)
         self.trainee = trainee
-        self.cluster = scenario.cluster()
-        self.t = float(start_at)
-        self.started_t = self.t
         self.journal = TrainingJournal(self.clock, incident_id=f"training-{scenario.name}",
                                        cluster=scenario.cluster_name)
-        ordered = sorted(scenario.samples, key=lambda s: s.observed_at)
-        self._samples = ordered
-        self._offsets = [scenario.offset(s.observed_at) for s in ordered]
-        self._fenced: dict[str, float] = {}
-        self._frozen: dict[str, tuple[float, NodeSample]] = {}
-        self._drained: tuple[str, str] | None = None
-        self._promoted: tuple[str, float, NodeSample] | None = None
-        self._watch = ClockedWatch(scenario.cluster_name, self.cluster, self.clock)
-        self._display_fed: float | None = None
-        self.view: ClusterView = self._watch.update()
-        self.split_brain_seen = False
-        self._alarmed: set[str] = set()
         self.attempts: list[dict[str, Any]] = []
         self.finished_at: float | None = None
         self.op = self._operation(trainee, "operator")
@@ -84,91 +69,6 @@ class TrainingRun:
                     data={"training": {"scenario": scenario.name, "trainee": trainee, "start_at": self.t}})
         self._update_view()
 
-    # -- time ------------------------------------------------------------------------------------
-    def clock(self) -> datetime:
-        """The simulated time: the recording's start plus the offset."""
-        return self.scenario.moment(self.t)
-
-    @property
-    def ended(self) -> bool:
-        """The recording has no more samples: the cluster stays as it last was."""
-        return self.t >= self.scenario.seconds
-
-    def advance(self, seconds: float) -> ClusterView:
-        """Let ``seconds`` of simulated time pass; the screen's view is judged at least once per
-        sampling interval on the way, as the live cockpit judges every sample when it arrives."""
-        if seconds < 0:
-            raise ValueError("training time only moves forward")
-        end = self.t + seconds
-        step = self.cluster.sampling.interval_s
-        while self.t + step < end:
-            self.t += step
-            self._update_view()
-        self.t = end
-        return self._update_view()
-
-    def advance_to(self, t: float) -> ClusterView:
-        return self.advance(max(0.0, t - self.t))
-
-    # -- the replay, with the overlays -----------------------------------------------------------
-    def feed(self, since: float | None) -> tuple[list[NodeSample], float]:
-        """The samples a consumer has not seen yet: recorded ones after ``since`` up to now, in
-        order, as the overlays change them, then the simulated ones at now. Returns the new cursor."""
-        start = 0 if since is None else bisect.bisect_right(self._offsets, since)
-        end = bisect.bisect_right(self._offsets, self.t)
-        out = [shown for off, sample in zip(self._offsets[start:end], self._samples[start:end])
-               if (shown := self._overlay(sample, off)) is not None]
-        out.extend(self._simulated())
-        return out, self.t
-
-    def _overlay(self, sample: NodeSample, off: float) -> NodeSample | None:
-        name = sample.name
-        if name in self._fenced and off >= self._fenced[name]:
-            return None
-        if self._promoted and name == self._promoted[0] and off >= self._promoted[1]:
-            return None
-        if name in self._frozen and off >= self._frozen[name][0]:
-            return None
-        return self._drain(sample)
-
-    def _drain(self, sample: NodeSample) -> NodeSample:
-        return drained(sample, self._drained)
-
-    def _simulated(self) -> list[NodeSample]:
-        now = self.clock()
-        out = []
-        for name, since in self._fenced.items():
-            if since <= self.t:
-                out.append(NodeSample(name=name, observed_at=now, reachable=False,
-                                      error=f"connection refused: fenced at {self.scenario.moment(since):%H:%M:%S}Z "
-                                            "(simulated)"))
-        for name, (since, base) in self._frozen.items():
-            if since <= self.t and name not in self._fenced and not (self._promoted and self._promoted[0] == name):
-                out.append(self._drain(base).model_copy(update={"observed_at": now, "wal_receiver": None}))
-        if self._promoted and self._promoted[1] <= self.t:
-            out.append(promoted_sample(self._promoted[2], now))
-        return out
-
-    def _update_view(self) -> ClusterView:
-        samples, self._display_fed = self.feed(self._display_fed)
-        now = self.clock()
-        for sample in samples:           # each judged when it arrived, as the live cockpit judges it
-            self._watch.update(sample, now=min(sample.observed_at, now))
-        view = self.view = self._watch.update(now=now)
-        if view.first_bad_at and "first_bad" not in self._alarmed:
-            self._alarmed.add("first_bad")
-            self.op.log("status", f"first bad signal: {view.problems[0] if view.problems else view.verdict}",
-                        data={"first_bad_at": iso_utc(view.first_bad_at)})
-        if view.split_brain:
-            self.split_brain_seen = True
-            if "split" not in self._alarmed:
-                self._alarmed.add("split")
-                self.op.log("alarm", view.problems[0], data={"writable": list(view.writable),
-                                                             "first_bad_at": iso_utc(view.observed_at)})
-        else:
-            self._alarmed.discard("split")
-        return view
-
     # -- the runbook, as the trainee drives it ----------------------------------------------------
     def state(self) -> RunbookState:
         return self.op.state()
@@ -178,15 +78,20 @@ class TrainingRun:
         return self.journal.events()
 
     def _attempt(self, action: str, work: Callable[[], Any]) -> Any:
-        """Run one trainee action; a refusal is journaled (by the gate), counted and re-raised."""
+        """Run one trainee action; a refusal is journaled (by the gate), counted and re-raised. Each
+        attempt keeps its outcome in one word (refused, done, passed, did not pass) and its sentence;
+        ``ok`` only says no gate refused it (an action that ran and did not pass is ``ok`` too: read
+        ``outcome``, never ``ok``, for how it went)."""
         try:
             result = work()
         except GateRefused as exc:
-            self.attempts.append({"t": round(self.t, 1), "action": action, "ok": False, "text": str(exc)})
+            self.attempts.append({"t": round(self.t, 1), "action": action, "ok": False, "outcome": REFUSED,
+                                  "text": str(exc)})
             self._update_view()
             raise TrainingRefused(str(exc)) from None
-        self.attempts.append({"t": round(self.t, 1), "action": action, "ok": True, "text": result_sentence(action, result)})
         self._update_view()
+        self.attempts.append({"t": round(self.t, 1), "action": action, "ok": True, "outcome": result_outcome(result),
+                              "text": result_sentence(action, result, self.state())})
         return result
 
     def _operation(self, author: str, seat: str) -> TrainingOperation:
@@ -371,9 +276,17 @@ class TrainingRun:
         return self._attempt("verify", work)
 
     def close(self) -> dict:
-        """Close: the cockpit's own close-out figures (RTO, RPO, time per stage), in simulated time."""
+        """Close: the cockpit's own close-out figures (RTO, RPO, time per stage), in simulated time.
+        Time the trainee skipped inside that RTO is said beside it (the score card leaves it out)."""
         figures = self._attempt("close", lambda: drive(close_incident(self.op)))
         self.finished_at = self.t
+        origin, end = (figures.get(k) for k in ("rto_origin_at", "rto_end_at"))
+        skipped = self.skipped_between(*(self.scenario.offset(parse_iso(v)) if v else None for v in (origin, end)))
+        if skipped:
+            said = (f"{human_seconds(skipped)} of this RTO was skipped (. or a click ahead on the replay bar): the "
+                    "score card does not count it")
+            self.op.log("system", f"training: {said}", data={"training": {"rto_skipped_s": round(skipped, 1)}})
+            self.attempts[-1]["text"] += f"; {said}"
         return figures
 
     def note(self, kind: str, text: str) -> Event:

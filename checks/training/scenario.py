@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer
 
 from checks.config.files import read_text
 from checks.config.model import Cluster
@@ -24,6 +24,7 @@ TRAINING_HOST = "training.invalid"      # RFC 2606: a name that never resolves; 
 SIMULATED = "training: simulated, nothing was run"
 SIM_COMMAND_MS = 150.0                 # what a simulated command "took"
 SIM_PROMOTE_MS = 40.0                  # writable ~40 ms after pg_promote (docs/design.md section 9.1)
+RTO_GOAL_PER_STEP_S = 15.0             # the default RTO goal: this much per step of the safe path
 SIM_DRAIN_MS = 20.0                    # a streaming candidate receives the final LSN within ms on a LAN
 CONDITIONS = {"crash": "down", "start": "up", "partition": "partitioned", "heal": "up", "hang": "hung",
               "resume": "up"}
@@ -64,6 +65,7 @@ class Scenario(BaseModel):
     config: dict[str, Any]          # cluster name, nodes (names only), approvers, SLO, freeze, poolers
     faults: tuple[Fault, ...] = ()
     safe_path: tuple[str, ...] = ()
+    rto_goal_s: float | None = Field(default=None, gt=0)   # the score card's RTO goal (default: see score.rto_goal)
     samples: tuple[NodeSample, ...]
 
     @field_serializer("recorded_at")
@@ -155,7 +157,9 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def scenario_json(scenario: Scenario) -> str:
     """The file text: the header indented, one sample per line (small, and readable in a diff)."""
-    doc = scenario.model_dump(mode="json", exclude={"samples"})
+    # A scenario without its own RTO goal is written as it was recorded (no "rto_goal_s": null).
+    exclude = {"samples"} if scenario.rto_goal_s is not None else {"samples", "rto_goal_s"}
+    doc = scenario.model_dump(mode="json", exclude=exclude)
     head = json.dumps(doc, indent=2, ensure_ascii=False)
     rows = ",\n".join("    " + json.dumps(s.model_dump(mode="json", exclude_defaults=True), separators=(",", ":"),
                                            ensure_ascii=False) for s in scenario.samples)

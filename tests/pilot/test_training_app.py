@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import pytest
 
+from checks.training.path import play_safe_path
 from checks.training.run import TrainingRun
 from checks.training.scenario import load_scenario
 from cli.train_cmd import SCENARIO_DIR
+from tests.pane_fixtures import notified, table_text
 from tui.train_app import ScoreCardScreen, TrainingApp
 from widgets.checklist import Checklist
 from widgets.prompt_modal import PromptModal
+from widgets.replay_bar import ReplayBar
+from widgets.scribe_log import ScribeLog
 from widgets.typed_confirm import TypedConfirmModal
 
 BUNDLED = ("clean-crash", "lagging-standbys", "old-primary-writable", "old-primary-partitioned")
@@ -123,6 +127,58 @@ async def test_quitting_early_writes_a_not_verified_card(tmp_path):
         assert isinstance(app.screen, ScoreCardScreen)
         assert app.card["verdict"] == "not verified" and app.card["unsafe_attempts_blocked"] == 1
         assert (app.record_dir / "score.json").exists()
+
+
+async def test_skipped_time_is_kept_out_of_the_score_card(tmp_path):
+    app = app_for("clean-crash", tmp_path, at=0.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        run = app.training
+        await keys(pilot, "full_stop", "full_stop", "full_stop")       # 15 s skipped: node1 crashed on the way
+        bar = app.query_one(ReplayBar)
+        bar.post_message(ReplayBar.SeekRequested(bar, run.scenario.moment(25.0)))   # a click ahead: 10 s more
+        await pilot.pause()
+        assert run.t == pytest.approx(25.0) and run.skipped == [(0.0, 25.0)]
+        play_safe_path(run)                        # the actions themselves, at once (the keys are tested above)
+        app.finish()
+        await pilot.pause()
+        card = app.card
+        assert card["skipped_s"] == pytest.approx(25) and card["simulated_seconds"] == pytest.approx(25)
+        assert card["rto_s"] == 0 and card["rto_skipped_s"] == pytest.approx(25 - card["first_bad_t"])
+        assert card["target_met"]
+        headline = str(app.screen.query_one("#score-headline").render())
+        assert "skipped, not counted" in headline and "target met" in headline
+        assert "## Target: met" in app.screen.text
+
+
+async def test_the_end_of_the_recording_is_told_once_on_screen(tmp_path):
+    app = app_for("clean-crash", tmp_path, at=34.0)
+    async with app.run_test(notifications=True, size=(120, 40)) as pilot:
+        await keys(pilot, "full_stop")
+        toasts = await notified(pilot)
+        assert any(t.startswith("recording ended") and "The recording ended at t+00:36" in t for t in toasts), toasts
+        rows = table_text(app.query_one(ScribeLog))
+        assert sum("training: the recording ended" in row for row in rows) == 1, rows     # the scribe log
+        app.clear_notifications()
+        await keys(pilot, "full_stop", "full_stop")
+        await pilot.pause(0.3)
+        assert not [t for t in await notified(pilot) if "recording ended" in t]
+        assert sum("the recording ended" in e.text for e in app.training.events) == 1
+
+
+async def test_a_check_that_did_not_pass_is_not_reported_as_ok(tmp_path):
+    app = app_for("clean-crash", tmp_path)
+    async with app.run_test(notifications=True, size=(120, 40)) as pilot:
+        run = app.training
+        run.set_roles("sam", "alice")
+        run.freeze()
+        run.choose()
+        app.refresh_screen()
+        await keys(pilot, "o")
+        assert run.state().stage(2).status == "failed"
+        toasts = await notified(pilot)
+        assert any(t.startswith("check old primary: did not pass") and "stage 2 Old primary did not" in t
+                   for t in toasts), toasts         # the title says it, then the sentence
+        assert run.attempts[-1]["outcome"] == "did not pass"
 
 
 class TestTrainingSnapshots:
