@@ -204,9 +204,7 @@ def test_a_check_that_ran_and_failed_is_neither_ok_nor_blocked():
     text = render_score_card(card)
     assert f"- {clock(verify['t'])} verify: DID NOT PASS: stage 5 Verify: failing:" in text
     assert card["unsafe_attempts_blocked"] == 0 and card["verdict"] == "not verified"
-    assert "ok:" not in text
-    # (the safe path's lines are the recording's, written by the other-nodes check: not judged here)
-    assert repr_fragments(text.split("## What a safe run does")[0]) == []
+    assert "ok:" not in text and repr_fragments(text) == []
 
 
 @pytest.mark.parametrize("name", BUNDLED)
@@ -230,3 +228,11 @@ def test_no_attempt_reads_like_ok_but_failed(name):
     assert "ok:" not in text and ": ok" not in text
     verify = next(a for a in run.attempts if a["action"] == "verify")
     assert f"- {clock(verify['t'])} verify: passed\n" in text
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_what_a_safe_run_does_is_in_sentences(name):
+    """The bundled safe paths were recorded with the sentences of their day ("read-only (in recovery:
+    True)"); they are re-played by checks.training.path.play_safe_path, as the recorder does."""
+    scenario = load_scenario(SCENARIO_DIR / f"{name}.json")
+    assert [line for line in scenario.safe_path if repr_fragments(line)] == []
