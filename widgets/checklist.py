@@ -35,7 +35,9 @@ the line under it says why). The current stage, the first one not passed, is in 
 its gate and next action under it.
 
 - **needs**: what the current stage's gate still needs; **met**: how a passed stage's gate was met.
-- **next**: its next action, with the key that runs it in this seat (`[p] promote node2`).
+- **next**: its next action, with the key that runs it in this seat (`[p] promote node2`); each
+  key stands beside its own label and the lines wrap to the pane, never cut. Once every stage
+  passed: `z` close, `b` roll back, `h` re-protect the old primary, `j` re-point the standbys.
 - the candidate and the data-risk statement, once a candidate is chosen.
 - **running:** an action in progress; **⚠** the last action the runbook refused, and what unlocks it.
 - **up**/**down** select a stage (**›**; its gate shows under it); **e** shows or hides the
