@@ -84,7 +84,8 @@ def seat_keys(session, state: RunbookState) -> dict[int, tuple[str, str]]:
     shown = {stage: (" ".join(k for k, _ in keys), " / ".join(label for _, label in keys))
              for stage, keys in table.items()}
     if session.is_operator and state.current == 6:
-        shown[5] = ("z b h j", "close / roll back / re-protect the old primary / re-point standbys")
+        shown[5] = (("b h j", "roll back / re-protect the old primary / re-point standbys") if state.closed else
+                    ("z b h j", "close / roll back / re-protect the old primary / re-point standbys"))
     elif session.seat == "approver" and state.stage(3).status == "passed":
         shown[5] = ("a", "approve a failback the operator asked for")
     return shown

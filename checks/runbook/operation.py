@@ -20,7 +20,8 @@ from typing import Callable
 
 from checks.config.model import Cluster
 from checks.errors import CockpitError
-from checks.incident.evidence import Check, Step
+from checks.incident.evidence import Check
+from checks.incident.fences import fences_of
 from checks.incident.journal import Event, Journal
 from checks.observe.assess import ClusterView, Watch
 from checks.observe.sampler import NodeSampler, sample_all
@@ -215,8 +216,7 @@ class Operation:
         return final_lsn_evidence(self.journal.events(kinds={"evidence"}), candidate)
 
     def _fenced_nodes(self) -> set[str]:
-        return {e.data.get("node") for e in self.journal.events(kinds={"action"})
-                if e.stage == 2 and e.data.get("step") == Step.FENCE and e.data.get("exit_code") == 0}
+        return set(fences_of(self.journal.events(kinds={"action"})))
 
     def judge(self, state: RunbookState, view: ClusterView) -> dict:
         samples = {n.name: n.sample for n in view.nodes if not n.foreign}
