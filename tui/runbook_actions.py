@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 
 from checks.runbook.operation import GateRefused, Operation
-from checks.runbook.result_text import result_sentence
+from checks.runbook.result_text import NOT_PASSED, result_outcome, result_sentence
 from checks.stages.seat import LiveRunbook
 from tui.messages import ActionDone
 
@@ -80,7 +80,10 @@ class RunbookActions:
                     result = await result
             finally:
                 await self.op.close()
-            return ActionDone(label, True, result_sentence(label, result))
+            # An action that ran but whose check did not pass (verify answering False) is not shown as
+            # a success: the same words training's score card uses (checks.runbook.result_text).
+            passed = result_outcome(result) != NOT_PASSED
+            return ActionDone(label, passed, result_sentence(label, result, self.op.state()))
         except GateRefused as exc:
             return ActionDone(label, False, str(exc), refused=True)
         except Exception as exc:  # noqa: BLE001 - shown and journaled, never a crash of the cockpit

@@ -140,7 +140,9 @@ async def close_incident(op: Operation) -> dict:
     figures = closeout(op.cluster, events, op.journal.samples(), started_at=events[0].at,
                        first_bad_at=first_bad_at(op))
     verdict = "verified" if figures["verified"] else "closed before verification"
-    op.log("close", f"incident {verdict}: RTO {figures['rto_s']} s; {figures['rpo_statement']}", data=figures)
+    rto = f"RTO {human_seconds(figures['rto_s'])}" if figures.get("rto_s") is not None else \
+        "no verification passed, so there is no RTO"
+    op.log("close", f"incident {verdict}: {rto}; {figures['rpo_statement']}", data=figures)
     return figures
 
 def first_bad_at(op: Operation):
