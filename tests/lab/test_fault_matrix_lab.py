@@ -157,8 +157,10 @@ def test_pgbouncer_down_during_cutover(fresh_lab, tmp_path):
     assert "FAILED" in assert_record_complete(incident)
 
 
-def test_odoo_down_during_verification(fresh_lab, tmp_path):
+def test_odoo_down_during_verification(fresh_lab, tmp_path, monkeypatch):
     lab, incident = fresh_lab, tmp_path / "inc"
+    # Odoo stays down here: the login's wait for a restarting Odoo (20 s) would only be waited out.
+    monkeypatch.setattr("checks.stages.verify.LOGIN_RETRY_S", 2.0)
     lab.crash("node1")
     op = operation(lab, incident)
 
