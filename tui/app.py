@@ -16,7 +16,6 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from checks.config.model import Cluster
-from checks.incident.fences import fences_of
 from checks.observe.assess import ClusterView, Watch
 from checks.observe.sample import NodeSample, iso_utc, utcnow
 from checks.observe.ticker import sample_forever
@@ -152,7 +151,7 @@ class CockpitApp(NoticeBoard, RunbookKeys, App):
 
     def on_node_sampled(self, message: NodeSampled) -> None:
         # what this incident fenced (the journal's fence actions): FENCED on the panels, not a problem
-        fences = fences_of(self.panes.events) if self.session is not None else None
+        fences = self.panes.fences if self.session is not None else None   # kept as journal entries come
         view = self.cluster_watch.update(message.sample, now=self.clock(), fences=fences)
         self.show_view(view, sampled=message.sample.name)
         if self.session is not None:

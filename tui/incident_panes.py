@@ -6,6 +6,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 
+from checks.incident.fences import fences_of
 from checks.incident.journal import Event, JournalError
 from checks.runbook.gates import RunbookState, evaluate
 from tui.journal_feed import follow_journal
@@ -24,6 +25,7 @@ class IncidentPanes(Horizontal):
         self.session = session
         self.actions_for_seat = actions_for_seat
         self.events: list[Event] = []
+        self.fences: dict = {}   # by node: this incident's fences (checks.incident.fences), as entries come
         self.state: RunbookState = evaluate(session.cluster, [])
 
     def compose(self) -> ComposeResult:
@@ -55,6 +57,7 @@ class IncidentPanes(Horizontal):
         if not events:
             return
         self.events.extend(events)
+        self.fences = {**self.fences, **fences_of(events)}   # a later fence of a node replaces its earlier one
         self.query_one(ScribeLog).add_events(events)
         before, self.state = self.state, evaluate(self.session.cluster, self.events)
         checklist = self.query_one(Checklist)
