@@ -79,6 +79,8 @@ class Sampling(_Model):
     interval_s: float = Field(1.0, gt=0.05, le=3600)
     connect_timeout_s: float = Field(2.0, gt=0, le=60)
     statement_timeout_s: float = Field(1.5, gt=0, le=60)
+    # the activity view (key a) asks its node this often, only while it is open
+    activity_interval_s: float = Field(5.0, ge=1, le=600)
 
 
 class Slo(_Model):
@@ -170,6 +172,27 @@ class OnCall(_Model):
         return self
 
 
+class Infrastructure(_Model):
+    """A command that reports infrastructure events (a cloud CLI, a monitoring API): run every
+    ``interval_s`` with a timeout, it prints JSON lines ``{"at": ..., "node": ..., "text": ...}``,
+    one per event standing now (none: nothing to report)."""
+
+    command: Argv
+    interval_s: float = Field(30.0, ge=1, le=3600)
+    timeout_s: float = Field(10.0, gt=0, le=300)
+
+
+class Signals(_Model):
+    """The signals that justify evaluating a failover (docs/design.md section 13)."""
+
+    interval_s: float = Field(2.0, ge=0.5, le=600)          # the app path, pooler and Odoo probes
+    crash_loop_restarts: int = Field(3, ge=2, le=100)       # this many restarts ...
+    crash_loop_window_s: float = Field(600.0, gt=0, le=86400)   # ... within this window: a crash loop
+    recent_start_s: float = Field(300.0, gt=0, le=86400)    # a start this recent is reported
+    odoo_login: bool = True                                  # log in through XML-RPC (needs [odoo])
+    infrastructure: Infrastructure | None = None
+
+
 class Cluster(_Model):
     nodes: Annotated[list[Node], Field(min_length=1)]
     approvers: list[Annotated[str, StringConstraints(min_length=1)]] = []
@@ -182,6 +205,8 @@ class Cluster(_Model):
     pgbouncers: list[PgBouncer] = []
     odoo: Odoo | None = None
     cutover_commands: list[Command] = []
+    rto_s: float | None = Field(None, gt=0, le=7 * 86400)   # the recovery time objective, from the first bad signal
+    signals: Signals = Signals()
 
     @field_validator("timezone")
     @classmethod
