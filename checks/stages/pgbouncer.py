@@ -14,13 +14,11 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 from checks.config.model import PgBouncer
-from checks.config.redact import redact
-from checks.errors import CockpitError
+from checks.observe.pooler import PgBouncerError, console_show, error_line
 from checks.observe.sampler import node_password
 
-
-class PgBouncerError(CockpitError):
-    """One redacted line naming the PgBouncer instance."""
+__all__ = ["PgBouncerError", "AdminConsole", "admin_console", "admin_execute", "admin_show", "entry_target",
+           "preload_show_driver", "rewrite_databases"]
 
 
 class AdminConsole:
@@ -34,7 +32,7 @@ class AdminConsole:
         try:
             await self.conn.execute(command, timeout=timeout_s or self.timeout_s)
         except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001
-            text = _line(exc)
+            text = error_line(exc)
             if "already paused" in text and command.upper().startswith("PAUSE"):
                 return
             if "not paused" in text and command.upper().startswith("RESUME"):
@@ -52,7 +50,7 @@ async def admin_console(pgb: PgBouncer, timeout_s: float = 10.0):
             asyncpg.connect(dsn=pgb.admin_dsn, password=password, timeout=timeout_s, statement_cache_size=0),
             timeout=timeout_s + 0.5)
     except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001
-        raise PgBouncerError(f"{pgb.name}: cannot reach the admin console: {_line(exc)}") from None
+        raise PgBouncerError(f"{pgb.name}: cannot reach the admin console: {error_line(exc)}") from None
     try:
         yield AdminConsole(pgb, conn, timeout_s)
     finally:
@@ -72,33 +70,7 @@ def preload_show_driver() -> None:
 
 async def admin_show(pgb: PgBouncer, what: str, timeout_s: float = 10.0) -> list[dict]:
     """``SHOW <what>`` (DATABASES, SERVERS, CLIENTS, POOLS) as a list of dicts."""
-    if not re.fullmatch(r"[A-Za-z_]+", what):
-        raise ValueError(f"not a SHOW target: {what!r}")
-    import psycopg  # only SHOW needs it: not loaded at cockpit start-up
-    from psycopg.rows import dict_row
-
-    password = node_password(pgb.name, pgb.password_env)
-    kwargs = {"password": password} if password else {}
-    try:
-        conn = await asyncio.wait_for(
-            psycopg.AsyncConnection.connect(pgb.admin_dsn, autocommit=True, connect_timeout=int(timeout_s) or 1,
-                                            **kwargs),
-            timeout=timeout_s + 0.5)
-    except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001
-        raise PgBouncerError(f"{pgb.name}: cannot reach the admin console: {_line(exc)}") from None
-    try:
-        async with conn.cursor(row_factory=dict_row) as cur:
-            await asyncio.wait_for(cur.execute(f"SHOW {what.upper()}"), timeout=timeout_s)
-            return list(await cur.fetchall())
-    except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001
-        raise PgBouncerError(f"{pgb.name}: SHOW {what.upper()} failed: {_line(exc)}") from None
-    finally:
-        await conn.close()
-
-
-def _line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return redact(text.splitlines()[0]) if text else type(exc).__name__
+    return (await console_show(pgb, (what,), timeout_s))[what.lower()]
 
 
 _SECTION = re.compile(r"^\s*\[([^\]]+)\]\s*$")

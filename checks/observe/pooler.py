@@ -1,0 +1,216 @@
+"""Odoo's own path to the database: what each PgBouncer points at, who waits in it, and whether a
+new client can write through it (docs/design.md section 13).
+
+The bastion's view of a node is not Odoo's: a primary cut off from the bastion may still serve
+Odoo through PgBouncer. So, for every configured PgBouncer and each of its databases, one round
+reads the admin console (``SHOW DATABASES``, ``SHOW POOLS``, ``SHOW STATS``, on one session) and
+opens a new client connection through the pooler, as a new Odoo worker would, asking
+``pg_is_in_recovery()`` of the server it lands on. A failure keeps its text ("pgbouncer cannot
+connect to server", a reset, a timeout): it is the error Odoo's workers see too.
+
+asyncpg cannot read the admin console (it sends the extended query protocol, which the console
+refuses for SHOW); psycopg reads it, and is imported only when a console is first read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+from pydantic import BaseModel, ConfigDict
+
+from checks.config.model import Cluster, PgBouncer
+from checks.config.redact import redact
+from checks.errors import CockpitError
+from checks.observe.sample import NodeSample
+from checks.observe.sampler import APPLICATION_NAME, node_password
+
+APP_PATH_QUERY = """
+SELECT pg_is_in_recovery() AS in_recovery,
+       current_setting('transaction_read_only') AS tx_read_only,
+       inet_server_port() AS server_port,
+       (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier,
+       pg_postmaster_start_time() AS postmaster_start
+"""
+
+
+class PgBouncerError(CockpitError):
+    """A PgBouncer could not be read or commanded: one redacted line naming the instance."""
+
+
+class PoolProbe(BaseModel):
+    """One database of one PgBouncer, as one round saw it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    pgbouncer: str
+    database: str
+    console_error: str | None = None     # the admin console did not answer: nothing below but the client path
+    upstream: str | None = None          # host:port its [databases] entry points at (SHOW DATABASES)
+    paused: bool = False                 # PAUSEd: a new client waits, so the client path is not tried
+    reaches: str | None = None           # the config's node that upstream (or the server it lands on) is
+    connected: bool = False              # a new client connection and the query worked
+    writable: bool | None = None         # what it landed on accepts writes (None: not known)
+    error: str | None = None             # why the client path failed, in the server's or pooler's words
+    cl_active: int | None = None
+    cl_waiting: int | None = None        # clients queued for a server connection
+    maxwait_s: float | None = None       # how long the oldest of them has waited
+    avg_wait_ms: float | None = None     # SHOW STATS avg_wait_time (over PgBouncer's stats_period)
+    latency_ms: float | None = None
+
+    @property
+    def target_words(self) -> str:
+        return self.reaches or self.upstream or "an unknown server"
+
+
+def error_line(exc: BaseException) -> str:
+    """One redacted line for an exception met on a PgBouncer ("timeout expired" for a timeout)."""
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+        return "timeout expired"
+    text = str(exc).strip()
+    return redact(text.splitlines()[0]) if text else type(exc).__name__
+
+
+async def console_show(pgb: PgBouncer, whats: tuple[str, ...], timeout_s: float = 10.0) -> dict[str, list[dict]]:
+    """``SHOW <what>`` for each of ``whats`` (DATABASES, POOLS, STATS, SERVERS, CLIENTS) on one
+    admin session, by name; PgBouncerError with one line otherwise."""
+    for what in whats:
+        if not re.fullmatch(r"[A-Za-z_]+", what):
+            raise ValueError(f"not a SHOW target: {what!r}")
+    import psycopg  # only SHOW needs it: not loaded at cockpit start-up
+    from psycopg.rows import dict_row
+
+    password = node_password(pgb.name, pgb.password_env)
+    kwargs = {"password": password} if password else {}
+    try:
+        conn = await asyncio.wait_for(
+            psycopg.AsyncConnection.connect(pgb.admin_dsn, autocommit=True, connect_timeout=max(1, int(timeout_s)),
+                                            **kwargs),
+            timeout=timeout_s + 0.5)
+    except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001
+        raise PgBouncerError(f"{pgb.name}: cannot reach the admin console: {error_line(exc)}") from None
+    shown: dict[str, list[dict]] = {}
+    try:
+        async with conn.cursor(row_factory=dict_row) as cur:
+            for what in whats:
+                try:
+                    await asyncio.wait_for(cur.execute(f"SHOW {what.upper()}"), timeout=timeout_s)
+                    shown[what.lower()] = list(await cur.fetchall())
+                except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001
+                    raise PgBouncerError(f"{pgb.name}: SHOW {what.upper()} failed: {error_line(exc)}") from None
+        return shown
+    finally:
+        try:
+            await asyncio.wait_for(conn.close(), timeout=1.0)
+        except (Exception, asyncio.TimeoutError):  # noqa: BLE001
+            pass
+
+
+def client_dsn(pgb: PgBouncer, database: str) -> str:
+    """The admin DSN with the database swapped: the same user, password and options, through the pooler."""
+    parts = urlsplit(pgb.admin_dsn)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+
+
+def node_at(cluster: Cluster, host: str | None, port: int | None) -> str | None:
+    """The config's node applications reach at host:port (``app_host``/``app_port``, else the DSN's)."""
+    if host is None or port is None:
+        return None
+    return next((n.name for n in cluster.nodes if n.host == host and n.port == port), None)
+
+
+def node_by_identity(samples: dict[str, NodeSample], row) -> str | None:
+    """The node whose last sample is the same server (system identifier and start time)."""
+    for name, s in samples.items():
+        if (s.reachable and s.system_identifier == row["system_identifier"] and s.postmaster_start
+                and row["postmaster_start"] is not None
+                and s.postmaster_start[:19] == row["postmaster_start"].strftime("%Y-%m-%dT%H:%M:%S")):
+            return name
+    return None
+
+
+async def _client_path(pgb: PgBouncer, database: str, cluster: Cluster) -> tuple[dict | None, str | None, float]:
+    sampling = cluster.sampling
+    started = time.monotonic()
+    conn, phase = None, "connect"
+    try:
+        conn = await asyncio.wait_for(
+            asyncpg.connect(dsn=client_dsn(pgb, database), password=node_password(pgb.name, pgb.password_env),
+                            timeout=sampling.connect_timeout_s, statement_cache_size=0,
+                            server_settings={"application_name": f"{APPLICATION_NAME} app path"}),
+            timeout=sampling.connect_timeout_s + 0.5)
+        phase = "query"
+        row = await asyncio.wait_for(conn.fetchrow(APP_PATH_QUERY), timeout=sampling.statement_timeout_s)
+        return dict(row), None, (time.monotonic() - started) * 1000
+    except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001 - the failure is the finding
+        text = error_line(exc)
+        if text == "timeout expired" and phase == "connect":
+            text = f"timeout expired: {pgb.name} did not let a new client in within {sampling.connect_timeout_s:g} s"
+        elif text == "timeout expired":
+            text = (f"timeout expired: a new client got no server within {sampling.statement_timeout_s:g} s "
+                    f"(PgBouncer cannot reach the server it points at, or every server connection is busy)")
+        return None, text, (time.monotonic() - started) * 1000
+    finally:
+        if conn is not None:
+            conn.terminate()
+
+
+def _pool_row(shown: dict[str, list[dict]], database: str) -> dict:
+    """The database's pools summed over users (one row per database and user in SHOW POOLS)."""
+    rows = [r for r in shown.get("pools", []) if r.get("database") == database]
+    if not rows:
+        return {}
+    wait = max(float(r.get("maxwait") or 0) + float(r.get("maxwait_us") or 0) / 1e6 for r in rows)
+    return {"cl_active": sum(int(r.get("cl_active") or 0) for r in rows),
+            "cl_waiting": sum(int(r.get("cl_waiting") or 0) for r in rows), "maxwait_s": round(wait, 3)}
+
+
+async def probe_pgbouncer(pgb: PgBouncer, cluster: Cluster, samples: dict[str, NodeSample] | None = None
+                          ) -> list[PoolProbe]:
+    """One round over one PgBouncer: its console once, then a client through it per database."""
+    samples = samples or {}
+    timeout = cluster.sampling.connect_timeout_s + cluster.sampling.statement_timeout_s
+    try:
+        shown, console_error = await console_show(pgb, ("databases", "pools", "stats"), timeout), None
+    except PgBouncerError as exc:
+        shown, console_error = {}, str(exc)
+
+    async def one(database: str) -> PoolProbe:
+        entry = next((r for r in shown.get("databases", []) if r.get("name") == database), None)
+        host = entry.get("host") if entry else None
+        port = int(entry["port"]) if entry and entry.get("port") is not None else None
+        paused = bool(entry and int(entry.get("paused") or 0))
+        stats = next((r for r in shown.get("stats", []) if r.get("database") == database), {})
+        facts = {"pgbouncer": pgb.name, "database": database, "console_error": console_error,
+                 "upstream": f"{host}:{port}" if host else None, "paused": paused,
+                 "reaches": node_at(cluster, host, port), **_pool_row(shown, database),
+                 "avg_wait_ms": round(float(stats["avg_wait_time"]) / 1000, 3) if stats.get("avg_wait_time")
+                 is not None else None}
+        if paused:
+            return PoolProbe(**facts, error="paused (PAUSE): a new client waits until RESUME")
+        row, error, latency = await _client_path(pgb, database, cluster)
+        if row is None:
+            return PoolProbe(**facts, error=error, latency_ms=round(latency, 3))
+        reaches = facts["reaches"] or node_by_identity(samples, row) or node_at(cluster, host, row["server_port"])
+        return PoolProbe(**{**facts, "reaches": reaches}, connected=True, latency_ms=round(latency, 3),
+                         writable=row["in_recovery"] is False)
+
+    return list(await asyncio.gather(*(one(db) for db in pgb.databases)))
+
+
+async def probe_app_path(cluster: Cluster, samples: dict[str, NodeSample] | None = None) -> list[PoolProbe]:
+    """Every PgBouncer at once; one that hangs costs only its own timeouts."""
+    rounds = await asyncio.gather(*(probe_pgbouncer(p, cluster, samples) for p in cluster.pgbouncers))
+    return [probe for found in rounds for probe in found]
+
+
+def app_writers(probes: list[PoolProbe]) -> dict[str, str]:
+    """Nodes Odoo writes to through a pooler this round: node -> the sentence that says so."""
+    found: dict[str, str] = {}
+    for p in probes:
+        if p.connected and p.writable and p.reaches:
+            found.setdefault(p.reaches, f"a new client of {p.pgbouncer} ({p.database}) writes to {p.reaches}")
+    return found

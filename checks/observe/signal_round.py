@@ -1,0 +1,51 @@
+"""One round of everything the signals read: every node, every PgBouncer, Odoo's health, at once.
+
+``status`` shows one such round; ``drill`` journals the evaluation from one; the cockpit's workers
+run the same sources on their own clocks (:mod:`tui.signals_feed`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from checks.config.model import Cluster
+from checks.observe.assess import ClusterView, Watch
+from checks.observe.pooler import probe_app_path
+from checks.observe.sampler import NodeSampler, sample_all
+from checks.observe.signals import SignalBoard
+
+
+async def one_round(cluster_name: str, cluster: Cluster) -> ClusterView:
+    """Sample every node once, at the same time, and judge the cluster."""
+    view, _board = await signal_round(cluster_name, cluster, probe=False)
+    return view
+
+
+async def signal_round(cluster_name: str, cluster: Cluster, *, probe: bool = True) -> tuple[ClusterView, SignalBoard]:
+    """One round over every node and, with ``probe``, Odoo's path (every PgBouncer, Odoo's health)
+    at the same time: the view and the signals that round can see."""
+    samplers = [NodeSampler(node, cluster.sampling) for node in cluster.nodes]
+    board = SignalBoard(cluster)
+    try:
+        jobs = [sample_all(samplers)]
+        if probe:
+            jobs += [probe_app_path(cluster), odoo_round(cluster)]
+        found = await asyncio.gather(*jobs)
+    finally:
+        await asyncio.gather(*(s.close() for s in samplers))
+    view = Watch(cluster_name, cluster).update(*found[0])
+    if probe:
+        board.update(view=view, probes=found[1], odoo=found[2], now=view.observed_at)
+    else:
+        board.update(view=view, now=view.observed_at)
+    return view, board
+
+
+async def odoo_round(cluster: Cluster):
+    """Odoo's health (and the probe login, where configured), or None without an ``[odoo]`` table."""
+    if cluster.odoo is None:
+        return None
+    from checks.observe.odoo_health import odoo_health
+
+    return await odoo_health(cluster.odoo, timeout_s=cluster.sampling.connect_timeout_s + cluster.sampling.statement_timeout_s,
+                             login=cluster.signals.odoo_login)
