@@ -17,10 +17,12 @@ from textual.worker import Worker, WorkerState
 
 from checks.config.model import Cluster
 from checks.observe.assess import ClusterView, Watch
+from checks.observe.headline import verdict_lines
 from checks.observe.sample import NodeSample, iso_utc, utcnow
+from checks.observe.signals import Change, SignalBoard
 from checks.observe.ticker import sample_forever
 from tui.incident_panes import IncidentPanes
-from tui.messages import NodeSampled
+from tui.messages import NodeSampled, SignalsSeen
 from tui.notices import TOAST_CSS, NoticeBoard
 from tui.runbook_actions import RunbookActions
 from tui.runbook_bindings import RUNBOOK_BINDINGS
@@ -31,6 +33,7 @@ from widgets.cockpit_header import CockpitHeader
 from widgets.confirm_modal import ConfirmModal
 from widgets.help_screen import HelpScreen
 from widgets.node_panel import NodePanel
+from widgets.signals_strip import SignalsStrip
 from widgets.split_brain_banner import SplitBrainBanner
 
 if TYPE_CHECKING:
@@ -90,6 +93,7 @@ class CockpitApp(NoticeBoard, RunbookKeys, App):
         self.clock = clock or utcnow
         self.cluster_watch = Watch(cluster_name, cluster)
         self.cluster_view: ClusterView | None = None
+        self.signal_board = SignalBoard(cluster)
         self._wake: dict[str, asyncio.Event] = {}
         self._panels: dict[str, NodePanel] = {}
         self._shown: dict[str, object] = {}
@@ -101,6 +105,7 @@ class CockpitApp(NoticeBoard, RunbookKeys, App):
         where = self.cluster_name if self.session is None else f"{self.cluster_name} · {self.session.dir.name} · {self.session.seat}"
         yield CockpitHeader(where, clock=self.clock, title=self.TITLE)
         yield SplitBrainBanner()
+        yield SignalsStrip()
         yield from self.compose_nodes()
         if self.session is not None:
             yield IncidentPanes(self.session, actions_for_seat=self.actions_for_seat)
@@ -132,6 +137,20 @@ class CockpitApp(NoticeBoard, RunbookKeys, App):
                 sample_forever(sampler, self.interval_s, self._emit, self._wake[name]),
                 name=f"sample {name}", group="samplers", exit_on_error=False,
             )
+        if self.samplers:
+            self.start_signal_sources()
+
+    def start_signal_sources(self) -> None:
+        """The app path, Odoo's health and the infrastructure command, each on its own worker."""
+        from tui.signals_feed import sources
+
+        def samples() -> dict[str, NodeSample]:
+            view = self.cluster_view
+            return {n.name: n.sample for n in view.nodes} if view is not None else {}
+
+        for name, source, interval in sources(self.cluster, samples):
+            self.run_worker(sample_forever(source, interval, self.post_message), name=f"signals: {name}",
+                            group="samplers", exit_on_error=False)
 
     def _emit(self, sample: NodeSample) -> None:
         """Hand a sample from a worker to the message queue; a burst per node coalesces."""
@@ -153,12 +172,37 @@ class CockpitApp(NoticeBoard, RunbookKeys, App):
         # what this incident fenced (the journal's fence actions): FENCED on the panels, not a problem
         fences = self.panes.fences if self.session is not None else None   # kept as journal entries come
         view = self.cluster_watch.update(message.sample, now=self.clock(), fences=fences)
+        changes = self.signal_board.update(view=view, now=self.clock())
         self.show_view(view, sampled=message.sample.name)
         if self.session is not None:
             self.session.operation.observe(message.sample)
         if self.session is not None and self.session.is_operator:
             self.session.record_sample(message.sample)
             self._journal_signals(view)
+        self._signals_changed(changes)
+
+    def on_signals_seen(self, message: SignalsSeen) -> None:
+        changes = self.signal_board.update(probes=message.probes, odoo=message.odoo, infra=message.infra,
+                                           now=self.clock())
+        if self.cluster_view is not None:
+            self.query_one(CockpitHeader).update_view(self.cluster_view, verdict_lines(self.cluster_view,
+                                                                                       self.signal_board))
+        self._signals_changed(changes, warnings=message.infra.warnings if message.infra is not None else ())
+
+    def _signals_changed(self, changes: list[Change], warnings=()) -> None:
+        """Show the strip; the operator seat journals every signal that started or ended, and each
+        warning of a source (an infrastructure command's bad output), once in a row."""
+        board = self.signal_board
+        self.query_one(SignalsStrip).show(board.firing(), board.warnings)
+        if self.session is None or not self.session.is_operator:
+            return
+        for change in changes:
+            self.session.note("status", change.sentence, data={"signal": change.signal.as_json(),
+                                                               "started": change.started})
+        for warning in warnings:
+            if warning not in self._alarmed:
+                self._alarmed.add(warning)
+                self.session.note("status", f"signal source warning: {warning}", data={"signal_warning": warning})
 
     def _journal_signals(self, view: ClusterView) -> None:
         """The operator seat journals the first bad signal (RTO starts there) and every split brain."""
@@ -176,7 +220,7 @@ class CockpitApp(NoticeBoard, RunbookKeys, App):
     def show_view(self, view: ClusterView, sampled: str | None = None) -> None:
         """Render one cluster view on the header, the banner and every panel."""
         self.cluster_view = view
-        self.query_one(CockpitHeader).update_view(view)
+        self.query_one(CockpitHeader).update_view(view, verdict_lines(view, self.signal_board))
         self.query_one(SplitBrainBanner).update_view(view)
         for node_view in view.nodes:
             panel = self._panels.get(node_view.name)
@@ -237,7 +281,7 @@ class CockpitApp(NoticeBoard, RunbookKeys, App):
         from widgets.scribe_log import ScribeLog
         from widgets.typed_confirm import TypedConfirmModal
 
-        return [w.HELP for w in (CockpitHeader, SplitBrainBanner, NodePanel, Checklist, ScribeLog,
+        return [w.HELP for w in (CockpitHeader, SplitBrainBanner, SignalsStrip, NodePanel, Checklist, ScribeLog,
                                  TypedConfirmModal, ConfirmModal, NoticesScreen, HelpScreen)]
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

@@ -51,3 +51,11 @@ class ActionDone(Message):
     def __init__(self, label: str, ok: bool, text: str, refused: bool = False) -> None:
         super().__init__()
         self.label, self.ok, self.text, self.refused = label, ok, text, refused
+
+
+class SignalsSeen(Message):
+    """A signal source reported: the app path and Odoo's health, or the infrastructure command."""
+
+    def __init__(self, *, probes=None, odoo=None, infra=None) -> None:
+        super().__init__()
+        self.probes, self.odoo, self.infra = probes, odoo, infra

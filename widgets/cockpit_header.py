@@ -80,6 +80,13 @@ class CockpitHeader(Widget):
         self.cluster_name = cluster_name
         self.clock: Clock = clock or utcnow
         self.title = title
+        self.lines: tuple[str, ...] | None = None   # the verdict's lines, when the signals word them
+
+    def problems(self) -> tuple[str, ...]:
+        """The lines behind the verdict: the signals' wording when given, else the view's problems."""
+        if self.view is None:
+            return ()
+        return self.lines if self.lines is not None else self.view.problems
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="headline"):
@@ -99,8 +106,12 @@ class CockpitHeader(Widget):
         """Read the clock (once a second, and whenever a view arrives)."""
         self.now = self.clock()
 
-    def update_view(self, view: ClusterView) -> None:
-        """Show a new cluster view."""
+    def update_view(self, view: ClusterView, lines: tuple[str, ...] | None = None) -> None:
+        """Show a new cluster view; ``lines``: the verdict's lines as the signals word them
+        (:func:`checks.observe.headline.verdict_lines`), else the view's problems."""
+        self.lines = lines
+        if view is self.view:
+            self._show_problems()
         self.view = view
         self.tick()
 
@@ -113,16 +124,17 @@ class CockpitHeader(Widget):
         view = self.view
         if view is None:
             return []
-        if not view.problems:
+        problems = self.problems()
+        if not problems:
             fenced = "".join(f"; {f.node} fenced at {f.clock}" for f in view.fences)
             return [f"✓ one writer ({', '.join(view.writable)}), every standby within the SLO{fenced}"]
         if self.expanded:
-            return [f"▸ {p}" for p in view.problems]
+            return [f"▸ {p}" for p in problems]
         clock_s = self.now.timestamp() if self.now is not None else 0.0
-        return problem_rows(view.problems, self._rows(), clock_s)
+        return problem_rows(problems, self._rows(), clock_s)
 
     def on_click(self, event: events.Click) -> None:
-        if self.view is not None and len(self.view.problems) > 0:
+        if self.problems():
             self.toggle_problems()
 
     def watch_view(self, view: ClusterView | None) -> None:
@@ -132,7 +144,7 @@ class CockpitHeader(Widget):
         verdict.update(f" {view.verdict.upper()} ")
         for name in VERDICTS:
             verdict.set_class(view.verdict == name, f"-{name}")
-        if not view.problems:
+        if not self.problems():
             self.expanded = False
         self.query_one("#problems", Static).set_class(view.verdict == "critical", "-critical")
         self._show_problems()
@@ -155,7 +167,7 @@ class CockpitHeader(Widget):
         view = self.view
         if view is None or not self.is_mounted:
             return
-        count = len(view.problems)
+        count = len(self.problems())
         fold = (" ▴" if self.expanded else " ▾") if count > self._rows() or self.expanded else ""
         self.query_one("#count", Label).update(f"{count} problem{'s' if count != 1 else ''}{fold}" if count else "")
         self.query_one("#problems", Static).update("\n".join(self.shown_problems()))

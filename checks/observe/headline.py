@@ -57,8 +57,10 @@ def headline(view: ClusterView, board: SignalBoard | None = None) -> str | None:
     loop = f"; {crash.text}" if crash is not None and crash.firing and "crash loop" in crash.text else ""
     paths = [p for p in probes if p.reaches == primary or p.reaches is None]
     if not probes:
-        return (f"the bastion cannot reach the primary {primary} ({cause}){loop}; no PgBouncer is configured "
-                "to tell whether Odoo still reaches it")
+        configured = board is not None and board.cluster.pgbouncers
+        why = ("Odoo's path through PgBouncer is not probed yet" if configured else
+               "no PgBouncer is configured to tell whether Odoo still reaches it")
+        return f"the bastion cannot reach the primary {primary} ({cause}){loop}; {why}"
     failing = [p for p in paths if not (p.connected and p.writable)]
     if paths and len(failing) == len(paths):
         why = failing[0].error or "read-only"

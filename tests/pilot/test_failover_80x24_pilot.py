@@ -139,10 +139,11 @@ async def test_a_click_on_the_header_lists_every_problem_in_full_and_a_second_fo
         await pilot.pause()
         assert header.expanded and str(header.query_one("#count").content) == "4 problems ▴"
         listed = problems_row(app)
-        assert listed == "\n".join(f"▸ {p}" for p in app.cluster_view.problems)
+        assert listed == "\n".join(f"▸ {p}" for p in header.problems())
+        assert header.problems()[0].startswith("the bastion cannot reach the primary node1 (refused)")
         assert "node1 unreachable (refused): [Errno 111] Connect call failed ('127.0.0.1', 5432)" in listed
         shown = visible_text(header.query_one("#problems"))
-        assert len(shown) == 5 and shown[2].strip() == "5432)"       # wrapped, not cut
+        assert len(shown) == 6 and shown[3].strip() == "5432)"       # wrapped, not cut
         assert app.screen.region.contains_region(app.query_one("#verdict").region)
         await pilot.click(CockpitHeader, offset=(2, 1))
         await pilot.pause()

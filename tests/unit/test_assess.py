@@ -123,7 +123,8 @@ def test_paused_replay_and_not_streaming_are_warnings():
 def test_status_json_has_exactly_the_contract_keys():
     view = assess("c", cluster(), samples(primary(), standby("n2"), down("n3")), now=T0)
     doc = status_json(view)
-    assert set(doc) == {"cluster", "observed_at", "verdict", "problems", "writable", "nodes"}
+    assert set(doc) == {"cluster", "observed_at", "verdict", "headline", "problems", "writable", "nodes", "signals",
+                        "pgbouncers"}
     assert doc["observed_at"] == "2026-12-01T08:00:00.000000Z"
     for node in doc["nodes"]:
         assert tuple(node) == NODE_KEYS
