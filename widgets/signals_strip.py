@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-from checks.observe.signals import Signal
-
 MARK = {"primary_unreachable": "✗", "primary_restarts": "↻", "app_path_writable": "⇄", "pooler_waiting": "⧗",
         "rto_budget": "⏱", "infrastructure_event": "⚑"}
 
 
-def strip_lines(signals: list[Signal], warnings: list[str] = ()) -> list[str]:
-    """The strip's lines: each firing signal (newest first) with its mark, then each warning."""
+def strip_lines(signals: list, warnings: list[str] = ()) -> list[str]:
+    """The strip's lines: each firing signal (``checks.observe.signals.Signal``, newest first) with its
+    mark, then each warning. (A widget never imports the signal sources, not even for a type.)"""
     lines = [f"{MARK.get(s.name, '●')} {s.name}: {s.text}" for s in signals]
     return lines + [f"! {w}" for w in warnings]
 
@@ -38,7 +37,7 @@ infrastructure command that printed something that is not JSON). Hidden while no
         super().__init__("", id=id, classes=classes, markup=False)
         self.lines: list[str] = []
 
-    def show(self, signals: list[Signal], warnings: list[str] = ()) -> None:
+    def show(self, signals: list, warnings: list[str] = ()) -> None:
         lines = strip_lines(signals, list(warnings))
         if lines == self.lines:
             return

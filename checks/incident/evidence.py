@@ -27,6 +27,7 @@ class Check:
     """The name of every check, as the ``check`` key of an evidence event's data."""
 
     OTHERS = "others_not_writable"          # stage 2: every node but the candidate judged
+    APP_PATH = "app_path_writer"            # stage 2: a node the bastion cannot reach that Odoo writes to
     FINAL_LSN = "final_lsn"                 # stage 2: the old primary's last LSN, read by the fence sequence
     PRE_PROMOTE = "pre_promote"             # stage 3: the data risk re-checked just before pg_promote
     PROMOTED = "promoted"                   # stage 3: what pg_promote came to

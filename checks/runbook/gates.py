@@ -299,6 +299,9 @@ def _stage2(cluster: Cluster, events, ctx):
     for node, fact in sorted((latest.get("nodes") or {}).items()):
         if fact.get("writable"):
             blockers.append(f"{node} is writable: fence it")
+        elif fact.get("app_writable") and not fact.get("fenced"):
+            blockers.append(f"{node} is unreachable from the bastion but Odoo writes to it through PgBouncer: fence it "
+                            "(an attestation cannot prove down a node that takes writes)")
         elif fact.get("needs_proof") and not fact.get("fenced") and node not in attested:
             blockers.append(f"{node} is unreachable, which is not dead: fence it or have an approver attest it is down")
     if blockers:

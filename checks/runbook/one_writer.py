@@ -55,7 +55,8 @@ def one_writer_problem(cluster: Cluster, target: str | None, view: ClusterView, 
     judged = judge_others(cluster, target, members, old_primary=old_primary, seen_as_standby=seen_as_standby,
                           fenced=fenced)
     unproven = sorted(n for n, f in judged["nodes"].items()
-                      if f["needs_proof"] and not f["fenced"] and n not in attested and n not in exempt)
+                      if f["needs_proof"] and not f["fenced"] and n not in exempt
+                      and (n not in attested or f.get("app_writable")))
     if unproven:
         verb = "is" if len(unproven) == 1 else "are"
         return (f"{_names(unproven)} {verb} unreachable now and neither fenced nor attested down (unreachable is "

@@ -52,6 +52,7 @@ class Operation:
         self.standby_timelines: dict[str, int | None] = {}   # every node seen in recovery, and on which timeline
         self.on_progress: Callable[[str], None] | None = None   # a long step's progress lines (drill prints them)
         self.view: ClusterView | None = None
+        self.app_writers: dict[str, str] = {}   # unreachable nodes Odoo writes to through a pooler (last probe)
         self._samplers = {n.name: NodeSampler(n, cluster.sampling) for n in cluster.nodes}
         for sample in journal.samples():
             self._remember(sample)
@@ -158,6 +159,24 @@ class Operation:
             raise self.refuse("act", f"refused: {view.config_error}")
         return view
 
+    async def probe_app_path(self, view: ClusterView) -> dict[str, str]:
+        """Ask every PgBouncer where a new client lands, when some node does not answer the bastion:
+        a node Odoo still writes to is alive, whatever the bastion sees. Journaled as evidence when
+        it finds one; kept in :attr:`app_writers` for the judgement."""
+        from checks.observe.headline import hidden_writers
+        from checks.observe.pooler import probe_app_path
+
+        if not self.cluster.pgbouncers or all(n.sample.reachable for n in view.nodes if not n.foreign):
+            self.app_writers = {}
+            return self.app_writers
+        probes = await probe_app_path(self.cluster, {n.name: n.sample for n in view.nodes})
+        self.app_writers = hidden_writers(view, probes)
+        for node, sentence in self.app_writers.items():
+            self.log("evidence", f"{node} does not answer the bastion, but {sentence}", data={
+                "check": Check.APP_PATH, "node": node,
+                "probes": [p.model_dump(mode="json") for p in probes if p.reaches == node]})
+        return self.app_writers
+
     async def close(self) -> None:
         """Close this operation's connections (it reconnects when used again)."""
         await asyncio.gather(*(s.close() for s in self._samplers.values()))
@@ -221,4 +240,5 @@ class Operation:
     def judge(self, state: RunbookState, view: ClusterView) -> dict:
         samples = {n.name: n.sample for n in view.nodes if not n.foreign}
         return judge_others(self.cluster, state.candidate, samples, old_primary=state.old_primary,
-                            seen_as_standby=self.seen_as_standby, fenced=self._fenced_nodes())
+                            seen_as_standby=self.seen_as_standby, fenced=self._fenced_nodes(),
+                            app_writers=self.app_writers)

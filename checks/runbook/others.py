@@ -14,8 +14,13 @@ from checks.observe.sample import NodeSample
 
 
 def judge_others(cluster: Cluster, candidate: str, samples: dict[str, NodeSample], *, old_primary: str | None,
-                 seen_as_standby: set[str], fenced: set[str]) -> dict:
-    """The evidence of the ``others_not_writable`` check, as journaled."""
+                 seen_as_standby: set[str], fenced: set[str], app_writers: dict[str, str] | None = None) -> dict:
+    """The evidence of the ``others_not_writable`` check, as journaled.
+
+    ``app_writers``: nodes the bastion cannot reach that a new client through a PgBouncer writes to
+    (:func:`checks.observe.headline.hidden_writers`): alive and serving Odoo, so only a fence that
+    succeeded proves them down; an attestation does not (``app_writable`` in the evidence)."""
+    app_writers = app_writers or {}
     nodes, lines = {}, []
     for node in cluster.nodes:
         if node.name == candidate:
@@ -25,9 +30,15 @@ def judge_others(cluster: Cluster, candidate: str, samples: dict[str, NodeSample
         writable = bool(s and s.writable)
         needs_proof = not reachable and (node.name == old_primary or node.name not in seen_as_standby)
         was_fenced = node.name in fenced
+        app_writable = not reachable and node.name in app_writers
+        needs_proof = needs_proof or app_writable
         nodes[node.name] = {"reachable": reachable, "writable": writable, "needs_proof": needs_proof,
-                            "fenced": was_fenced, "in_recovery": s.in_recovery if s else None}
-        if writable:
+                            "fenced": was_fenced, "in_recovery": s.in_recovery if s else None,
+                            "app_writable": app_writable}
+        if app_writable and not was_fenced:
+            lines.append(f"{node.name} is unreachable from the bastion, but {app_writers[node.name]}: it is alive and "
+                         "serving Odoo; only a fence proves it down")
+        elif writable:
             lines.append(f"{node.name} is WRITABLE ({s.current_lsn})")
         elif reachable:
             lines.append(f"{node.name} is reachable and read-only ({s.read_only_words()})")

@@ -18,6 +18,7 @@ async def check_others(op: Operation) -> RunbookState:
     state = op.require(2, "check the old primary")
     view = await op.refresh()
     op.refuse_if_promoted_elsewhere("check the old primary", view, 2)
+    await op.probe_app_path(view)          # unreachable from the bastion is not unreachable from Odoo
     evidence = op.judge(state, view)
     op.log("evidence", "; ".join(evidence["lines"]) or "no other node", stage=2, data=evidence)
     return op.state()
@@ -50,6 +51,7 @@ async def _fence_old_primary(op: Operation, *, allowed: bool) -> list[FenceOutco
                         "or confirm in the cockpit)", 2)
     view = await op.refresh()
     op.refuse_if_promoted_elsewhere("fence", view, 2)
+    await op.probe_app_path(view)
     evidence = op.judge(state, view)
     targets = needs_fencing(evidence)
     if not targets:

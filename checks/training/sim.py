@@ -129,6 +129,11 @@ class TrainingOperation(Operation):
             self.view = self.watch.update()
         return self.view
 
+    async def probe_app_path(self, view: ClusterView) -> dict[str, str]:
+        """A scenario has no PgBouncer to ask: its recorded samples are all the evidence there is."""
+        self.app_writers = {}
+        return self.app_writers
+
     async def close(self) -> None:
         return None
 

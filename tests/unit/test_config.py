@@ -69,10 +69,12 @@ def test_sample_config_loads_and_documents_every_key():
 
 
 def _all_model_keys() -> set[str]:
-    from checks.config.model import Cluster, Command, Node, Odoo, OnCall, PgBouncer, Sampling, Slo
+    from checks.config.model import (
+        Cluster, Command, Infrastructure, Node, Odoo, OnCall, PgBouncer, Sampling, Signals, Slo
+    )
 
     keys: set[str] = set()
-    for model in (Cluster, Command, Node, OnCall, Odoo, PgBouncer, Sampling, Slo):
+    for model in (Cluster, Command, Node, OnCall, Odoo, PgBouncer, Sampling, Slo, Signals, Infrastructure):
         keys |= set(model.model_fields)
     return keys
 
