@@ -38,10 +38,40 @@ def test_partitioned_but_alive_old_primary_refuses_without_fence_or_attestation(
     finally:
         lab.heal("node1")
     assert proc.returncode == 1
-    # ... where an unreachable node is not a dead node
+    # ... where an unreachable node is not a dead node, and PgBouncer says it still takes Odoo's writes
     assert last_line(proc).startswith(
-        "blocked at stage 2 Old primary: node1 is unreachable, which is not dead: fence it or have an approver attest")
+        "blocked at stage 2 Old primary: node1 is unreachable from the bastion but Odoo writes to it through "
+        "PgBouncer: fence it (an attestation cannot prove down a node that takes writes)")
     assert writable_nodes(lab) == ["node1"], "a standby was promoted while the old primary was alive"
+    found = [e for e in events(tmp_path / "inc", "evidence") if e.data.get("check") == "app_path_writer"]
+    assert found and found[-1].data["node"] == "node1"
+    assert found[-1].text == "node1 does not answer the bastion, but a new client of pgb1 (odoo) writes to node1"
+
+
+def test_an_attestation_does_not_prove_down_a_node_odoo_still_writes_to(lab, tmp_path):
+    from checks.config.model import load_config
+    from checks.incident.journal import Journal
+    from checks.runbook.operation import Operation
+    from checks.stages.old_primary import attest
+
+    config, incident = lab.status()["config"], tmp_path / "inc"
+    lab.partition("node1")
+    try:
+        proc = drill(config, incident, "--yes", "--approver", "bob")
+        assert proc.returncode == 1 and "Odoo writes to it through PgBouncer" in last_line(proc)
+        name, cluster = load_config(config).cluster(None)
+        journal = Journal.open(incident)
+        op = Operation(journal, name, cluster, author="olga")
+        attest(op, "node1", "bob", "host powered off, confirmed by the data centre")
+        stage2 = op.state().stage(2)
+        journal.close()
+        assert stage2.status == "failed" and "an attestation cannot prove down a node that takes writes" in stage2.gate
+        proc = drill(config, incident, "--yes", "--approver", "bob")       # the same incident, resumed
+    finally:
+        lab.heal("node1")
+    assert proc.returncode == 1 and "Odoo writes to it through PgBouncer" in last_line(proc)
+    assert writable_nodes(lab) == ["node1"], "a standby was promoted while Odoo still wrote to the old primary"
+    assert not [e for e in events(incident, "evidence") if e.data.get("check") == "promoted"]
 
 
 def test_unknown_risk_refuses_without_an_approver(lab, tmp_path):
