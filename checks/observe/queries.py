@@ -122,3 +122,56 @@ FROM pg_get_wal_records_info($1::text::pg_lsn, $2::text::pg_lsn)
 GROUP BY resource_manager, record_type
 ORDER BY min(start_lsn)
 """
+
+# The activity view (key a; checks/observe/activity.py): one node's sessions in one round trip, as JSON
+# aggregates, asked only while the view is open. $1 is Odoo's database (NULL when not configured),
+# $2 the most rows per list, $3 the most characters of a query text read. Client backends only, never
+# this session. A lock wait's blockers are looked up in every backend (the startup process of a standby
+# holds the locks of a recovery conflict); its age is pg_locks.waitstart (PostgreSQL 14 and later).
+ACTIVITY = """
+WITH a AS (
+  SELECT pid, usename::text AS usename, coalesce(application_name, '') AS application_name,
+         coalesce(state, 'not visible') AS state, datname::text AS datname, host(client_addr) AS client_addr,
+         wait_event_type, wait_event,
+         extract(epoch FROM now() - xact_start)::float8 AS xact_age_s,
+         extract(epoch FROM now() - query_start)::float8 AS query_age_s,
+         extract(epoch FROM now() - backend_start)::float8 AS backend_age_s,
+         left(query, $3::int) AS query,
+         CASE WHEN wait_event_type = 'Lock' THEN pg_blocking_pids(pid) END AS blocked_by
+  FROM pg_stat_activity
+  WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+), odoo AS (
+  SELECT * FROM a
+  WHERE (application_name ILIKE 'odoo%' OR datname = $1::text) AND application_name NOT LIKE 'failover-cockpit%'
+), w AS (
+  SELECT a.*, coalesce((SELECT extract(epoch FROM now() - min(l.waitstart))::float8
+                        FROM pg_locks l WHERE l.pid = a.pid AND NOT l.granted), a.query_age_s) AS wait_age_s,
+         (SELECT coalesce(json_agg(json_build_object(
+                     'pid', b.pid, 'usename', b.usename, 'application_name', b.application_name,
+                     'state', b.state, 'backend_type', b.backend_type) ORDER BY b.pid), '[]')
+          FROM pg_stat_activity b WHERE b.pid = ANY(a.blocked_by)) AS blockers
+  FROM a WHERE cardinality(a.blocked_by) > 0
+)
+SELECT now() AS server_now, pg_is_in_recovery() AS in_recovery,
+  (SELECT count(*)::int FROM a) AS sessions,
+  (SELECT count(*)::int FROM a WHERE query = '<insufficient privilege>') AS hidden_queries,
+  (SELECT coalesce(json_object_agg(s.state, s.sessions), '{}')::text FROM (
+      SELECT state, count(*)::int AS sessions FROM a GROUP BY 1) s) AS states,
+  (SELECT coalesce(json_agg(g ORDER BY g.sessions DESC, g.application_name, g.state), '[]')::text FROM (
+      SELECT application_name, state, count(*)::int AS sessions FROM a GROUP BY 1, 2
+      ORDER BY 3 DESC, 1, 2 LIMIT $2::int) g) AS groups,
+  (SELECT coalesce(json_agg(t ORDER BY t.xact_age_s DESC), '[]')::text FROM (
+      SELECT pid, usename, application_name, state, client_addr, wait_event_type, wait_event,
+             xact_age_s, query_age_s, query
+      FROM a WHERE xact_age_s IS NOT NULL ORDER BY xact_age_s DESC LIMIT $2::int) t) AS longest,
+  (SELECT count(*)::int FROM w) AS waiting_sessions,
+  (SELECT coalesce(json_agg(x ORDER BY x.wait_age_s DESC NULLS LAST), '[]')::text FROM (
+      SELECT pid, usename, application_name, state, client_addr, wait_event_type, wait_event,
+             xact_age_s, query_age_s, wait_age_s, blocked_by, blockers, query
+      FROM w ORDER BY wait_age_s DESC NULLS LAST LIMIT $2::int) x) AS waiting,
+  (SELECT count(*)::int FROM odoo) AS odoo_sessions,
+  (SELECT coalesce(json_agg(o ORDER BY o.backend_age_s DESC NULLS LAST), '[]')::text FROM (
+      SELECT pid, usename, application_name, state, client_addr, datname, xact_age_s, query_age_s,
+             backend_age_s, query
+      FROM odoo ORDER BY backend_age_s DESC NULLS LAST LIMIT $2::int) o) AS odoo
+"""
