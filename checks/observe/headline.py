@@ -35,24 +35,20 @@ def headline(view: ClusterView, board: SignalBoard | None = None) -> str | None:
     if view.config_error or view.split_brain or view.verdict == "unknown":
         return None
     probes = board.probes if board is not None else []
+    primary = primary_of(view, probes)
+    sample = view.node(primary).sample if primary and any(n.name == primary for n in view.nodes) else None
+    if sample is not None and not sample.reachable and error_cause(sample.error) in ANSWERED:
+        return (f"the primary {primary} is up but refuses the cockpit ({error_cause(sample.error)}: {sample.error}): "
+                "it is not unreachable; fix the cockpit's access before judging it")
     hidden = hidden_writers(view, probes)
     if hidden:
         node, sentence = next(iter(hidden.items()))
         cause = error_cause(view.node(node).sample.error)
         return (f"THE PRIMARY MAY BE ALIVE: the bastion cannot reach {node} ({cause}), but {sentence} "
                 f"through its own path: Odoo may still be served by {node}; fence {node} before any promotion")
-    if view.writable:
-        return None
-    primary = primary_of(view, probes)
-    if primary is None:
-        return None
-    sample = view.node(primary).sample
-    if sample.reachable:
+    if view.writable or sample is None or sample.reachable:
         return None
     cause = error_cause(sample.error)
-    if cause in ANSWERED:
-        return (f"the primary {primary} is up but refuses the cockpit ({cause}: {sample.error}): it is not "
-                "unreachable; fix the cockpit's access before judging it")
     crash = board.get("primary_restarts", primary) if board is not None else None
     loop = f"; {crash.text}" if crash is not None and crash.firing and "crash loop" in crash.text else ""
     paths = [p for p in probes if p.reaches == primary or p.reaches is None]
@@ -64,7 +60,7 @@ def headline(view: ClusterView, board: SignalBoard | None = None) -> str | None:
     failing = [p for p in paths if not (p.connected and p.writable)]
     if paths and len(failing) == len(paths):
         why = failing[0].error or "read-only"
-        return (f"the primary {primary} is down: the bastion gets {cause} and Odoo cannot write through "
+        return (f"the primary {primary} is down: the bastion cannot reach it ({cause}) and Odoo cannot write through "
                 f"{failing[0].pgbouncer} either ({why}){loop}")
     return f"the bastion cannot reach the primary {primary} ({cause}){loop}"
 

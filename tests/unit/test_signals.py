@@ -71,7 +71,7 @@ def test_a_crash_with_the_pooler_on_the_dead_primary_is_down_with_the_poolers_wo
     app = board.get("app_path_writable", "pgb/odoo")
     assert app.firing and "pgbouncer cannot connect to server" in app.text
     assert {ch.signal.name for ch in changes if ch.started} >= {"primary_unreachable", "app_path_writable"}
-    assert headline(view, board) == ("the primary n1 is down: the bastion gets refused and Odoo cannot write "
+    assert headline(view, board) == ("the primary n1 is down: the bastion cannot reach it (refused) and Odoo cannot write "
                                      "through pgb either (pgbouncer cannot connect to server)")
     lines = verdict_lines(view, board)
     assert "no writable node: the cluster has no primary" not in lines and lines[0] == headline(view, board)
