@@ -139,3 +139,48 @@ def test_a_crash_with_pgbouncer_on_the_dead_primary_then_a_crash_loop(scratch_la
     assert restarts.evidence["restarts_seen"] == 3 and restarts.evidence["starts_in_window"] in (3, 4)
     assert restarts.firing and "is in a crash loop:" in restarts.text, restarts.text
     assert f"{restarts.evidence['starts_in_window']} starts in the last 10m00s" in restarts.text
+
+
+def test_the_cockpit_says_the_partitioned_primary_may_be_alive_and_journals_the_signals(lab, tmp_path):
+    from checks.incident.journal import Journal
+    from checks.runbook.session import Session
+    from tui.app import CockpitApp
+    from widgets.cockpit_header import CockpitHeader
+    from widgets.signals_strip import SignalsStrip
+
+    name, cluster = cluster_of(lab)
+    session = Session(name, cluster, tmp_path / "inc", seat="operator", name="olga")
+    seen: dict = {}
+
+    async def scenario():
+        app = CockpitApp(name, cluster, samplers={n.name: NodeSampler(n, cluster.sampling) for n in cluster.nodes},
+                         session=session)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause(2.0)
+            lab.partition("node1")
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                await pilot.pause(0.5)
+                problems = app.query_one(CockpitHeader).problems()
+                if problems and problems[0].startswith("THE PRIMARY MAY BE ALIVE"):
+                    break
+            seen["headline"] = app.query_one(CockpitHeader).problems()[0]
+            seen["strip"] = list(app.query_one(SignalsStrip).lines)
+            seen["shown"] = app.query_one(SignalsStrip).display
+            await session.operation.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        lab.heal("node1")
+        session.close()
+    assert seen["headline"].startswith("THE PRIMARY MAY BE ALIVE: the bastion cannot reach node1 (timeout)")
+    assert seen["shown"] and any(line.startswith("✗ primary_unreachable: the bastion cannot reach the primary node1")
+                                 for line in seen["strip"])
+    journal = Journal.open(tmp_path / "inc")
+    try:
+        started = [e for e in journal.events(kinds={"status"}) if (e.data.get("signal") or {}).get("name")
+                   == "primary_unreachable" and e.data.get("started")]
+    finally:
+        journal.close()
+    assert started and started[0].text.startswith("signal primary_unreachable started: the bastion cannot reach")
