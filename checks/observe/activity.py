@@ -270,18 +270,16 @@ def odoo_verdict(activity: NodeActivity, *, role: str | None = None,
             return OdooVerdict(stragglers=False, sentence=f"No Odoo session on {name}: as it should be on a standby.")
         writer = f" ({others[0]})" if len(others) == 1 else ""
         return OdooVerdict(stragglers=True, sentence=(
-            f"{sessions} on {name}, a standby: they are stragglers. Odoo must reach only the writer{writer}; "
-            "these read a copy that lags and cannot write. Find them by their client address and point "
-            "them at the writer."))
+            f"{sessions} on {name}, a standby: stragglers. Odoo must reach only the writer{writer}; these "
+            "read a lagging copy and cannot write: find them by client address and point them at the writer."))
     if others:
         writers = ", ".join((name, *others))
         if not n:
             return OdooVerdict(stragglers=False, sentence=(
                 f"No Odoo session on {name}, one of {len(others) + 1} writable nodes ({writers}): a split brain."))
         return OdooVerdict(stragglers=True, sentence=(
-            f"{sessions} on {name}, which is not the one writer: {len(others) + 1} nodes accept writes "
-            f"({writers}), a split brain. Unless {name} is the writer kept, they are stragglers writing "
-            "to the wrong primary."))
+            f"{sessions} on {name}, one of {len(others) + 1} writable nodes ({writers}): a split brain. "
+            f"Unless {name} is the writer kept, they are stragglers writing to the wrong primary."))
     if not n:
         return OdooVerdict(stragglers=False, sentence=(
             f"No Odoo session on {name}, the writer: Odoo is not connected to it (down, or pointed elsewhere: "
