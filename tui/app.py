@@ -21,6 +21,7 @@ from checks.observe.headline import verdict_lines
 from checks.observe.sample import NodeSample, iso_utc, utcnow
 from checks.observe.signals import Change, SignalBoard
 from checks.observe.ticker import sample_forever
+from tui.activity_keys import ActivityKeys
 from tui.incident_panes import IncidentPanes
 from tui.messages import NodeSampled, SignalsSeen
 from tui.notices import TOAST_CSS, NoticeBoard
@@ -52,7 +53,7 @@ Checklist:focus-within, ScribeLog:focus-within { border: heavy $accent; }
 """
 
 
-class CockpitApp(NoticeBoard, RunbookKeys, App):
+class CockpitApp(NoticeBoard, ActivityKeys, RunbookKeys, App):
     """The Odoo Failover Cockpit for one cluster; with a session, also the incident's runbook and log."""
 
     TITLE = "Odoo Failover Cockpit"
@@ -66,6 +67,7 @@ class CockpitApp(NoticeBoard, RunbookKeys, App):
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("r", "sample_now", "Sample now"),
         *NoticeBoard.NOTICE_BINDINGS,
+        *ActivityKeys.ACTIVITY_BINDINGS,
         *RUNBOOK_BINDINGS,
     ]
 
@@ -276,13 +278,14 @@ class CockpitApp(NoticeBoard, RunbookKeys, App):
 
     @staticmethod
     def help_sections() -> Iterable[str]:
+        from widgets.activity_screen import ActivityScreen
         from widgets.checklist import Checklist
         from widgets.notices_screen import NoticesScreen
         from widgets.scribe_log import ScribeLog
         from widgets.typed_confirm import TypedConfirmModal
 
         return [w.HELP for w in (CockpitHeader, SplitBrainBanner, SignalsStrip, NodePanel, Checklist, ScribeLog,
-                                 TypedConfirmModal, ConfirmModal, NoticesScreen, HelpScreen)]
+                                 TypedConfirmModal, ConfirmModal, NoticesScreen, ActivityScreen, HelpScreen)]
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield SystemCommand("Help", "Keys and what every part of the screen shows", self.action_help)
