@@ -1,8 +1,11 @@
-"""A small stand-in for Odoo's external XML-RPC API, for the LAB only.
+"""A small stand-in for Odoo's external XML-RPC API and its health check, for the LAB only.
 
 Run as ``python -m lab.odoo_standin --config DIR/odoo/odoo.conf [--port P]``.
 
-It serves ``/xmlrpc/2/common`` (``version``, ``authenticate``, ``login``) and
+It answers ``GET /web/health`` as real Odoo does (``200``, ``{"status": "pass"}``, JSON, no
+session; with ``?db_server_status=1`` it runs ``SELECT 1`` through its Database and answers
+``500`` ``{"status": "fail", "db_server_status": false}`` when that fails: see
+:mod:`lab.odoo_health`), and serves ``/xmlrpc/2/common`` (``version``, ``authenticate``, ``login``) and
 ``/xmlrpc/2/object`` (``execute_kw`` / ``execute`` on ``res.partner`` and ``sale.order``:
 ``create``, ``write``, ``unlink``, ``read``, ``search``, ``search_read``, ``search_count``)
 over Odoo's own tables in the database that ``odoo.conf`` names (``db_host``, ``db_port``,
@@ -41,6 +44,7 @@ from lab.odoo_db import (  # noqa: F401 - moved there, still importable from her
     SECRETS, SERVER_SERIE, SERVER_VERSION, VERSION_INFO, AccessDenied, AccessError, ConfFile, Database, ScrubFilter,
     UserError, error_name, log, one_line
 )
+from lab.odoo_health import HEADERS, health_answer
 from lab.odoo_models import METHODS, MODELS, Env
 from lab.odoo_schema import CRON_TICK, NOW_UTC, check_password
 
@@ -182,6 +186,17 @@ class StandIn:
 
         return self.db.run(work)
 
+    # -- /web/health --
+
+    def db_answers(self) -> bool:
+        """Whether the database answers ``SELECT 1`` now (for ``db_server_status``)."""
+        try:
+            self.db.run(lambda conn: conn.execute("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - the answer is "no", logged
+            log.info("health: the database does not answer: %s: %s", error_name(exc), one_line(exc))
+            return False
+        return True
+
     # -- cron --
 
     def cron_loop(self) -> None:
@@ -214,6 +229,20 @@ class Dispatcher(SimpleXMLRPCDispatcher):
 class RequestHandler(SimpleXMLRPCRequestHandler):
     rpc_paths = ("/xmlrpc/2/common", "/xmlrpc/2/object", "/xmlrpc/common", "/xmlrpc/object")
 
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        standin: StandIn | None = getattr(self.server, "standin", None)
+        answer = health_answer(self.path, standin.db_answers if standin else lambda: False)
+        if answer is None:
+            self.report_404()
+            return
+        status, body = answer
+        self.send_response(status)
+        for name, value in HEADERS:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
         log.debug("%s %s", self.address_string(), format % args)
 
@@ -226,6 +255,7 @@ class Server(socketserver.ThreadingMixIn, MultiPathXMLRPCServer):
 def make_server(standin: StandIn, host: str, port: int) -> Server:
     server = Server((host, port), requestHandler=RequestHandler, logRequests=False, allow_none=False,
                     encoding="utf-8")
+    server.standin = standin
     for version in ("/xmlrpc/2", "/xmlrpc"):
         server.add_dispatcher(f"{version}/common", Dispatcher(standin.common))
         server.add_dispatcher(f"{version}/object", Dispatcher(standin.object))
