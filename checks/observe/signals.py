@@ -190,9 +190,16 @@ class SignalBoard:
             lost = view.last_primary.lost_at
             evidence["lost_at"] = iso_utc(lost)
             text += f", for {human_seconds((now - lost).total_seconds())}"
+        if firing and primary and view.node(primary).fenced:
+            evidence["fenced"] = True
+            text += "; this incident fenced it"
         signals = [Signal(name="primary_unreachable", subject=primary, firing=firing, text=text, evidence=evidence,
                           since=view.last_primary.lost_at if firing and view.last_primary else None)]
         signals.append(self._restarts(primary, now))
+        for key, old in self.signals.items():           # the primary moved: what was said of the old one ends
+            if key[0] in ("primary_unreachable", "primary_restarts") and key[1] != primary and old.firing:
+                signals.append(old.model_copy(update={
+                    "firing": False, "text": f"{key[1]} is no longer the primary ({primary or 'none'} is)"}))
         return signals
 
     def _restarts(self, primary: str | None, now: datetime) -> Signal:

@@ -118,7 +118,7 @@ def test_problem_rows_show_what_fits_and_the_rest_in_turn():
 async def test_every_problem_shows_in_turn_on_the_headers_one_row_and_the_verdict_stays(cockpit):
     async with cockpit("crashed") as (app, clock, pilot):
         header = app.query_one(CockpitHeader)
-        problems = app.cluster_view.problems
+        problems = header.problems()          # the headline first, worded with the signals
         assert len(problems) == 4 and str(header.query_one("#count").content) == "4 problems ▾"
         seen = set()
         for _ in range(len(problems)):
