@@ -28,7 +28,7 @@ def _accept(names: list[str]) -> str:
 
 def one_writer_problem(cluster: Cluster, target: str | None, view: ClusterView, *, old_primary: str | None,
                        seen_as_standby: set[str], fenced: set[str], attested: set[str],
-                       exempt: frozenset[str] = frozenset()) -> str:
+                       exempt: frozenset[str] = frozenset(), app_writers: dict[str, str] | None = None) -> str:
     """Why this round is not "exactly one writable primary, ``target``" (empty when it is).
 
     ``target`` None: any one writer will do (a close before a candidate was chosen).
@@ -53,7 +53,7 @@ def one_writer_problem(cluster: Cluster, target: str | None, view: ClusterView, 
             return f"{target} is not the writer now: {_accept(writers)} and {target} is {state}; {required}"
         return f"no node accepts writes now: {target or 'every node'} is {state}; {required}"
     judged = judge_others(cluster, target, members, old_primary=old_primary, seen_as_standby=seen_as_standby,
-                          fenced=fenced)
+                          fenced=fenced, app_writers=app_writers)
     unproven = sorted(n for n, f in judged["nodes"].items()
                       if f["needs_proof"] and not f["fenced"] and n not in exempt
                       and (n not in attested or f.get("app_writable")))
@@ -81,10 +81,11 @@ async def confirm_one_writer(op, target: str | None) -> str:
     In a failback (``target`` is not the promoted node) the promoted node may be unreachable:
     the rollback's own gate judged it not writable just before."""
     view = await op.refresh()
+    app_writers = await op.probe_app_path(view)      # a node the bastion cannot reach may still take Odoo's writes
     state = op.state()
     promoted = state.candidate if state.stage(3).status == "passed" else None
     exempt = frozenset({promoted}) if promoted and target and target != promoted else frozenset()
     attested = set(attestations(op.cluster, op.journal.events(kinds={"approval"}), state.roles.get("operator")))
     return one_writer_problem(op.cluster, target, view, old_primary=state.old_primary,
                               seen_as_standby=set(op.seen_as_standby), fenced=op._fenced_nodes(),
-                              attested=attested, exempt=exempt)
+                              attested=attested, exempt=exempt, app_writers=app_writers)
