@@ -29,21 +29,52 @@ async def _run_loops(samplers: list[NodeSampler], interval_s: float, seconds: fl
     await asyncio.gather(*(s.close() for s in samplers))
 
 
-def sampling_cpu_pct_10_nodes(cluster: Cluster, seconds: float) -> float:
-    """CPU time of this process over wall time, in % of one core, sampling 10 nodes at 1 Hz."""
+class _SignalSources:
+    """What the cockpit's signal worker does every ``signals.interval_s``: every PgBouncer's path
+    and Odoo's health, judged on the board with the latest view."""
+
+    def __init__(self, cluster: Cluster, board) -> None:
+        self.cluster, self.board = cluster, board
+
+    async def sample(self):
+        from checks.observe.pooler import probe_app_path
+        from checks.observe.signal_round import odoo_round
+
+        probes, odoo = await asyncio.gather(probe_app_path(self.cluster), odoo_round(self.cluster))
+        return self.board.update(probes=probes, odoo=odoo)
+
+
+def sampling_cpu_pct_10_nodes(cluster: Cluster, seconds: float, *, signals: bool = False) -> float:
+    """CPU time of this process over wall time, in % of one core, sampling 10 nodes at 1 Hz; with
+    ``signals``, the signal sources and the board run too, as in the cockpit."""
+    from checks.observe.assess import Watch
+    from checks.observe.signals import SignalBoard
+
     samplers = [NodeSampler(n, cluster.sampling) for n in ten_nodes(cluster)]
+    ten = cluster.model_copy(update={"nodes": ten_nodes(cluster)})
+    watch, board = Watch("bench", ten), SignalBoard(ten)
     count = 0
 
     def emit(_sampler, sample):
         nonlocal count
         count += 1
         assert sample.reachable, sample.error
+        if signals:
+            board.update(view=watch.update(sample))
 
     async def go():
         # warm up: connect every node first, so connection set-up is not counted as steady state
         await asyncio.gather(*(s.sample() for s in samplers))
+        source = _SignalSources(ten, board)
+        if signals:
+            await source.sample()            # the first probe imports psycopg: not steady state
         cpu0, wall0 = time.process_time(), time.monotonic()
+        probe = (asyncio.create_task(sample_forever(source, ten.signals.interval_s, lambda _changes: None))
+                 if signals else None)
         await _run_loops(samplers, 1.0, seconds, emit)
+        if probe is not None:
+            probe.cancel()
+            await asyncio.gather(probe, return_exceptions=True)
         return (time.process_time() - cpu0) / (time.monotonic() - wall0) * 100
 
     pct = asyncio.run(go())
