@@ -7,7 +7,6 @@ killed), a command that cannot be started, too much output, hostile text. No moc
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
