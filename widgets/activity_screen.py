@@ -28,16 +28,24 @@ from textual.widgets import Static
 from checks.observe.lsn import human_seconds
 
 MAX_NODE_KEYS = 9
+BLOCKED_BY_MAX = 44
+WAITING_FIXED = 38
+"""Columns the lock waits' pid, wait event and age take, with their padding."""
+FRAME = 6
+"""Columns the view's border, padding and scroll bar take."""
+MAX_WIDTH = 160
 
 
 def _age(seconds: float | None) -> str:
     return human_seconds(seconds) if seconds is not None else ""
 
 
-def _table(*columns: tuple[str, dict]) -> Table:
-    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, expand=True, padding=(0, 1))
+def _table(*columns: tuple[str, dict], expand: bool = True) -> Table:
+    """Columns as wide as their values (up to their max_width), on one line each but for who blocks a lock
+    wait (wrapped, never cut: it is what the operator acts on); the query column takes what is left."""
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, expand=expand, padding=(0, 1))
     for header, options in columns:
-        table.add_column(header, no_wrap=True, overflow="ellipsis", **options)
+        table.add_column(header, **({"no_wrap": True, "overflow": "ellipsis"} | options))
     return table
 
 
@@ -49,8 +57,8 @@ def groups_table(activity: Any) -> Table | Text:
     """Sessions per application and state."""
     if not activity.groups:
         return Text("No client session but the cockpit's own.", style="dim")
-    table = _table(("application", {"ratio": 2, "max_width": 40}), ("state", {"ratio": 2, "max_width": 30}),
-                   ("sessions", {"justify": "right", "width": 8}))
+    table = _table(("application", {"max_width": 40}), ("state", {"max_width": 30}),
+                   ("sessions", {"justify": "right", "width": 8}), expand=False)
     for group in activity.groups:
         table.add_row(Text(group.application or "(no name)"), Text(group.state), Text(str(group.sessions)))
     return table
@@ -69,11 +77,14 @@ def longest_table(activity: Any) -> Table | Text:
     return table
 
 
-def waiting_table(activity: Any) -> Table | Text:
-    """Sessions waiting on a lock, who holds it, the wait event and how long."""
+def waiting_table(activity: Any, width: int = 76) -> Table | Text:
+    """Sessions waiting on a lock, who holds it, the wait event and how long. Who holds it is what the
+    operator acts on: wrapped, never cut, in at most half of what ``width`` leaves beside the fixed columns."""
     if not activity.waiting:
         return Text("No session waits on a lock.", style="dim")
-    table = _table(("pid", {"width": 7}), ("blocked by", {"ratio": 2, "min_width": 12, "max_width": 44}),
+    longest = max(len(s.blocked_by_text()) for s in activity.waiting)
+    blocked = max(12, min(longest, BLOCKED_BY_MAX, (width - WAITING_FIXED) // 2))
+    table = _table(("pid", {"width": 7}), ("blocked by", {"width": blocked, "no_wrap": False, "overflow": "fold"}),
                    ("waits on", {"max_width": 22}), ("for", {"justify": "right", "width": 7}),
                    ("query", {"ratio": 1, "min_width": 10}))
     for s in activity.waiting:
@@ -104,16 +115,17 @@ def _count(n: int) -> str:
 
 class ActivityScreen(ModalScreen[None]):
     """One node's activity: the nodes to switch between, a summary sentence, what Odoo's sessions
-    mean, then sessions per application and state, the longest transactions, lock waits, Odoo's sessions."""
+    mean, then the lock waits (the most urgent), the longest transactions, sessions per application
+    and state, Odoo's sessions."""
 
     HELP = """\
 ### Activity (a)
 
 A pg_activity-style view of one node, asked only while it is open, once every
-`activity_interval_s` (5 s by default) in one query: client sessions per application and
-state, the longest running transactions (pid, user, application, state, age, the query's
-first line), the sessions **waiting on a lock** with who blocks them (`pg_blocking_pids`),
-the wait event and for how long, and Odoo's sessions. On a standby, or on a node that is
+`activity_interval_s` (5 s by default) in one query: the sessions **waiting on a lock** with
+who blocks them (`pg_blocking_pids`), the wait event and for how long; the longest running
+transactions (pid, user, application, state, age, the query's first line); client sessions
+per application and state; Odoo's sessions. On a standby, or on a node that is
 not the one writer, Odoo's sessions are **stragglers**, and a sentence in bold says so. Query texts
 show their first line with passwords masked. **left**/**right** or the node's number switch
 node; **escape** or **a** closes it (the approver seat, where `a` approves, opens it with `A`).
@@ -128,16 +140,16 @@ node; **escape** or **a** closes it (the approver seat, where `a` approves, open
         Binding("right", "step(1)", "Next node", priority=True),
         *[Binding(str(i), f"pick({i})", f"node {i}", show=False) for i in range(1, MAX_NODE_KEYS + 1)],
     ]
-    DEFAULT_CSS = """
-    ActivityScreen { align: center middle; }
-    ActivityScreen > VerticalScroll { width: 100%; max-width: 160; height: 100%; border: thick $accent;
+    DEFAULT_CSS = f"""
+    ActivityScreen {{ align: center middle; }}
+    ActivityScreen > VerticalScroll {{ width: 100%; max-width: {MAX_WIDTH}; height: 100%; border: thick $accent;
                                       border-title-style: bold; border-subtitle-color: $text-muted;
-                                      background: $surface; padding: 0 1; }
-    ActivityScreen Static { height: auto; }
-    ActivityScreen #activity-summary { margin-top: 1; }
-    ActivityScreen .activity-section { margin-top: 1; }
-    ActivityScreen #activity-odoo.-stragglers { color: $text-warning; text-style: bold; }
-    ActivityScreen #activity-summary.-down { color: $text-error; text-style: bold; }
+                                      background: $surface; padding: 0 1; }}
+    ActivityScreen Static {{ height: auto; }}
+    ActivityScreen #activity-summary {{ margin-top: 1; }}
+    ActivityScreen .activity-section {{ margin-top: 1; }}
+    ActivityScreen #activity-odoo.-stragglers {{ color: $text-warning; text-style: bold; }}
+    ActivityScreen #activity-summary.-down {{ color: $text-error; text-style: bold; }}
     """
 
     class Switched(Message):
@@ -170,10 +182,13 @@ node; **escape** or **a** closes it (the approver seat, where `a` approves, open
             yield Static(id="activity-nodes")
             yield Static(id="activity-summary")
             yield Static(id="activity-odoo")
-            for part in ("groups", "longest", "waiting", "odoo-sessions"):
+            for part in ("waiting", "longest", "groups", "odoo-sessions"):
                 yield Static(id=f"activity-{part}", classes="activity-section")
 
     def on_mount(self) -> None:
+        self._draw()
+
+    def on_resize(self) -> None:
         self._draw()
 
     # -- what the app hands it ----------------------------------------------------------------
@@ -201,8 +216,8 @@ node; **escape** or **a** closes it (the approver seat, where `a` approves, open
     def action_pick(self, number: int) -> None:
         if 1 <= number <= len(self.nodes):
             self._switch(number - 1)
-        else:
-            self.notify(f"there is no node {number}: this cluster has {len(self.nodes)}", severity="warning")
+        else:                                # said here: a toast would wait until the view closes
+            self._draw_nodes(f"there is no node {number}: this cluster has {len(self.nodes)}")
 
     def _switch(self, index: int) -> None:
         if index == self.index:
@@ -212,7 +227,7 @@ node; **escape** or **a** closes it (the approver seat, where `a` approves, open
         self.post_message(self.Switched(self.node))
 
     # -- drawing ------------------------------------------------------------------------------
-    def _draw_nodes(self) -> None:
+    def _draw_nodes(self, hint: str = "") -> None:
         line = Text()
         for i, (name, role) in enumerate(self.nodes):
             label = f"{i + 1} {name} {role}"
@@ -220,6 +235,8 @@ node; **escape** or **a** closes it (the approver seat, where `a` approves, open
                 line.append(" │ ", style="dim")
             line.append(f"[{label}]" if i == self.index else f" {label} ",
                         style="bold reverse" if i == self.index else "")
+        if hint:
+            line.append(f"  ({hint})", style="bold")
         self.query_one("#activity-nodes", Static).update(line)
 
     def _draw(self) -> None:
@@ -232,7 +249,7 @@ node; **escape** or **a** closes it (the approver seat, where `a` approves, open
         summary = self.query_one("#activity-summary", Static)
         odoo = self.query_one("#activity-odoo", Static)
         sections = {part: self.query_one(f"#activity-{part}", Static)
-                    for part in ("groups", "longest", "waiting", "odoo-sessions")}
+                    for part in ("waiting", "longest", "groups", "odoo-sessions")}
         if activity is None:
             summary.set_class(False, "-down")
             summary.update(Text(f"Asking {name} for its activity…", style="dim"))
@@ -253,9 +270,10 @@ node; **escape** or **a** closes it (the approver seat, where `a` approves, open
         sections["groups"].update(_section("Sessions by application and state", _count(activity.sessions),
                                            groups_table(activity)))
         sections["longest"].update(_section("Longest transactions", "", longest_table(activity)))
+        width = min(self.size.width or 80, MAX_WIDTH) - FRAME
         sections["waiting"].update(_section("Waiting on a lock", _more(len(activity.waiting),
                                                                         activity.waiting_sessions),
-                                            waiting_table(activity)))
+                                            waiting_table(activity, width)))
         table = odoo_table(activity)
         sections["odoo-sessions"].display = table is not None
         if table is not None:

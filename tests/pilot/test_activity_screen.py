@@ -8,10 +8,13 @@ tests/lab/test_activity_lab.py). Update the baselines after looking at them:
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from functools import partial
 
 import pytest
+from rich.console import Console
+from textual.widgets import Static
 
 from checks.observe.activity import NodeActivity, odoo_verdict, parse_activity, unanswered
 from tests.fixtures_samples import T0, StepClock, healthy, play
@@ -127,10 +130,13 @@ class TestLarge200x60:
         assert shoot("node2", self.terminal_size)
 
 
-def screen_text(screen: ActivityScreen) -> str:
-    from textual.widgets import Static
-
-    return "\n".join(str(static.render()) for static in screen.query(Static) if static.display)
+def screen_text(screen: ActivityScreen, width: int = 200) -> str:
+    """Every part of the view that is shown, as plain text at ``width`` (the words, not the layout)."""
+    console = Console(width=width, record=True, file=io.StringIO())
+    for static in screen.query(Static):
+        if static.display and static.content:
+            console.print(static.content)
+    return console.export_text()
 
 
 async def test_switching_nodes_and_closing():
@@ -152,6 +158,11 @@ async def test_switching_nodes_and_closing():
         await pilot.pause()
         assert screen.node == "node1" and "there is no node 9: this cluster has 3" in screen_text(screen)
         assert not wake.is_set()
+        body = screen.query_one("#activity-body")
+        assert app.focused is body and body.max_scroll_y > 0    # at 80x24 the tables go on below the fold
+        await pilot.press("end")
+        await pilot.pause()
+        assert body.scroll_y == body.max_scroll_y
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, ActivityScreen)
