@@ -87,11 +87,12 @@ class ActivityKeys:
             wake.set()
 
     async def _poll_activity(self, screen: ActivityScreen, wake: asyncio.Event) -> None:
-        """Ask the node on screen, show its answer, wait the interval (or a switch); until cancelled."""
+        """Ask the node on screen, show its answer, wait the interval (or a switch); until the screen
+        closes (its dismissal cancels this worker)."""
         sampling = self.cluster.sampling
         odoo_db = self.cluster.odoo.db if self.cluster.odoo is not None else None
         nodes = {node.name: node for node in self.cluster.nodes}
-        while True:
+        while screen in self.screen_stack:        # closed some other way than its own keys: stop too
             name = screen.node
             wake.clear()
             activity = await self._ask(nodes[name], sampling, odoo_db)
