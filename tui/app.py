@@ -17,7 +17,7 @@ from textual.worker import Worker, WorkerState
 
 from checks.config.model import Cluster
 from checks.observe.assess import ClusterView, Watch
-from checks.observe.headline import verdict_lines
+from checks.observe.headline import hidden_writers, verdict_lines
 from checks.observe.sample import NodeSample, iso_utc, utcnow
 from checks.observe.signals import Change, SignalBoard
 from checks.observe.ticker import sample_forever
@@ -184,11 +184,12 @@ class CockpitApp(NoticeBoard, ActivityKeys, RunbookKeys, App):
         self._signals_changed(changes)
 
     def on_signals_seen(self, message: SignalsSeen) -> None:
+        if not self.screen_stack or not self.screen_stack[0].query(CockpitHeader):
+            return                           # a report that arrived as the cockpit closes
         changes = self.signal_board.update(probes=message.probes, odoo=message.odoo, infra=message.infra,
                                            now=self.clock())
         if self.cluster_view is not None:
-            self.query_one(CockpitHeader).update_view(self.cluster_view, verdict_lines(self.cluster_view,
-                                                                                       self.signal_board))
+            self._show_header(self.cluster_view)
         self._signals_changed(changes, warnings=message.infra.warnings if message.infra is not None else ())
 
     def _signals_changed(self, changes: list[Change], warnings=()) -> None:
@@ -222,7 +223,7 @@ class CockpitApp(NoticeBoard, ActivityKeys, RunbookKeys, App):
     def show_view(self, view: ClusterView, sampled: str | None = None) -> None:
         """Render one cluster view on the header, the banner and every panel."""
         self.cluster_view = view
-        self.query_one(CockpitHeader).update_view(view, verdict_lines(view, self.signal_board))
+        self._show_header(view)
         self.query_one(SplitBrainBanner).update_view(view)
         for node_view in view.nodes:
             panel = self._panels.get(node_view.name)
@@ -234,6 +235,11 @@ class CockpitApp(NoticeBoard, ActivityKeys, RunbookKeys, App):
             if sampled is None or node_view.name == sampled or self._shown.get(node_view.name) != key:
                 self._shown[node_view.name] = key
                 panel.update_view(node_view, self.cluster.slo)
+
+    def _show_header(self, view: ClusterView) -> None:
+        board = self.signal_board
+        self.query_one(CockpitHeader).update_view(view, verdict_lines(view, board),
+                                                  pinned=bool(hidden_writers(view, board.probes)))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker

@@ -63,6 +63,8 @@ class CockpitHeader(Widget):
   (more of them on a taller terminal). When there are more problems than lines, the last line
   shows the others in turn (`2/4 ▸ ...`, a few seconds each); **click the header** to list every
   problem in full (`▾`), and again to fold the list (`▴`). The verdict stays where it is.
+  When the signals say the primary may be alive and serving Odoo through PgBouncer, that sentence
+  stays on the first row and never takes turns.
 - nodes this incident **fenced** are not problems: with nothing else wrong the line says
   `✓ one writer (node2), every standby within the SLO; node1 fenced at 07:24:03Z`.
 """
@@ -81,6 +83,7 @@ class CockpitHeader(Widget):
         self.clock: Clock = clock or utcnow
         self.title = title
         self.lines: tuple[str, ...] | None = None   # the verdict's lines, when the signals word them
+        self.pinned = False                         # the first line stays on the one row (no turns)
 
     def problems(self) -> tuple[str, ...]:
         """The lines behind the verdict: the signals' wording when given, else the view's problems."""
@@ -106,10 +109,11 @@ class CockpitHeader(Widget):
         """Read the clock (once a second, and whenever a view arrives)."""
         self.now = self.clock()
 
-    def update_view(self, view: ClusterView, lines: tuple[str, ...] | None = None) -> None:
+    def update_view(self, view: ClusterView, lines: tuple[str, ...] | None = None, *, pinned: bool = False) -> None:
         """Show a new cluster view; ``lines``: the verdict's lines as the signals word them
-        (:func:`checks.observe.headline.verdict_lines`), else the view's problems."""
-        self.lines = lines
+        (:func:`checks.observe.headline.verdict_lines`), else the view's problems; ``pinned``: the
+        first line is a warning that must not take turns (the primary may be alive)."""
+        self.lines, self.pinned = lines, pinned
         if view is self.view:
             self._show_problems()
         self.view = view
@@ -131,6 +135,8 @@ class CockpitHeader(Widget):
         if self.expanded:
             return [f"▸ {p}" for p in problems]
         clock_s = self.now.timestamp() if self.now is not None else 0.0
+        if self.pinned and self._rows() == 1:
+            return [f"▸ {problems[0]}"]     # the loud headline never takes turns
         return problem_rows(problems, self._rows(), clock_s)
 
     def on_click(self, event: events.Click) -> None:
