@@ -76,7 +76,9 @@ def test_crash_failover_through_the_cockpit_with_an_approver_seat(fresh_lab, tmp
     wait_journal(incident, lambda e: e.kind == "approval" and e.data.get("approved_by") == "alice", "approval")
     op("o")
     wait_journal(incident, lambda e: e.kind == "evidence" and e.stage == 2, "old primary check")
-    op("x"); op("node1", literal=True); op("Enter")
+    op("x")
+    tmux.wait_for("op", "Type node1 to confirm", timeout=30)    # typed before the modal opens, it lands elsewhere
+    op("node1", literal=True); op("Enter")
     wait_journal(incident, lambda e: e.kind == "action" and e.data.get("step") == "fence", "fence")
     time.sleep(1)
     op("p"); op("node2", literal=True); op("Enter")
