@@ -19,6 +19,7 @@ from checks.runbook.operation import GateRefused, Operation
 from checks.runbook.session import Session
 from checks.stages.close import close_incident
 from checks.stages.cutover import cut_over
+from checks.stages.evaluate import evaluate_failover
 from checks.stages.freshness import approve, choose
 from checks.stages.old_primary import check_others, fence_old_primary
 from checks.stages.promote import promote_candidate
@@ -85,6 +86,9 @@ async def drive(op: Operation, *, candidate: str | None, operator: str, approver
                 fence: bool, yes: bool, adopt: str | None = None) -> bool:
     """Every stage in turn; True only when this run's own verification passed."""
     state = op.state()
+    if state.stage(3).status != "passed" and not op.promoted_here() and not (state.evaluation and state.evaluation.fail_over):
+        await _evaluate(op, state)
+        state = op.state()
     if state.stage(0).status not in ("passed", "overridden"):
         if not state.roles:
             if not approver:
@@ -130,6 +134,20 @@ async def drive(op: Operation, *, candidate: str | None, operator: str, approver
     # Not during verify: a standby being restarted is "unreachable" to its one-writer round.
     await _repoint(op)
     return verified
+
+
+async def _evaluate(op: Operation, state) -> None:
+    """The first decision: running ``drill`` is the operator's decision to fail over, journaled with the
+    signals one round sees and each standby's freshness (an earlier "not yet" is replaced, and says by whom)."""
+    from checks.observe.signal_round import signal_round
+
+    _view, board = await signal_round(op.cluster_name, op.cluster)
+    firing = board.firing()
+    earlier = state.evaluation
+    reason = "drill run by the operator" + (f", replacing {earlier.author}'s not yet" if earlier else "")
+    say(await evaluate_failover(op, "fail_over", [s.as_json() for s in firing], reason))
+    for signal in firing:
+        say(f"    signal {signal.name}: {signal.text}")
 
 
 async def _repoint(op: Operation) -> None:

@@ -15,6 +15,7 @@ from checks.runbook.gates import RunbookState
 
 # (key, action, footer label, seat, stage): stage None = not tied to one stage
 KEYS = (
+    ("g", "evaluate", "Evaluate", "operator", 0),
     ("s", "roles", "Roles", "operator", 0), ("w", "freeze", "Freeze", "operator", 0),
     ("k", "skip_freeze", "Skip freeze", "operator", 0), ("c", "choose", "Candidate", "operator", 1),
     ("o", "check_old", "Old primary", "operator", 2), ("x", "fence", "Fence", "operator", 2),
@@ -26,7 +27,7 @@ KEYS = (
     ("K", "keep_writer", "Keep one writer", "any", None),
 )
 OPERATOR_KEYS = {  # stage -> [(key, label)], as the checklist names them
-    0: [("s", "set roles"), ("w", "freeze writers"), ("k", "skip freeze")],
+    0: [("g", "evaluate"), ("s", "set roles"), ("w", "freeze writers"), ("k", "skip freeze")],
     1: [("c", "choose candidate")],
     2: [("o", "check old primary"), ("x", "fence")],
     3: [("p", "promote")],

@@ -95,6 +95,31 @@ class RunbookKeys(NextStepKeys):
         press(self)
 
     # -- operator --------------------------------------------------------------------------------
+    def action_evaluate(self) -> None:
+        """Before stage 0: the firing signals and each standby's freshness, then fail over or not yet.
+        The standbys are sampled again as the decision is journaled (checks.stages.evaluate)."""
+        from checks.incident.evaluation import NOT_YET, standby_freshness
+        from checks.observe.headline import headline
+        from widgets.evaluate_modal import EvaluateModal
+
+        board, view = getattr(self, "signal_board", None), self.cluster_view
+        firing = board.firing() if board is not None else []
+        said = (headline(view, board) or "") if view is not None else ""
+        signals = [s.as_json() for s in firing]
+
+        def decided(answer: str | None) -> None:
+            if answer == NOT_YET:
+                self.push_screen(PromptModal("Not yet: why? (optional)", "e.g. the primary is restarting; the "
+                                             "hosting provider is on it", allow_empty=True,
+                                             check=lambda a: clean_text(a, "the reason")),
+                                 lambda reason: reason is not None and self._start(
+                                     "evaluate", lambda rb: rb.evaluate(NOT_YET, signals, reason)))
+            elif answer:
+                self._start("evaluate", lambda rb: rb.evaluate(answer, signals))
+
+        self.push_screen(EvaluateModal([f"{s.name}: {s.text}" for s in firing],
+                                       [s["text"] for s in standby_freshness(view)], headline=said), decided)
+
     def action_roles(self) -> None:
         """Stage 0: the roles. Known ones (``run --scribe/--approver``, the config's ``on_call``) are
         not asked again; the scribe is never proposed as the operator (the runbook wants two people)."""

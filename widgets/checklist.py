@@ -28,7 +28,9 @@ class Checklist(Widget, can_focus=True):
     HELP = """\
 ### Runbook checklist
 
-One row per stage, 0 Stabilize to 5 Verify, each with its status in a glyph and a word:
+First the evaluation, the decision before stage 0 (**g**): `▶ evaluate: fail over?` until it is
+journaled, then who decided to fail over (`✓`) or not yet (`✗`: nothing past stage 0 runs until
+someone evaluates again). Then one row per stage, 0 Stabilize to 5 Verify, each with its status in a glyph and a word:
 `🔒 locked` (the stage before has not passed), `▶ open`, `✓ passed`, `⚑ override`
 (passed by an approver's decision, journaled as such), `✗ failed` (its last check failed:
 the line under it says why). The current stage, the first one not passed, is in bold with
@@ -77,6 +79,7 @@ its gate and next action under it.
     def compose(self) -> ComposeResult:
         yield Static("", id="checklist-busy")
         yield Static("", id="checklist-refusal")
+        yield Static(" ▶ evaluate: fail over?", id="evaluate-row", classes="stage-row -open")
         for number, title in STAGES:
             yield Static(f" {status_text('locked')} {number} {title}", id=f"stage-{number}", classes="stage-row -locked")
             more = Static("", id=f"stage-{number}-more", classes="stage-more")
@@ -183,6 +186,7 @@ its gate and next action under it.
             selected = -1                # every stage passed: none singled out, the aftermath's keys have the room
         groups = self._groups(state, current, selected) if short else {}
         hidden = {stage.number for run in groups.values() for stage in run[1:]}
+        self._show_evaluation(state)
         for stage in state.stages:
             self._show_stage(stage, current=stage.number == current, selected=stage.number == selected,
                              short=short, group=groups.get(stage.number), hidden=stage.number in hidden)
@@ -260,6 +264,20 @@ its gate and next action under it.
         more.display = bool(lines)
         more.set_class(expanded, "-expanded")
         more.set_class(current, "-current")
+
+    def _show_evaluation(self, state: RunbookState) -> None:
+        """The row before stage 0: the first decision, fail over or not yet, and who made it when."""
+        row = self.query_one("#evaluate-row", Static)
+        evaluation = state.evaluation
+        if evaluation is None:
+            status, words = "open", "evaluate: fail over? not decided yet"
+        else:
+            status = "passed" if evaluation.fail_over else "failed"
+            verb = "fail over" if evaluation.fail_over else "not yet"
+            words = f"evaluated: {verb} ({evaluation.author}, {evaluation.at.strftime('%H:%M:%S')} UTC)"
+        row.update(Text(f" {STATUS_MARKS[status][0]} {words}"))     # the words say the status
+        for name in STATUS_MARKS:
+            row.set_class(status == name, f"-{name}")
 
     def _line(self, label: str, text: str, style: str) -> Text:
         return Text.assemble((label, self._style("label")), (text, self._style(style) if style else Style()))

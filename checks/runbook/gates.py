@@ -9,12 +9,13 @@ resumed incident lands on the same stage with the same evidence.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Iterable, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from checks.config.model import Cluster
+from checks.incident.evaluation import Evaluation, standing_evaluation
 from checks.incident.evidence import STAGES, VERIFY_CHECKS, Check, Step
 from checks.observe.sample import iso_utc
 from checks.runbook.others import latest_check
@@ -52,6 +53,7 @@ class RunbookState(BaseModel):
     old_primary: str | None = None
     data_risk: dict | None = None
     closed: bool = False
+    evaluation: Evaluation | None = None    # the evaluation that stands (None: none journaled yet)
 
     @property
     def current(self) -> int:
@@ -140,7 +142,8 @@ def evaluate(cluster: Cluster, events: list[EventLike]) -> RunbookState:
         unlocked = status in ("passed", "overridden")
     closed = standing_close(events) is not None
     return RunbookState(stages=tuple(states), roles=roles, candidate=ctx.get("candidate"),
-                        old_primary=ctx.get("old_primary"), data_risk=ctx.get("data_risk"), closed=closed)
+                        old_primary=ctx.get("old_primary"), data_risk=ctx.get("data_risk"), closed=closed,
+                        evaluation=ctx.get("evaluation"))
 
 
 # -- closed, reopened --------------------------------------------------------------------------------
@@ -236,15 +239,32 @@ def _stage_events(events: list[EventLike], stage: int, *kinds: str) -> list[Even
     return [e for e in events if e.stage == stage and (not kinds or e.kind in kinds)]
 
 
+def _clock(at: datetime) -> str:
+    return f"{at.astimezone(timezone.utc):%H:%M:%S} UTC"
+
+
+def evaluation_line(evaluation: Evaluation | None) -> str:
+    """The evaluation as stage 0's evidence names it."""
+    if evaluation is None:
+        return "evaluation: none journaled yet (key g): the runbook measures the standbys' lag before deciding"
+    verb = "fail over" if evaluation.fail_over else "not to fail over yet"
+    return (f"evaluation: {evaluation.author} decided to {verb} at {_clock(evaluation.at)} "
+            f"({len(evaluation.signals)} signal{'s' if len(evaluation.signals) != 1 else ''} firing)")
+
+
 def _stage0(cluster: Cluster, events, ctx):
     roles = ctx["roles"]
-    evidence = [f"{r}: {n}" for r, n in sorted(roles.items())]
+    ctx["evaluation"] = evaluation = standing_evaluation(events)
+    evidence = [evaluation_line(evaluation)] + [f"{r}: {n}" for r, n in sorted(roles.items())]
     missing = [r for r in ("operator", "scribe", "approver") if r not in roles]
     if missing:
         return "open", f"roles not set: {', '.join(missing)}", "set the roles", evidence
     problem = approval_problem(roles["approver"], cluster, roles["operator"])
     if problem:
         return "failed", problem, "name a listed approver who is not the operator", evidence
+    if evaluation is not None and not evaluation.fail_over:
+        return ("open", f"{evaluation.author} decided at {_clock(evaluation.at)} not to fail over yet: nothing past "
+                "stage 0 runs on that decision", "evaluate again (key g) to decide to fail over", evidence)
     skip = [e for e in _stage_events(events, 0, "decision") if _data(e).get("skip_freeze")]
     done = {}
     for e in _stage_events(events, 0, "action"):

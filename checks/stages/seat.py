@@ -15,7 +15,7 @@ from typing import Any, Awaitable, Protocol, runtime_checkable
 
 from checks.runbook.gates import RunbookState
 from checks.runbook.operation import Operation
-from checks.stages import close, cutover, freshness, old_primary, promote, stabilize, verify
+from checks.stages import close, cutover, evaluate, freshness, old_primary, promote, stabilize, verify
 
 Outcome = Any | Awaitable[Any]
 
@@ -27,6 +27,7 @@ class Runbook(Protocol):
     simulated: bool          # training: the keys say "(simulated)" beside each effect
 
     def state(self) -> RunbookState: ...
+    def evaluate(self, decision: str, signals: list[dict], reason: str = "") -> Outcome: ...
     def set_roles(self, scribe: str, approver: str) -> Outcome: ...
     def freeze(self) -> Outcome: ...
     def skip_freeze(self, reason: str) -> Outcome: ...
@@ -52,6 +53,9 @@ class LiveRunbook:
 
     def state(self) -> RunbookState:
         return self.op.state()
+
+    def evaluate(self, decision: str, signals: list[dict], reason: str = ""):
+        return evaluate.evaluate_failover(self.op, decision, signals, reason)
 
     def set_roles(self, scribe: str, approver: str) -> str:
         return stabilize.set_roles(self.op, self.op.author, scribe, approver)

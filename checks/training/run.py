@@ -37,6 +37,7 @@ from checks.runbook.operation import GateRefused
 from checks.runbook.others import needs_fencing
 from checks.runbook.result_text import result_outcome, result_sentence
 from checks.stages.close import close_incident
+from checks.stages.evaluate import evaluate_failover
 from checks.stages.freshness import approve, choose
 from checks.stages.old_primary import attest, check_others, fence_old_primary
 from checks.stages.promote import PromotionResult, promote_candidate
@@ -103,6 +104,10 @@ class TrainingRun(ReplayTimeline):
         if approver not in self._seats:
             self._seats[approver] = self._operation(approver or "?", "approver")
         return self._seats[approver]
+
+    def evaluate(self, decision: str, signals: list[dict], reason: str = "") -> str:
+        """Before stage 0: the decision, with the replayed standbys' freshness (the real code)."""
+        return self._attempt("evaluate", lambda: drive(evaluate_failover(self.op, decision, signals, reason)))
 
     def set_roles(self, scribe: str, approver: str) -> None:
         """Stage 0: the trainee is the operator."""

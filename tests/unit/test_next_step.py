@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from checks.runbook.gates import evaluate, scribe_problem
 from checks.runbook.next_step import next_step
-from tests.unit.test_runbook_gates import CLUSTER, FROZEN, Ev, checked, choose, roles
+from tests.unit.test_runbook_gates import CLUSTER, FROZEN, Ev, checked, choose, evaluated, roles
 
 DOWN = {"n1": {"reachable": False, "writable": False, "needs_proof": True, "fenced": False}}
 WRITABLE = {"n1": {"reachable": True, "writable": True, "needs_proof": False, "fenced": False}}
@@ -16,8 +16,9 @@ def step(events):
 
 
 def test_each_stage_proposes_its_own_action_in_runbook_order():
-    assert step([]).action == "roles"
-    assert step(roles()).action == "freeze"
+    assert step([]).action == "evaluate"
+    assert step(evaluated()).action == "roles"
+    assert step(evaluated() + roles()).action == "freeze"
     assert step(roles() + FROZEN).action == "choose"
     assert step(roles() + FROZEN + choose(True)).action == "check_old"
     fence = step(roles() + FROZEN + choose(True) + checked(DOWN))
@@ -28,7 +29,14 @@ def test_each_stage_proposes_its_own_action_in_runbook_order():
 
 
 def test_a_failed_roles_gate_asks_for_the_roles_again():
-    assert step(roles(operator="alice", approver="alice") + FROZEN).action == "roles"
+    assert step(evaluated() + roles(operator="alice", approver="alice") + FROZEN).action == "roles"
+
+
+def test_evaluate_comes_first_during_stage_0_and_again_after_not_yet():
+    assert step(roles()).action == "evaluate"          # roles set first: the decision is still proposed
+    again = step(evaluated("not_yet") + roles() + FROZEN)
+    assert (again.action, again.label) == ("evaluate", "evaluate again (fail over?)")
+    assert step(evaluated("not_yet") + roles() + FROZEN + evaluated()).action == "choose"
 
 
 def test_a_risk_waiting_for_the_approver_is_not_the_operators_key():

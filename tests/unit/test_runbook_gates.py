@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from checks.config.model import Cluster
 from checks.runbook.gates import evaluate
@@ -22,10 +23,19 @@ class Ev:
     author: str = "olga"
     seat: str = "operator"
     text: str = ""
+    at: datetime = field(default_factory=lambda: datetime(2026, 12, 3, 3, 0, tzinfo=timezone.utc))
 
 
 def roles(operator="olga", scribe="sam", approver="alice"):
     return [Ev("role", data={"roles": {"operator": operator, "scribe": scribe, "approver": approver}})]
+
+
+def evaluated(decision="fail_over", author="olga"):
+    return [Ev("decision", 0, {"evaluate": decision, "reason": "", "author": author,
+                               "signals": [{"name": "primary_unreachable", "subject": "n1", "since": None,
+                                            "text": "the bastion cannot reach the primary n1"}],
+                               "standbys": [{"node": "n2", "reachable": True, "text": "n2: standby, streaming"}]},
+               author=author)]
 
 
 FROZEN = [Ev("action", 0, {"step": "freeze", "name": "stop cron", "exit_code": 0})]
@@ -136,3 +146,28 @@ def test_only_the_last_verification_run_counts_while_it_journals_check_by_check(
         run("c", ("new_primary_writable", False))
     assert evaluate(CLUSTER, stale_pass).stage(5).status == "failed"
     assert evaluate(CLUSTER, done + run("d", ("new_primary_writable", True))).stage(5).status == "open"
+
+
+def test_no_evaluation_is_named_in_stage_0s_evidence_but_does_not_block():
+    state = evaluate(CLUSTER, roles() + FROZEN)
+    assert state.stage(0).status == "passed" and state.evaluation is None
+    assert state.stage(0).evidence[0].startswith("evaluation: none journaled yet (key g)")
+
+
+def test_not_yet_holds_everything_past_stage_0_until_someone_evaluates_again():
+    held = evaluate(CLUSTER, roles() + evaluated("not_yet", author="bob") + FROZEN)
+    assert held.stage(0).status == "open" and held.current == 0
+    assert held.stage(0).gate.startswith("bob decided at 03:00:00 UTC")
+    assert "not to fail over yet" in held.stage(0).gate
+    assert held.stage(0).next_action == "evaluate again (key g) to decide to fail over"
+    assert [s.status for s in held.stages[1:]] == ["locked"] * 5
+    going = evaluate(CLUSTER, roles() + evaluated("not_yet", author="bob") + FROZEN + evaluated())
+    assert going.stage(0).status == "passed" and going.evaluation.fail_over
+    assert going.stage(0).evidence[0] == ("evaluation: olga decided to fail over at 03:00:00 UTC "
+                                          "(1 signal firing)")
+
+
+def test_not_yet_after_a_candidate_was_chosen_locks_the_promotion_again():
+    events = evaluated() + roles() + FROZEN + choose(True) + evaluated("not_yet")
+    state = evaluate(CLUSTER, events)
+    assert state.current == 0 and state.stage(3).status == "locked"
