@@ -28,7 +28,7 @@ class Checklist(Widget, can_focus=True):
     HELP = """\
 ### Runbook checklist
 
-First the evaluation, the decision before stage 0 (**g**): `▶ evaluate: fail over?` until it is
+First the evaluation, the decision before stage 0 (**g**): `▶ evaluate: not decided yet` until it is
 journaled, then who decided to fail over (`✓`) or not yet (`✗`: nothing past stage 0 runs until
 someone evaluates again). Then one row per stage, 0 Stabilize to 5 Verify, each with its status in a glyph and a word:
 `🔒 locked` (the stage before has not passed), `▶ open`, `✓ passed`, `⚑ override`
@@ -79,7 +79,7 @@ its gate and next action under it.
     def compose(self) -> ComposeResult:
         yield Static("", id="checklist-busy")
         yield Static("", id="checklist-refusal")
-        yield Static(" ▶ evaluate: fail over?", id="evaluate-row", classes="stage-row -open")
+        yield Static(" ▶ evaluate: not decided yet", id="evaluate-row", classes="stage-row -open")
         for number, title in STAGES:
             yield Static(f" {status_text('locked')} {number} {title}", id=f"stage-{number}", classes="stage-row -locked")
             more = Static("", id=f"stage-{number}-more", classes="stage-more")
@@ -269,12 +269,14 @@ its gate and next action under it.
         """The row before stage 0: the first decision, fail over or not yet, and who made it when."""
         row = self.query_one("#evaluate-row", Static)
         evaluation = state.evaluation
+        # On a short pane, once stage 0 passed, the row gives its line back (stage 0's evidence names it).
+        row.display = not (self.has_class("-short") and state.current > 0)
         if evaluation is None:
-            status, words = "open", "evaluate: fail over? not decided yet"
+            status, words = "open", "evaluate: not decided yet"
         else:
             status = "passed" if evaluation.fail_over else "failed"
             verb = "fail over" if evaluation.fail_over else "not yet"
-            words = f"evaluated: {verb} ({evaluation.author}, {evaluation.at.strftime('%H:%M:%S')} UTC)"
+            words = f"evaluate: {verb}, {evaluation.author} {evaluation.at.strftime('%H:%M')} UTC"
         row.update(Text(f" {STATUS_MARKS[status][0]} {words}"))     # the words say the status
         for name in STATUS_MARKS:
             row.set_class(status == name, f"-{name}")

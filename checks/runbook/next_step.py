@@ -31,9 +31,9 @@ def next_step(state: RunbookState, events) -> NextStep:
         return NextStep(None, "", "the incident is closed: nothing is proposed (reopen it to act again)")
     current = state.current
     if current == 0 and (state.evaluation is None or not state.evaluation.fail_over):
-        again = "again " if state.evaluation is not None else ""
-        return NextStep("evaluate", f"evaluate {again}(fail over?)", f"evaluate {again}: the signals and each standby's "
-                        "freshness, then the decision to fail over or not yet")
+        again = " again" if state.evaluation is not None else ""
+        return NextStep("evaluate", "evaluate", f"evaluate{again}: read the signals and each standby's freshness, "
+                        "then decide to fail over or not yet")
     if current == 0:
         roles = state.stage(0)
         if not state.roles or roles.status == "failed" or {"operator", "scribe", "approver"} - set(state.roles):

@@ -158,7 +158,8 @@ async def test_the_gate_and_the_keys_of_stage_0_wrap_each_key_beside_its_label(c
         assert not any(line.endswith("…") for line in shown if "needs" in line or "next" in line)
         joined = "\n".join(shown)
         assert "needs roles not set: operator," in joined and "scribe, approver" in joined
-        for key, label in (("⏎ s", "set roles"), ("w", "freeze writers"), ("k", "skip freeze")):
+        for key, label in (("⏎ g", "evaluate"), ("s", "set roles"),
+                           ("w", "freeze writers"), ("k", "skip freeze")):
             assert any(f" {key}  {label}" in line for line in shown), (key, shown)
 
 

@@ -9,6 +9,7 @@ from checks.training.scenario import load_scenario
 from cli.train_cmd import SCENARIO_DIR
 from tui.train_app import TrainingApp
 from widgets.confirm_modal import ConfirmModal
+from widgets.evaluate_modal import EvaluateModal
 from widgets.prompt_modal import PromptModal
 from widgets.typed_confirm import TypedConfirmModal
 
@@ -19,6 +20,9 @@ async def answer(pilot, app) -> str:
     if isinstance(screen, TypedConfirmModal):
         await pilot.press(*screen.node, "enter")
         return f"type {screen.node}"
+    if isinstance(screen, EvaluateModal):
+        await pilot.press("y")
+        return "fail over"
     if isinstance(screen, ConfirmModal):
         await pilot.press("y")
         return "y"
@@ -45,6 +49,9 @@ async def test_a_crash_failover_by_enter_and_its_confirmations_alone(tmp_path):
             await pilot.pause()
         assert run.state().stage(5).status == "passed", (pressed, run.state().stage(run.state().current).gate)
         assert not [a for a in run.attempts if not a["ok"]], "the guided path was refused somewhere"
-        # Enter chose the freshest standby and checked the old primary at once; verification followed the cutover.
-        assert pressed.count("enter") <= 6, pressed
+        # Enter evaluated first, chose the freshest standby and checked the old primary at once;
+        # verification followed the cutover.
+        assert pressed.count("enter") <= 7, pressed
+        assert pressed[:2] == ["enter", "fail over"], pressed
+        assert run.state().evaluation is not None and run.state().evaluation.fail_over
         assert "type node1" in pressed and f"type {run.state().candidate}" in pressed

@@ -16,6 +16,7 @@ from tui.app import CockpitApp
 from tui.runbook_palette import RunbookCommands
 from widgets.checklist import Checklist
 from widgets.confirm_modal import ConfirmModal
+from widgets.evaluate_modal import EvaluateModal
 from widgets.prompt_modal import PromptModal
 
 
@@ -84,6 +85,11 @@ async def test_a_key_pressed_too_early_answers_with_its_gates_sentence(cockpit):
 async def test_enter_runs_the_next_step_and_the_scribe_is_never_the_operator(cockpit):
     app = cockpit()
     async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("enter")                              # first: evaluate, fail over or not yet
+        assert isinstance(app.screen, EvaluateModal)
+        await pilot.press("y")
+        await until(pilot, lambda: any("evaluate" in e.data for e in journaled(app, "decision")), "the evaluation")
+        await until(pilot, lambda: app.panes.state.evaluation is not None, "the evaluation on screen")
         await pilot.press("enter")
         assert isinstance(app.screen, PromptModal)
         scribe = app.screen.query_one(Input)
