@@ -91,16 +91,14 @@ def evaluation_data(decision: str, signals: Iterable[dict[str, Any]], standbys: 
 
 
 def evaluation_sentence(decision: str, author: str, data: dict[str, Any]) -> str:
-    """The journal line: the decision, who made it, on how many signals, and the freshest standby."""
-    signals = data.get("signals") or []
-    fired = (f"{len(signals)} signal{'s' if len(signals) != 1 else ''} firing ("
-             + ", ".join(sorted({s['name'] for s in signals})) + ")") if signals else "no signal firing"
-    measured = [s for s in data.get("standbys") or [] if s.get("reachable")]
-    lag = (f"; {len(measured)} standby{'s' if len(measured) != 1 else ''} measured" if measured else
-           "; no standby could be measured")
-    why = f": {data['reason']}" if data.get("reason") else ""
+    """The journal line: the decision, who made it, the signals it was made on, how many standbys were measured."""
+    names = ", ".join(sorted({s["name"] for s in data.get("signals") or []})) or "none"
+    standbys = data.get("standbys") or []
+    measured = sum(1 for s in standbys if s.get("reachable"))
+    why = f" ({data['reason']})" if data.get("reason") else ""
     verb = "decided to fail over" if decision == FAIL_OVER else "decided not to fail over yet"
-    return f"evaluation: {author} {verb}{why} ({fired}{lag})"
+    return (f"evaluation: {author} {verb}{why}; signals firing: {names}; standbys measured: {measured} of "
+            f"{len(standbys)}")
 
 
 def evaluations(events: Iterable[Any]) -> list[Evaluation]:

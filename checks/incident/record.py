@@ -5,7 +5,8 @@ string out); :func:`render_record` feeds it from a :class:`~checks.incident.jour
 :func:`write_record` writes ``record.md`` atomically and is meant to be called after
 every event. The order is a postmortem's: the title and the incident in one sentence, the header,
 the summary (what failed and when, who decided what, when Odoo wrote again, RTO, RPO, the stage,
-the data risk stated once), roles, status updates, the timeline, decisions (each with its
+the data risk stated once) after the evaluation (the first decision: fail over or not yet, with the
+signals and each standby's freshness), roles, status updates, the timeline, decisions (each with its
 approvals), commands run, verification, close-out, action items (TODOs and open follow-ups).
 Times are UTC and the incident's local zone (:mod:`checks.incident.record_time`).
 
@@ -30,7 +31,7 @@ from checks.incident.directory import RECORD_FILE
 from checks.incident.directory import RECORD_LOCK_FILE as LOCK_FILE
 from checks.incident.journal import APPROVAL, DECISION, OVERRIDE, Event, Journal, JournalWriteError
 from checks.incident.record_facts import RecordFacts
-from checks.incident.record_sections import NAMED_ROLES, close_out, commands, roles, timeline, verification
+from checks.incident.record_sections import NAMED_ROLES, close_out, commands, evaluation, roles, timeline, verification
 from checks.incident.record_summary import (
     action_items, approval_lines, header, rpo_words, rto_words, stage_label, status_updates, summary
 )
@@ -57,6 +58,24 @@ def node_line(sample: NodeSample, zone: RecordZone = UTC_ZONE) -> str:
         return (f"{sample.name}: standby, writable no, receive {sample.receive_lsn or '?'}, "
                 f"replay delay {delay}{paused}{when}")
     return f"{sample.name}: unknown role, writable ?{when}"
+
+
+def _evaluation(events: Sequence[Event], zone: RecordZone) -> list[str]:
+    """The first decision, fail over or not yet, with what it was made on (the record opens with it)."""
+    lines = ["## Evaluation", ""]
+    found = evaluation(events)
+    if not found:
+        return lines + ["No evaluation was journaled: nobody recorded the decision to fail over, with the signals "
+                        "and the standbys' lag, before the runbook started."]
+    for e in found:
+        why = f": {e['reason']}" if e["reason"] else ""
+        stands = "" if e["stands"] else " (replaced by a later evaluation)"
+        lines.append(f"- {zone.clock(e['at'])} {md(e['by'])} decided: **{e['words']}**{md(why)}{stands}")
+        lines.append("  - Signals firing:" + (" none" if not e["signals"] else ""))
+        lines += [list_item("    - ", f"{s.get('name')}: {s.get('text')}") for s in e["signals"]]
+        lines.append("  - Standbys, measured first:" + (" none sampled" if not e["standbys"] else ""))
+        lines += [list_item("    - ", str(s.get("text", ""))) for s in e["standbys"]]
+    return lines
 
 
 def _roles(events: Sequence[Event], zone: RecordZone) -> list[str]:
@@ -182,7 +201,7 @@ def render_record_from(meta: Mapping[str, str], events: Sequence[Event], samples
     ordered = sorted(events, key=lambda e: (e.at, e.id))
     facts = RecordFacts(meta, ordered, samples, now)
     zone = zone.on(facts.opened.astimezone(timezone.utc).date() if facts.opened else None)
-    parts = [header(facts, zone), summary(facts, zone), _roles(ordered, zone), status_updates(facts, zone),
+    parts = [header(facts, zone), _evaluation(ordered, zone), summary(facts, zone), _roles(ordered, zone), status_updates(facts, zone),
              _timeline(facts, zone), _decisions(facts, zone), _commands(facts, zone), _verification(facts, zone),
              _close_out(facts, zone), action_items(facts, zone)]
     return "\n\n".join("\n".join(p) for p in parts) + "\n"

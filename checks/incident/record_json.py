@@ -19,7 +19,7 @@ from checks.incident.events import Event, redact_data
 from checks.incident.journal import Journal
 from checks.incident.record import decision_samples
 from checks.incident.record_facts import RecordFacts
-from checks.incident.record_sections import close_out, commands, roles, timeline, verification
+from checks.incident.record_sections import close_out, commands, evaluation, roles, timeline, verification
 from checks.incident.record_summary import headline, rpo_words, rto_words, stage_label
 from checks.incident.record_text import risk_text
 from checks.incident.record_time import UTC_ZONE, RecordZone, zone_for
@@ -27,7 +27,7 @@ from checks.observe.sample import NodeSample, iso_utc, utcnow
 
 VERSION = 1
 TOP_KEYS = ("record_version", "incident", "timezone", "summary", "roles", "status_updates", "timeline", "decisions",
-            "commands", "verification", "close_out", "action_items")
+            "commands", "verification", "close_out", "action_items", "evaluation")
 
 
 def node_state(s: NodeSample) -> dict[str, Any]:
@@ -117,7 +117,7 @@ def record_document(meta: Mapping[str, str], events: Sequence[Event], samples: S
                            for e in facts.status_updates()],
         "timeline": timeline(ordered), "decisions": [_decision(b) for b in facts.decisions],
         "commands": commands(ordered), "verification": verification(ordered), "close_out": _close_out(facts),
-        "action_items": facts.action_items(),
+        "action_items": facts.action_items(), "evaluation": evaluation(ordered),
     }
     return visible_data(redact_data(_plain(document)))
 

@@ -118,3 +118,14 @@ def close_out(close: Event | None) -> dict[str, Any] | None:
             "rpo_s": d.get("rpo_s") if isinstance(d.get("rpo_s"), (int, float)) else None,
             "stage_seconds": stage_seconds(close),
             "figures": {k: d[k] for k in sorted(d) if k not in CLOSE_OWN_KEYS}}
+
+
+def evaluation(events: Sequence[Event]) -> list[dict[str, Any]]:
+    """Every evaluation (fail over or not yet), in order, each with the signals and standbys it was
+    made on; the last one ``stands``."""
+    from checks.incident.evaluation import WORDS, evaluations
+
+    found = evaluations(events)
+    return [{"at": ev.at, "by": ev.author, "decision": ev.decision, "words": WORDS[ev.decision], "reason": ev.reason,
+             "signals": [dict(s) for s in ev.signals], "standbys": [dict(s) for s in ev.standbys],
+             "stands": i == len(found) - 1} for i, ev in enumerate(found)]

@@ -51,6 +51,15 @@ def basic_incident():
         ev(2, "08:10:02.200000", "scribe", "bob", "role", "bob joined the scribe seat", joined=True),
         ev(3, "08:10:03.000000", "operator", "alice", "status", "first bad signal: node1 unreachable: connection refused",
            first_bad_at="2026-12-01T08:09:30.000000Z"),
+        ev(50, "08:10:04.000000", "operator", "alice", "decision",
+           "evaluation: alice decided to fail over; signals firing: primary_unreachable; standbys measured: 1 of 2",
+           stage=0, evaluate="fail_over", reason="", proposed_by="alice",
+           signals=[{"name": "primary_unreachable", "subject": "node1", "since": "2026-12-01T08:09:30.000000Z",
+                     "text": "the bastion cannot reach the primary node1 (refused: connection refused) for 34s"}],
+           standbys=[{"node": "node2", "reachable": True, "text": "node2: standby, not streaming, holds WAL up to "
+                      "0/3000000, replay delay 35s, 0 B not replayed"},
+                     {"node": "node3", "reachable": False, "text": "node3 does not answer: its freshness cannot be "
+                      "measured"}]),
         ev(4, "08:10:05.000000", "operator", "alice", "role", "roles set: operator alice, scribe bob, approver carol",
            roles={"operator": "alice", "scribe": "bob", "approver": "carol"}),
         ev(5, "08:10:06.000000", "operator", "alice", "stage", "stage 0 Stabilize is open", stage=0),

@@ -82,11 +82,13 @@ def test_a_planned_switchover_is_no_failure():
 def test_each_decision_shows_its_approval_in_its_own_block():
     decisions = section(brussels(), "Decisions")
     assert "not approved" not in decisions
-    block = decisions.split("### ")[1]
+    assert decisions.split("### ")[1].startswith("08:10:04 UTC / 09:10:04 CET decision: evaluation: alice decided "
+                                                 "to fail over; signals firing: primary_unreachable")
+    block = decisions.split("### ")[2]
     assert block.startswith("08:11:10 UTC / 09:11:10 CET decision: candidate node2: the data risk stated in the summary")
     assert ("- Approved by: carol at 08:11:20 UTC / 09:11:20 CET, from the approver seat, 10s after the decision\n"
             "  - carol approves promoting node2: the data risk stated in the summary\n") in block
-    assert [b.split("\n")[0].split(" CET ")[1] for b in decisions.split("### ")[1:]] == [
+    assert [b.split("\n")[0].split(" CET ")[1] for b in decisions.split("### ")[2:]] == [
         "decision: candidate node2: the data risk stated in the summary",
         "decision: fail over now rather than wait for the hosting provider",
         "attestation: carol attests node1 is down: host powered off, confirmed by the hosting provider"]
@@ -217,10 +219,15 @@ def test_record_json_is_one_document_with_the_same_content_and_no_secret(tmp_pat
     assert summary["odoo_wrote_again_at"] == probe["at"] and summary["promoted"]["node"] == "node2"
     assert summary["what_failed"]["node"] == "node1" and summary["data_risk"][0]["statement"] == RISK
     assert summary["stage"]["state"] == "closed"
-    first = doc["decisions"][0]
+    [evaluated] = doc["evaluation"]
+    assert (evaluated["decision"], evaluated["by"], evaluated["stands"]) == ("fail_over", "alice", True)
+    assert [s["name"] for s in evaluated["signals"]] == ["primary_unreachable"]
+    assert [s["node"] for s in evaluated["standbys"]] == ["node2", "node3"]
+    assert doc["decisions"][0]["stage"] == 0 and doc["decisions"][0]["text"].startswith("evaluation: alice decided")
+    first = doc["decisions"][1]
     assert first["candidate"] == "node2" and first["data_risk"]["statement"] == RISK
     assert [(a["by"], a["seat"]) for a in first["approvals"]] == [("carol", "approver")]
-    assert [d["kind"] for d in doc["decisions"]] == ["decision", "decision", "attestation"]
+    assert [d["kind"] for d in doc["decisions"]] == ["decision", "decision", "decision", "attestation"]
     assert first["node_states"][0]["node"] == "node1" and first["node_states"][0]["reachable"] is False
     assert [v["check"] for v in doc["verification"]][:2] == ["new_primary_writable", "odoo_login"]
     assert doc["verification"][1]["detail"] == "timed out after 5s"
