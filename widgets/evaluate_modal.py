@@ -63,8 +63,8 @@ a failover is a data-risk decision, so the lag is measured first.
                 yield Static("\n".join(f"• {line}" for line in self.standbys) or "• no standby is sampled yet",
                              id="evaluate-standbys")
             with Horizontal(id="evaluate-answers"):
-                yield Button("Fail over (y)", id="fail-over", variant="error")
-                yield Button("Not yet (n)", id="not-yet", variant="primary")
+                yield Button("Fail over (y)", id="fail-over", variant="error", compact=True)
+                yield Button("Not yet (n)", id="not-yet", variant="primary", compact=True)
 
     def action_answer(self, answer: str | None) -> None:
         self.dismiss(answer)
