@@ -49,19 +49,21 @@ class Evaluation(BaseModel):
         return found
 
 
-def standby_freshness(view: ClusterView | None) -> list[dict[str, Any]]:
+def standby_freshness(view: ClusterView | None, primary: str | None = None) -> list[dict[str, Any]]:
     """What each standby holds now (the runbook's "measure lag first"): its WAL, how far replay is
     behind, and the data at risk against the last primary position seen, each with its sentence.
-    Nodes that do not answer are listed too: a standby that cannot be measured is not fresh."""
+    Nodes that do not answer are listed too: a standby that cannot be measured is not fresh. The
+    primary (writable, the last one seen, or ``primary``: the one the signals name) is not a standby."""
     if view is None:
         return []
+    last = view.last_primary.node if view.last_primary is not None else primary
     found = []
     for node in view.nodes:
         s = node.sample
         if node.foreign or node.duplicate_of or node.role == "primary":
             continue
         if not s.reachable:
-            if node.role == "unreachable" and view.last_primary is not None and view.last_primary.node == node.name:
+            if node.name == last:
                 continue                     # the old primary, not a standby
             found.append({"node": node.name, "reachable": False,
                           "text": f"{node.name} does not answer: its freshness cannot be measured"})
@@ -79,6 +81,12 @@ def standby_freshness(view: ClusterView | None) -> list[dict[str, Any]]:
                                f"{human_seconds(s.replay_delay_s)}, {human_bytes(s.bytes_not_replayed)} not replayed"
                                f"{risk}{paused}")})
     return found
+
+
+def signalled_primary(signals: Iterable[dict[str, Any]]) -> str | None:
+    """The node the primary's own signals name (unreachable, restarting), if any."""
+    return next((s.get("subject") for s in signals
+                 if s.get("name") in ("primary_unreachable", "primary_restarts") and s.get("subject")), None)
 
 
 def evaluation_data(decision: str, signals: Iterable[dict[str, Any]], standbys: Sequence[dict[str, Any]],

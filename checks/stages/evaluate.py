@@ -12,7 +12,9 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from checks.config.text import clean_text  # person text is made safe once, where it enters
-from checks.incident.evaluation import DECISIONS, WORDS, evaluation_data, evaluation_sentence, standby_freshness
+from checks.incident.evaluation import (
+    DECISIONS, WORDS, evaluation_data, evaluation_sentence, signalled_primary, standby_freshness
+)
 from checks.runbook.operation import Operation
 
 
@@ -26,7 +28,8 @@ async def evaluate_failover(op: Operation, decision: str, signals: Iterable[dict
     if state.stage(3).status == "passed" or op.promoted_here():
         raise op.refuse("evaluate", "evaluate refused: a promotion was already sent in this incident, so the decision "
                         "to fail over was acted on; roll back (key b) if the failover must be undone", 0)
+    signals = list(signals)
     view = await op.refresh()
-    data = evaluation_data(decision, signals, standby_freshness(view), reason)
+    data = evaluation_data(decision, signals, standby_freshness(view, signalled_primary(signals)), reason)
     return op.log("decision", evaluation_sentence(decision, op.author, data), stage=0,
                   data={**data, "proposed_by": op.author}).text

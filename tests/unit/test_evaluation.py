@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from checks.incident.evaluation import (
-    evaluation_data, evaluation_sentence, evaluations, standby_freshness, standing_evaluation
+    evaluation_data, evaluation_sentence, evaluations, signalled_primary, standby_freshness, standing_evaluation
 )
 from checks.observe.assess import Watch
 from tests.repr_check import repr_fragments
@@ -59,3 +59,12 @@ def test_the_last_evaluation_stands():
     assert standing.lines() == ["signal primary_unreachable: the bastion cannot reach the primary n1",
                                 "n2: standby, streaming"]
     assert standing_evaluation([]) is None
+
+
+def test_a_primary_the_signals_name_is_not_listed_as_a_standby():
+    watch = Watch("c", cluster())                       # a cockpit that never saw n1 answer
+    view = watch.update(down("n1"), standby("n2"), standby("n3"), now=T0)
+    assert [s["node"] for s in standby_freshness(view)] == ["n1", "n2", "n3"]
+    named = [{"name": "primary_unreachable", "subject": "n1", "text": "the bastion cannot reach the primary n1"}]
+    assert signalled_primary(named) == "n1" and signalled_primary([]) is None
+    assert [s["node"] for s in standby_freshness(view, signalled_primary(named))] == ["n2", "n3"]
