@@ -98,7 +98,7 @@ class RunbookKeys(NextStepKeys):
     def action_evaluate(self) -> None:
         """Before stage 0: the firing signals and each standby's freshness, then fail over or not yet.
         The standbys are sampled again as the decision is journaled (checks.stages.evaluate)."""
-        from checks.incident.evaluation import NOT_YET, standby_freshness
+        from checks.incident.evaluation import NOT_YET, signalled_primary, standby_freshness
         from checks.observe.headline import headline
         from widgets.evaluate_modal import EvaluateModal
 
@@ -118,7 +118,8 @@ class RunbookKeys(NextStepKeys):
                 self._start("evaluate", lambda rb: rb.evaluate(answer, signals))
 
         self.push_screen(EvaluateModal([f"{s.name}: {s.text}" for s in firing],
-                                       [s["text"] for s in standby_freshness(view)], headline=said), decided)
+                                       [s["text"] for s in standby_freshness(view, signalled_primary(signals))],
+                                       headline=said), decided)
 
     def action_roles(self) -> None:
         """Stage 0: the roles. Known ones (``run --scribe/--approver``, the config's ``on_call``) are
