@@ -57,7 +57,12 @@ class RunbookKeys(NextStepKeys):
 
     def action_press(self, action: str) -> None:
         """A runbook key pressed while its footer entry is hidden: the seat check, then its handler
-        (which refuses with the gate's sentence when the stage is not open)."""
+        (which refuses with the gate's sentence when the stage is not open). A cockpit without an
+        incident (a fixed view, a test harness) has no runbook: the key says so."""
+        if getattr(self, "session", None) is None:
+            self.notify(f"{action.replace('_', ' ')} refused: this cockpit has no incident, so nothing it did would be "
+                        "journaled; open one with failover-cockpit run CONFIG --incident DIR", severity="warning")
+            return
         if not seat_may(self.session, action):
             seat = "approver" if action in APPROVER_ACTIONS else "operator"
             self.notify(f"{action.replace('_', ' ')}: only the {seat} seat has this key; this is the "
