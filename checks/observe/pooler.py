@@ -65,6 +65,21 @@ class PoolProbe(BaseModel):
     def target_words(self) -> str:
         return self.reaches or self.upstream or "an unknown server"
 
+    @property
+    def writes(self) -> bool:
+        """A new client of this database reached a server that accepts writes."""
+        return self.connected and bool(self.writable)
+
+    def path_sentence(self) -> str:
+        """What a new client of this database met, in one sentence: the signals, the stage 2
+        evidence, ``status`` and the headline all say it in these words."""
+        where = f"a new client of {self.pgbouncer} ({self.database})"
+        if self.writes:
+            return f"{where} writes to {self.target_words}"
+        if self.connected:
+            return f"{where} lands on {self.target_words}, which is read-only (in recovery)"
+        return f"{where} cannot write: {self.error or 'no answer'}"
+
 
 def error_line(exc: BaseException) -> str:
     """One redacted line for an exception met on a PgBouncer ("timeout expired" for a timeout)."""
@@ -211,6 +226,6 @@ def app_writers(probes: list[PoolProbe]) -> dict[str, str]:
     """Nodes Odoo writes to through a pooler this round: node -> the sentence that says so."""
     found: dict[str, str] = {}
     for p in probes:
-        if p.connected and p.writable and p.reaches:
-            found.setdefault(p.reaches, f"a new client of {p.pgbouncer} ({p.database}) writes to {p.reaches}")
+        if p.writes and p.reaches:
+            found.setdefault(p.reaches, p.path_sentence())
     return found

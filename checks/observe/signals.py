@@ -257,15 +257,8 @@ def _app_path(p: PoolProbe) -> Signal:
     subject = f"{p.pgbouncer}/{p.database}"
     evidence = {"pgbouncer": p.pgbouncer, "database": p.database, "reaches": p.reaches, "upstream": p.upstream,
                 "writable": p.writable, "error": p.error, "latency_ms": p.latency_ms}
-    if p.connected and p.writable:
-        return Signal(name="app_path_writable", subject=subject, firing=False, evidence=evidence,
-                      text=f"Odoo writes through {p.pgbouncer} ({p.database}) to {p.target_words}")
-    if p.connected:
-        why = f"{p.target_words} is read-only (in recovery)"
-    else:
-        why = p.error or "no answer"
-    return Signal(name="app_path_writable", subject=subject, firing=True, evidence=evidence,
-                  text=f"Odoo cannot write through {p.pgbouncer} ({p.database}, to {p.target_words}): {why}")
+    return Signal(name="app_path_writable", subject=subject, firing=not p.writes, evidence=evidence,
+                  text=f"Odoo's path: {p.path_sentence()}")
 
 
 def _pooler(p: PoolProbe) -> Signal:

@@ -126,7 +126,8 @@ def status_table(view: ClusterView, board: SignalBoard | None = None) -> str:
     if board is not None:
         for p in board.probes:
             target = f"{p.reaches} ({p.upstream})" if p.reaches else (p.upstream or "unknown")
-            state = ("writable" if p.writable else "read-only") if p.connected else (p.error or p.console_error or "?")
+            state = (("writable" if p.writable else "read-only (in recovery)") if p.connected else
+                     (p.error or p.console_error or "no answer"))
             waiting = f", {p.cl_waiting} waiting (longest {human_seconds(p.maxwait_s or 0)})" if p.cl_waiting else ""
             lines.append(f"pgbouncer {p.pgbouncer}/{p.database} -> {target}: {state}{waiting}")
         lines += [f"signal {s.name}: {s.text}" for s in board.firing()]
