@@ -173,7 +173,7 @@ async def _client_path(pgb: PgBouncer, database: str, cluster: Cluster) -> tuple
             conn.terminate()
 
 
-def _pool_row(shown: dict[str, list[dict]], database: str) -> dict:
+def pool_queue(shown: dict[str, list[dict]], database: str) -> dict:
     """The database's pools summed over users (one row per database and user in SHOW POOLS)."""
     rows = [r for r in shown.get("pools", []) if r.get("database") == database]
     if not rows:
@@ -201,7 +201,7 @@ async def probe_pgbouncer(pgb: PgBouncer, cluster: Cluster, samples: dict[str, N
         stats = next((r for r in shown.get("stats", []) if r.get("database") == database), {})
         facts = {"pgbouncer": pgb.name, "database": database, "console_error": console_error,
                  "upstream": f"{host}:{port}" if host else None, "paused": paused,
-                 "reaches": node_at(cluster, host, port), **_pool_row(shown, database),
+                 "reaches": node_at(cluster, host, port), **pool_queue(shown, database),
                  "avg_wait_ms": round(float(stats["avg_wait_time"]) / 1000, 3) if stats.get("avg_wait_time")
                  is not None else None}
         if paused:

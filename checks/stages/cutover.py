@@ -14,11 +14,13 @@ from checks.config.files import write_atomic
 from checks.config.model import Node, PgBouncer
 from checks.errors import CockpitError
 from checks.incident.evidence import Check, Step
+from checks.observe.lsn import human_seconds
+from checks.observe.pooler import console_show, pool_queue
 from checks.runbook.commands import CommandResult, fill_placeholders, run_command
 from checks.runbook.operation import Operation
 from checks.stages.inifile import set_keys
 from checks.stages.pgbouncer import (
-    AdminConsole, PgBouncerError, admin_console, admin_execute, admin_show, entry_target, preload_show_driver,
+    AdminConsole, PgBouncerError, admin_console, admin_execute, entry_target, preload_show_driver,
     rewrite_databases
 )
 
@@ -27,8 +29,10 @@ class StepFailed(CockpitError):
     pass
 
 
-async def cutover_pgbouncer(pgb: PgBouncer, host: str, port: int) -> list[str]:
-    """The PAUSE/rewrite/RELOAD/verify/RESUME driver; raises StepFailed with one line. Returns step lines."""
+async def cutover_pgbouncer(pgb: PgBouncer, host: str, port: int, queued: dict | None = None) -> list[str]:
+    """The PAUSE/rewrite/RELOAD/verify/RESUME driver; raises StepFailed with one line. Returns step lines.
+    ``queued`` receives, per database, the clients waiting and the longest wait just before RESUME
+    (``SHOW POOLS`` on the session that verifies ``SHOW DATABASES``): the stall Odoo's users felt."""
     preload_show_driver()
     lines = []
     async with admin_console(pgb, timeout_s=15) as console:
@@ -46,8 +50,13 @@ async def cutover_pgbouncer(pgb: PgBouncer, host: str, port: int) -> list[str]:
                 lines.append(f"rewrote {', '.join(done)} in {path}")
             await console.execute("RELOAD", timeout_s=10)
             lines.append("RELOAD")
-            shown = await admin_show(pgb, "databases")
+            seen = await console_show(pgb, ("databases", "pools"))
+            shown = seen["databases"]
             for db in pgb.databases:
+                queue = pool_queue(seen, db)
+                if queued is not None and queue:
+                    queued[db] = queue
+                    lines.append(queue_line(db, queue))
                 target = entry_target(shown, db)
                 if target != (host, port):
                     raise StepFailed(f"{pgb.name}: SHOW DATABASES has {db} -> {target[0]}:{target[1]}, "
@@ -57,6 +66,15 @@ async def cutover_pgbouncer(pgb: PgBouncer, host: str, port: int) -> list[str]:
             for db in pgb.databases:
                 lines.append(await _resume(console, db))
     return lines
+
+
+def queue_line(db: str, queue: dict) -> str:
+    """What waited in PgBouncer just before RESUME, in one line."""
+    waiting = queue.get("cl_waiting") or 0
+    if not waiting:
+        return f"no client of {db} was waiting at RESUME"
+    return (f"{waiting} client{'s' if waiting != 1 else ''} of {db} waited at RESUME, the longest "
+            f"{human_seconds(queue.get('maxwait_s') or 0)}")
 
 
 async def _resume(console: AdminConsole, db: str) -> str:
@@ -99,10 +117,11 @@ async def cut_over(op: Operation, target: str | None = None, *, context: dict | 
     targets: dict[str, str] = {}
     for pgb in op.cluster.pgbouncers:
         target = f"pgbouncer:{pgb.name}"
+        queued: dict[str, dict] = {}
         try:
-            lines = await cutover_pgbouncer(pgb, host, port)
+            lines = await cutover_pgbouncer(pgb, host, port, queued)
             op.log("action", f"{target}: " + "; ".join(lines), stage=4,
-                   data={"target": target, "exit_code": 0, "steps": lines, **extra})
+                   data={"target": target, "exit_code": 0, "steps": lines, "queued_at_resume": queued, **extra})
             targets[target] = "ok"
         except (PgBouncerError, StepFailed, OSError) as exc:
             ok = False

@@ -15,6 +15,8 @@ import pytest
 
 from checks.config.model import load_config
 from checks.incident.journal import Journal
+from checks.observe.pooler import PoolProbe
+from checks.observe.signals import SignalBoard
 from checks.runbook.operation import Operation
 from checks.stages.pgbouncer import admin_show, entry_target
 from checks.stages.promote import promote_candidate
@@ -103,6 +105,16 @@ def test_planned_switchover_under_load_loses_no_row_and_fails_no_transaction(fre
     proc = drill(st["config"], tmp_path / "inc", "--yes", "--approver", "alice", "--fence")
     out, _ = bench.communicate(timeout=60)
     assert proc.returncode == 0, proc.stdout
+    # The client-side stall, as PgBouncer's own SHOW POOLS said it inside the pause, just before RESUME
+    # (journaled by the cutover: a probe every few ms can still miss a 200 ms pause, the cutover cannot).
+    [cutover] = [e for e in events(tmp_path / "inc", "action") if e.data.get("target") == "pgbouncer:pgb1"]
+    queued = cutover.data["queued_at_resume"]["odoo"]
+    assert queued["cl_waiting"] >= 1 and queued["maxwait_s"] is not None, cutover.text
+    assert re.search(r"\d+ clients? of odoo waited at RESUME, the longest ", cutover.text), cutover.text
+    # the same figures make the pooler_waiting signal: the board reads the queue the cutover saw
+    waiting = SignalBoard(load_config(st["config"]).cluster(None)[1])
+    waiting.update(probes=[PoolProbe(pgbouncer="pgb1", database="odoo", paused=True, **queued)])
+    assert waiting.get("pooler_waiting", "pgb1/odoo").firing
     risk = [e for e in events(tmp_path / "inc", "evidence") if e.data.get("check") == "pre_promote"][-1]
     assert risk.data["data_risk"]["kind"] == "zero", risk.text
     assert bench.returncode == 0, out
