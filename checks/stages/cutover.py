@@ -20,8 +20,7 @@ from checks.runbook.commands import CommandResult, fill_placeholders, run_comman
 from checks.runbook.operation import Operation
 from checks.stages.inifile import set_keys
 from checks.stages.pgbouncer import (
-    AdminConsole, PgBouncerError, admin_console, admin_execute, entry_target, preload_show_driver,
-    rewrite_databases
+    AdminConsole, PgBouncerError, admin_console, admin_execute, entry_target, preload_show_driver, rewrite_databases
 )
 
 
