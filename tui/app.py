@@ -25,6 +25,7 @@ from tui.activity_keys import ActivityKeys
 from tui.incident_panes import IncidentPanes
 from tui.messages import NodeSampled, SignalsSeen
 from tui.notices import TOAST_CSS, NoticeBoard
+from tui.pooler_lines import pooler_lines
 from tui.runbook_actions import RunbookActions
 from tui.runbook_bindings import RUNBOOK_BINDINGS
 from tui.runbook_keys import RunbookKeys
@@ -34,10 +35,12 @@ from widgets.cockpit_header import CockpitHeader
 from widgets.confirm_modal import ConfirmModal
 from widgets.help_screen import HelpScreen
 from widgets.node_panel import NodePanel
+from widgets.pgbouncer_panel import PgBouncerPanel
 from widgets.signals_strip import SignalsStrip
 from widgets.split_brain_banner import SplitBrainBanner
 
 if TYPE_CHECKING:
+    from checks.observe.pooler import PoolProbe
     from checks.observe.sampler import NodeSampler
     from checks.runbook.session import Session
 
@@ -81,6 +84,7 @@ class CockpitApp(NoticeBoard, ActivityKeys, RunbookKeys, App):
         interval_s: float | None = None,
         clock: Callable[[], datetime] | None = None,
         session: Session | None = None,
+        fixed_probes: list[PoolProbe] | None = None,
     ) -> None:
         super().__init__()
         self.session = session
@@ -91,6 +95,8 @@ class CockpitApp(NoticeBoard, ActivityKeys, RunbookKeys, App):
         self.cluster = cluster
         self.samplers = dict(samplers or {})
         self.fixed_samples = list(fixed_samples or [])
+        self.fixed_probes = None if fixed_probes is None else list(fixed_probes)
+        """PgBouncer probes handed in (tests, snapshots): posted at mount; [] shows the panels not probed yet."""
         self.interval_s = interval_s or cluster.sampling.interval_s
         self.clock = clock or utcnow
         self.cluster_watch = Watch(cluster_name, cluster)
@@ -99,6 +105,9 @@ class CockpitApp(NoticeBoard, ActivityKeys, RunbookKeys, App):
         self._wake: dict[str, asyncio.Event] = {}
         self._panels: dict[str, NodePanel] = {}
         self._shown: dict[str, object] = {}
+        self._poolers: dict[str, PgBouncerPanel] = {}
+        self._poolers_shown: object = None
+        self._probed_at: datetime | None = None
         self.actions: RunbookActions | None = None
 
     # -- layout -------------------------------------------------------------------
@@ -121,6 +130,16 @@ class CockpitApp(NoticeBoard, ActivityKeys, RunbookKeys, App):
                 panel = NodePanel(node.name, history=history)
                 self._panels[node.name] = panel
                 yield panel
+            if self.probes_app_path:
+                for pgb in self.cluster.pgbouncers:
+                    self._poolers[pgb.name] = PgBouncerPanel(pgb.name)
+                    yield self._poolers[pgb.name]
+
+    @property
+    def probes_app_path(self) -> bool:
+        """The cluster configures PgBouncers and this app gets their probes: a live cockpit's signal
+        sources (which start with the samplers), or probes handed in. A training run has none."""
+        return bool(self.cluster.pgbouncers) and (bool(self.samplers) or self.fixed_probes is not None)
 
     @property
     def panes(self) -> IncidentPanes:
@@ -133,6 +152,8 @@ class CockpitApp(NoticeBoard, ActivityKeys, RunbookKeys, App):
             self.actions = RunbookActions(self.panes, self.session.operation)
         for sample in self.fixed_samples:
             self.post_message(NodeSampled(sample))
+        if self.fixed_probes:
+            self.post_message(SignalsSeen(probes=self.fixed_probes))
         for name, sampler in self.samplers.items():
             self._wake[name] = asyncio.Event()
             self.run_worker(
@@ -159,7 +180,7 @@ class CockpitApp(NoticeBoard, ActivityKeys, RunbookKeys, App):
         self.post_message(NodeSampled(sample))
 
     def on_resize(self, event: events.Resize) -> None:
-        crowded = len(self.cluster.nodes) * PANEL_MIN_WIDTH > event.size.width
+        crowded = (len(self.cluster.nodes) + len(self._poolers)) * PANEL_MIN_WIDTH > event.size.width
         self.query_one("#nodes").set_class(crowded, "-crowded")
 
     async def on_unmount(self) -> None:
@@ -190,6 +211,11 @@ class CockpitApp(NoticeBoard, ActivityKeys, RunbookKeys, App):
                                            now=self.clock())
         if self.cluster_view is not None:
             self._show_header(self.cluster_view)
+        if message.probes is not None and self._poolers:
+            self._probed_at = self.clock()
+            for name in {p.pgbouncer for p in message.probes} & set(self._poolers):
+                self._poolers[name].border_subtitle = f"{self._probed_at:%H:%M:%S}Z"   # its last probe, changed or not
+            self._show_poolers()
         self._signals_changed(changes, warnings=message.infra.warnings if message.infra is not None else ())
 
     def _signals_changed(self, changes: list[Change], warnings=()) -> None:
@@ -225,6 +251,7 @@ class CockpitApp(NoticeBoard, ActivityKeys, RunbookKeys, App):
         self.cluster_view = view
         self._show_header(view)
         self.query_one(SplitBrainBanner).update_view(view)
+        self._show_poolers()
         for node_view in view.nodes:
             panel = self._panels.get(node_view.name)
             if panel is None:
@@ -235,6 +262,20 @@ class CockpitApp(NoticeBoard, ActivityKeys, RunbookKeys, App):
             if sampled is None or node_view.name == sampled or self._shown.get(node_view.name) != key:
                 self._shown[node_view.name] = key
                 panel.update_view(node_view, self.cluster.slo)
+
+    def _show_poolers(self) -> None:
+        """The PgBouncer panels, when the probes or the roles of the nodes they reach changed."""
+        if not self._poolers or self._probed_at is None:
+            return
+        probes = tuple(self.signal_board.probes)
+        roles = {n.name: n.role for n in self.cluster_view.nodes} if self.cluster_view is not None else {}
+        key = (probes, tuple(roles.get(p.reaches) for p in probes))
+        if key == self._poolers_shown:
+            return
+        self._poolers_shown = key
+        for name, (lines, console) in pooler_lines(probes, roles).items():
+            if name in self._poolers:
+                self._poolers[name].show(lines, console)
 
     def _show_header(self, view: ClusterView) -> None:
         board = self.signal_board
@@ -286,12 +327,13 @@ class CockpitApp(NoticeBoard, ActivityKeys, RunbookKeys, App):
     def help_sections() -> Iterable[str]:
         from widgets.activity_screen import ActivityScreen
         from widgets.checklist import Checklist
+        from widgets.evaluate_modal import EvaluateModal
         from widgets.notices_screen import NoticesScreen
         from widgets.scribe_log import ScribeLog
         from widgets.typed_confirm import TypedConfirmModal
 
-        return [w.HELP for w in (CockpitHeader, SplitBrainBanner, SignalsStrip, NodePanel, Checklist, ScribeLog,
-                                 TypedConfirmModal, ConfirmModal, NoticesScreen, ActivityScreen, HelpScreen)]
+        return [w.HELP for w in (CockpitHeader, SplitBrainBanner, SignalsStrip, NodePanel, PgBouncerPanel, Checklist,
+                                 ScribeLog, TypedConfirmModal, ConfirmModal, NoticesScreen, ActivityScreen, HelpScreen)]
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield SystemCommand("Help", "Keys and what every part of the screen shows", self.action_help)
