@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from checks.config.suggest import closest, unknown_key_message
 from checks.errors import CockpitError
+
+SAMPLE = "sample-clusters.toml"
 
 
 class ConfigError(CockpitError):
@@ -23,18 +27,42 @@ _FRIENDLY = {
 }
 
 
-def describe_validation_error(path: Path, text: str, exc: ValidationError) -> str:
-    """The first error of ``exc`` as ``file:line: key.path: message`` (plus a count of the others)."""
+def no_such_config(path: Path) -> str:
+    """The line for a config file that is not there, with the command that starts one from the sample:
+    ``cp`` when the sample is in the current folder (a source tree), else ``failover-cockpit sample-config``."""
+    target = shlex.quote(str(path))
+    start = f"cp {SAMPLE} {target}" if Path(SAMPLE).is_file() else f"failover-cockpit sample-config > {target}"
+    return f"{path}: no such config file; start from the sample: {start} (then edit its nodes)"
+
+
+def describe_validation_error(path: Path, text: str, exc: ValidationError,
+                              model: type[BaseModel] | None = None) -> str:
+    """The first error of ``exc`` as ``file:line: key.path: message`` (plus a count of the others).
+    ``model`` (the validated model) lets an unknown key name the key it is closest to."""
     errors = exc.errors(include_url=False)
-    first = errors[0]
+    first = _first(errors)
     loc = [str(p) for p in first["loc"]]
-    message = _message(first)
+    message = unknown_key_message(model, first["loc"]) if first["type"] == "extra_forbidden" else _message(first)
     line = locate(text, first["loc"])
     where = f"{path}:{line}" if line else str(path)
     key = ".".join(_key_part(p) for p in loc) if loc else "(top level)"
     more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
     line = f"{where}: {key}: {message}{more}"
     return line.replace("\r", "\\r").replace("\n", "\\n")       # one line, whatever the file holds
+
+
+def _first(errors: list[dict]) -> dict:
+    """The error to tell: the first, unless it is a missing key that a misspelt key beside it
+    meant (``dns`` for ``dsn``): then the misspelt key, the cause."""
+    first = errors[0]
+    if first["type"] != "missing" or not first["loc"]:
+        return first
+    parent, wanted = tuple(first["loc"][:-1]), str(first["loc"][-1])
+    for err in errors[1:]:
+        loc = tuple(err["loc"])
+        if err["type"] == "extra_forbidden" and loc[:-1] == parent and closest(str(loc[-1]), [wanted]):
+            return err
+    return first
 
 
 def _key_part(part: str) -> str:
