@@ -6,6 +6,7 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import (
@@ -15,7 +16,6 @@ from pydantic import (
 
 from checks.config.errors import ConfigError, describe_validation_error, no_such_config
 from checks.config.files import read_text
-from checks.config.conninfo import ConnParams, DsnError, cached_params
 from checks.config.redact import dsn_password
 from checks.config.secrets import remember_config_secrets
 
@@ -59,13 +59,19 @@ class _Model(BaseModel):
 
 
 def _check_dsn(dsn: str, *, database: str | None = None) -> str:
-    """The DSN as libpq reads it (checks.config.conninfo): one server, or one sentence saying why not."""
+    parts = urlsplit(dsn)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ValueError("a DSN must be a postgresql:// URI")
     try:
-        params = cached_params(dsn)
-    except DsnError as exc:
-        raise ValueError(str(exc)) from None
-    if database and (params.dbname or params.user) != database:
-        raise ValueError(f"the DSN must name the {database!r} database (dbname={database})")
+        port = parts.port
+    except ValueError:
+        raise ValueError("the DSN's port is not a number") from None
+    if not parts.hostname:
+        raise ValueError("the DSN names no host")
+    if port is not None and not 0 < port < 65536:
+        raise ValueError("the DSN's port is out of range")
+    if database and parts.path.lstrip("/") != database:
+        raise ValueError(f"the DSN must name the {database!r} database")
     return dsn
 
 
@@ -107,19 +113,14 @@ class Node(_Model):
     _check = field_validator("dsn")(lambda cls, v: _check_dsn(v))
 
     @property
-    def params(self) -> ConnParams:
-        """The server the cockpit connects to, as libpq reads the DSN (service, PG* defaults applied)."""
-        return cached_params(self.dsn)
-
-    @property
     def host(self) -> str:
         """Where applications (PgBouncer, Odoo) reach the node: ``app_host``, else the DSN's host."""
-        return self.app_host or self.params.host
+        return self.app_host or urlsplit(self.dsn).hostname or ""
 
     @property
     def port(self) -> int:
-        """``app_port``, else the DSN's port (libpq's default 5432)."""
-        return self.app_port or self.params.port
+        """``app_port``, else the DSN's port, else 5432."""
+        return self.app_port or urlsplit(self.dsn).port or 5432
 
 
 class Command(_Model):
