@@ -15,13 +15,16 @@ DEFAULT_CONFIG = "clusters.toml"
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from cli.about_cmd import VersionAction, add_sample_parser
     from cli.divergence_cmd import add_divergence_parser
+    from cli.watch_cmd import add_watch_parser
     from lab.cli import add_lab_parser
 
     parser = argparse.ArgumentParser(
         prog="failover-cockpit",
         description="Promote a PostgreSQL replica safely during an Odoo incident: one writer, known data risk.",
     )
+    parser.add_argument("--version", action=VersionAction)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="the live cockpit")
@@ -37,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scribe", metavar="WHO", help="operator: the scribe, named up front (stage 0 asks no more)")
     run.add_argument("--approver", metavar="WHO",
                      help="operator: the approver on call, one of the config's approvers (stage 0 asks no more)")
+    run.add_argument("--watch", action="store_true", help="a watch-only seat: no incident directory, no runbook keys")
+    add_watch_parser(sub)
 
     tmux = sub.add_parser("tmux", help="a tmux session with an operator window and a scribe window")
     _config_args(tmux)
@@ -82,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     from cli.train_cmd import add_train_parser
 
     add_train_parser(sub)
+    add_sample_parser(sub)
     return parser
 
 
@@ -143,6 +149,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from checks.config.model import ConfigError
 
+    if getattr(args, "watch", False):
+        from cli.watch_cmd import run_watch_cmd
+
+        return run_watch_cmd(args)
     if _refused_name(args, "name", "scribe", "approver"):
         return 2
     try:
@@ -319,12 +329,15 @@ def main(argv: list[str] | None = None) -> int:
         from lab.cli import run_lab
 
         return run_lab(args)
+    from cli.about_cmd import run_sample_config
     from cli.divergence_cmd import run_divergence
     from cli.split_brain_cmd import run_split_brain
+    from cli.watch_cmd import run_watch_cmd
 
     handler = {"divergence": run_divergence, "status": cmd_status, "run": cmd_run, "drill": cmd_drill, "demo": cmd_demo,
                "tmux": cmd_tmux, "record": cmd_record, "replay": cmd_replay,
-               "train": cmd_train, "split-brain": run_split_brain}[args.command]
+               "train": cmd_train, "split-brain": run_split_brain, "watch": run_watch_cmd,
+               "sample-config": run_sample_config}[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:

@@ -28,6 +28,29 @@ async def first_round(samplers) -> list:
     return [t.result() for t in done if not t.cancelled() and t.exception() is None]
 
 
+def start_sampling(cluster: Cluster):
+    """The cluster's samplers and their first round, started in a thread: it overlaps importing the
+    screen (it waits on the network, imports on the CPU). ``first.result()`` is the round's samples."""
+    import concurrent.futures
+
+    from checks.observe.sampler import NodeSampler
+
+    samplers = {node.name: NodeSampler(node, cluster.sampling) for node in cluster.nodes}
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    first = pool.submit(asyncio.run, first_round(list(samplers.values())))
+    pool.shutdown(wait=False)
+    return samplers, first
+
+
+def run_watch(cluster_name: str, cluster: Cluster, *, interval: float | None) -> int:
+    """The watch-only seat (``run --watch``, ``watch``): the live cockpit, no incident directory, no journal."""
+    samplers, first = start_sampling(cluster)
+    from tui.watch_app import WatchCockpitApp
+
+    WatchCockpitApp(cluster_name, cluster, samplers=samplers, fixed_samples=first.result(), interval_s=interval).run()
+    return 0
+
+
 def _ask(question: str) -> bool:
     if not sys.stdin.isatty():
         return False
@@ -40,15 +63,7 @@ def _ask(question: str) -> bool:
 def run_cockpit(cluster_name: str, cluster: Cluster, *, config: str, incident: str | None, seat: str,
                 who: str | None, interval: float | None, reopen: bool = False,
                 roles: dict[str, str] | None = None) -> int:
-    import concurrent.futures
-
-    from checks.observe.sampler import NodeSampler
-
-    samplers = {node.name: NodeSampler(node, cluster.sampling) for node in cluster.nodes}
-    # The first round overlaps importing the screen (it waits on the network, imports on the CPU).
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-    first = pool.submit(asyncio.run, first_round(list(samplers.values())))
-    pool.shutdown(wait=False)
+    samplers, first = start_sampling(cluster)
     from checks.runbook.session import Session
     from tui.app import CockpitApp
 
