@@ -50,9 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     tmux.add_argument("--scribe", metavar="WHO", default="scribe", help="the scribe's name (default: scribe)")
     tmux.add_argument("--no-attach", action="store_true", help="create the session but do not attach")
 
-    status = sub.add_parser("status", help="one sampling round; exit 0 ok, 1 warning, 2 critical, 3 unknown")
-    _config_args(status)
-    status.add_argument("--json", action="store_true", help="print one JSON object")
+    from cli.exporter_cmd import add_exporter_parser
+    from cli.status_cmd import add_status_parser
+
+    add_status_parser(sub)
+    add_exporter_parser(sub)
 
     drill = sub.add_parser("drill", help="the same runbook, headless; exit 0 when stage 5 verified")
     _config_args(drill)
@@ -131,19 +133,6 @@ def _load_cluster(config: str, cluster: str | None):
     for warning in loaded.warnings:
         print(f"failover-cockpit: warning: {warning}", file=sys.stderr)
     return loaded.cluster(cluster)
-
-
-def cmd_status(args: argparse.Namespace) -> int:
-    from checks.config.model import ConfigError
-
-    try:
-        name, cluster = _load_cluster(args.config, args.cluster)
-    except ConfigError as exc:
-        print_error(str(exc))
-        return UNKNOWN
-    from cli.status_cmd import run_status
-
-    return run_status(name, cluster, args.json)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -331,11 +320,13 @@ def main(argv: list[str] | None = None) -> int:
         return run_lab(args)
     from cli.about_cmd import run_sample_config
     from cli.divergence_cmd import run_divergence
+    from cli.exporter_cmd import run_exporter
     from cli.split_brain_cmd import run_split_brain
+    from cli.status_cmd import cmd_status
     from cli.watch_cmd import run_watch_cmd
 
     handler = {"divergence": run_divergence, "status": cmd_status, "run": cmd_run, "drill": cmd_drill, "demo": cmd_demo,
-               "tmux": cmd_tmux, "record": cmd_record, "replay": cmd_replay,
+               "tmux": cmd_tmux, "record": cmd_record, "replay": cmd_replay, "exporter": run_exporter,
                "train": cmd_train, "split-brain": run_split_brain, "watch": run_watch_cmd,
                "sample-config": run_sample_config}[args.command]
     try:
