@@ -37,6 +37,5 @@ class WatchCockpitApp(CockpitApp):
         self.call_later(setattr, self, "sub_title", self.seat_title)
 
     def action_press(self, action: str) -> None:
-        self.notify(f"{action.replace('_', ' ')} refused: this is a watch-only seat, which keeps no incident; "
-                    "to act, open one with failover-cockpit run CONFIG, or join it with --incident DIR",
-                    severity="warning")
+        self.notify(f"{action.replace('_', ' ')} refused: a watch-only seat keeps no incident (to act: "
+                    "failover-cockpit run CONFIG, or join one with --incident DIR)", severity="warning")
