@@ -6,7 +6,6 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import (
@@ -14,6 +13,7 @@ from pydantic import (
     model_validator
 )
 
+from checks.config.conninfo import ConnParams, DsnError, cached_params
 from checks.config.errors import ConfigError, describe_validation_error, no_such_config
 from checks.config.files import read_text
 from checks.config.redact import dsn_password
@@ -59,19 +59,13 @@ class _Model(BaseModel):
 
 
 def _check_dsn(dsn: str, *, database: str | None = None) -> str:
-    parts = urlsplit(dsn)
-    if parts.scheme not in ("postgresql", "postgres"):
-        raise ValueError("a DSN must be a postgresql:// URI")
+    """The DSN as libpq reads it (checks.config.conninfo): one server, or one sentence saying why not."""
     try:
-        port = parts.port
-    except ValueError:
-        raise ValueError("the DSN's port is not a number") from None
-    if not parts.hostname:
-        raise ValueError("the DSN names no host")
-    if port is not None and not 0 < port < 65536:
-        raise ValueError("the DSN's port is out of range")
-    if database and parts.path.lstrip("/") != database:
-        raise ValueError(f"the DSN must name the {database!r} database")
+        params = cached_params(dsn)
+    except DsnError as exc:
+        raise ValueError(str(exc)) from None
+    if database and (params.dbname or params.user) != database:
+        raise ValueError(f"the DSN must name the {database!r} database (dbname={database})")
     return dsn
 
 
@@ -113,14 +107,19 @@ class Node(_Model):
     _check = field_validator("dsn")(lambda cls, v: _check_dsn(v))
 
     @property
+    def params(self) -> ConnParams:
+        """The server the cockpit connects to, as libpq reads the DSN (service, PG* defaults applied)."""
+        return cached_params(self.dsn)
+
+    @property
     def host(self) -> str:
         """Where applications (PgBouncer, Odoo) reach the node: ``app_host``, else the DSN's host."""
-        return self.app_host or urlsplit(self.dsn).hostname or ""
+        return self.app_host or self.params.host
 
     @property
     def port(self) -> int:
-        """``app_port``, else the DSN's port, else 5432."""
-        return self.app_port or urlsplit(self.dsn).port or 5432
+        """``app_port``, else the DSN's port (libpq's default 5432)."""
+        return self.app_port or self.params.port
 
 
 class Command(_Model):

@@ -36,7 +36,14 @@ def redact(text: str | None) -> str:
 
 
 def dsn_password(dsn: str) -> str | None:
-    """The password written inline in a URI DSN, if any."""
+    """The password written inline in a DSN (a URI, or ``password=`` in a keyword/value string), if any."""
+    if "://" not in dsn:                 # keyword/value: libpq reads it (quotes, escapes and all)
+        from checks.config.conninfo import DsnError, parse_dsn
+
+        try:
+            return parse_dsn(dsn).get("password") or None
+        except DsnError:
+            return None
     parts = urlsplit(dsn)
     if parts.password:
         return parts.password

@@ -8,8 +8,8 @@ import contextlib
 import asyncpg
 
 from checks.config.model import Node, Sampling
-from checks.config.redact import redact
 from checks.errors import CockpitError
+from checks.observe.libpq import asyncpg_args, connection_error
 from checks.observe.sampler import APPLICATION_NAME, node_password
 
 
@@ -22,14 +22,13 @@ async def node_connection(node: Node, sampling: Sampling, *, purpose: str = "act
     password = node_password(node.name, node.password_env)
     try:
         conn = await asyncio.wait_for(
-            asyncpg.connect(dsn=node.dsn, password=password, timeout=sampling.connect_timeout_s,
+            asyncpg.connect(**asyncpg_args(node.dsn, password), timeout=sampling.connect_timeout_s,
                             statement_cache_size=0,
                             server_settings={"application_name": f"{APPLICATION_NAME} {purpose}"}),
             timeout=sampling.connect_timeout_s + 0.5,
         )
     except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise NodeUnreachable(f"{node.name}: {redact(text) if text != 'TimeoutError' else 'no answer'}") from None
+        raise NodeUnreachable(f"{node.name}: {connection_error(exc, node.dsn)}") from None
     try:
         yield conn
     finally:

@@ -17,14 +17,15 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict
 
+from checks.config.conninfo import with_dbname
 from checks.config.model import Cluster, PgBouncer
 from checks.config.redact import redact
 from checks.errors import CockpitError
+from checks.observe.libpq import asyncpg_args, connection_error
 from checks.observe.sample import NodeSample
 from checks.observe.sampler import APPLICATION_NAME, node_password
 
@@ -81,8 +82,11 @@ class PoolProbe(BaseModel):
         return f"{where} cannot write: {self.error or 'no answer'}"
 
 
-def error_line(exc: BaseException) -> str:
-    """One redacted line for an exception met on a PgBouncer ("timeout expired" for a timeout)."""
+def error_line(exc: BaseException, dsn: str | None = None) -> str:
+    """One redacted line for an exception met on a PgBouncer ("timeout expired" for a timeout); with
+    the ``dsn`` it was connecting to, libpq's sentence for the cause (checks.observe.libpq)."""
+    if dsn is not None:
+        return connection_error(exc, dsn)
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         return "timeout expired"
     text = str(exc).strip()
@@ -126,8 +130,7 @@ async def console_show(pgb: PgBouncer, whats: tuple[str, ...], timeout_s: float 
 
 def client_dsn(pgb: PgBouncer, database: str) -> str:
     """The admin DSN with the database swapped: the same user, password and options, through the pooler."""
-    parts = urlsplit(pgb.admin_dsn)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+    return with_dbname(pgb.admin_dsn, database)
 
 
 def node_at(cluster: Cluster, host: str | None, port: int | None) -> str | None:
@@ -153,7 +156,7 @@ async def _client_path(pgb: PgBouncer, database: str, cluster: Cluster) -> tuple
     conn, phase = None, "connect"
     try:
         conn = await asyncio.wait_for(
-            asyncpg.connect(dsn=client_dsn(pgb, database), password=node_password(pgb.name, pgb.password_env),
+            asyncpg.connect(**asyncpg_args(client_dsn(pgb, database), node_password(pgb.name, pgb.password_env)),
                             timeout=sampling.connect_timeout_s, statement_cache_size=0,
                             server_settings={"application_name": f"{APPLICATION_NAME} app path"}),
             timeout=sampling.connect_timeout_s + 0.5)
@@ -161,10 +164,11 @@ async def _client_path(pgb: PgBouncer, database: str, cluster: Cluster) -> tuple
         row = await asyncio.wait_for(conn.fetchrow(APP_PATH_QUERY), timeout=sampling.statement_timeout_s)
         return dict(row), None, (time.monotonic() - started) * 1000
     except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001 - the failure is the finding
-        text = error_line(exc)
-        if text == "timeout expired" and phase == "connect":
+        timed_out = isinstance(exc, (asyncio.TimeoutError, TimeoutError))
+        text = error_line(exc, client_dsn(pgb, database) if phase == "connect" and not timed_out else None)
+        if timed_out and phase == "connect":
             text = f"timeout expired: {pgb.name} did not let a new client in within {sampling.connect_timeout_s:g} s"
-        elif text == "timeout expired":
+        elif timed_out:
             text = (f"timeout expired: a new client got no server within {sampling.statement_timeout_s:g} s "
                     f"(PgBouncer cannot reach the server it points at, or every server connection is busy)")
         return None, text, (time.monotonic() - started) * 1000

@@ -14,9 +14,11 @@ import time
 
 import asyncpg
 
+from checks.config.conninfo import cached_params
 from checks.config.model import Node, Sampling
 from checks.config.redact import redact, remember_secret
 from checks.errors import CockpitError
+from checks.observe.libpq import asyncpg_args, connection_error
 from checks.observe.queries import NODE_SAMPLE
 from checks.observe.sample import NodeSample, ReplicationPeer, WalReceiver, iso_utc, utcnow
 
@@ -63,12 +65,15 @@ class NodeSampler:
         must see a node that came back, not the last failure (it could be writable again)."""
         try:
             conn = await self._connection(retry_now)
+        except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001 - every failure is a fact to show
+            return self._failed(exc)
+        try:
             started = time.monotonic()
             row = await asyncio.wait_for(
                 conn.fetchrow(NODE_SAMPLE), timeout=self.sampling.statement_timeout_s
             )
-        except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001 - every failure is a fact to show
-            return self._failed(exc)
+        except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001
+            return self._failed(exc, query=True)
         latency_ms = (time.monotonic() - started) * 1000
         self._backoff_s = 0.0
         self._last_error = None
@@ -105,8 +110,7 @@ class NodeSampler:
         self._conn_loop = asyncio.get_running_loop()
         self._conn = await asyncio.wait_for(
             asyncpg.connect(
-                dsn=self.node.dsn,
-                password=password,
+                **asyncpg_args(self.node.dsn, password),
                 timeout=self.sampling.connect_timeout_s,
                 statement_cache_size=0,
                 server_settings={"application_name": APPLICATION_NAME, "statement_timeout": str(timeout_ms)},
@@ -123,26 +127,26 @@ class NodeSampler:
             except RuntimeError:         # its event loop is already closed: the socket went with it
                 pass
 
-    def _failed(self, exc: BaseException) -> NodeSample:
+    def _failed(self, exc: BaseException, *, query: bool = False) -> NodeSample:
         self._drop()
         if not isinstance(exc, SamplerError):
             self._backoff_s = min(BACKOFF_MAX_S, max(BACKOFF_FIRST_S, self._backoff_s * 2))
             self._next_attempt = time.monotonic() + self._backoff_s
-            self._last_error = describe_error(exc, self.sampling)
+            self._last_error = describe_error(exc, self.sampling, self.node.dsn, query=query)
         return NodeSample(
             name=self.node.name, observed_at=utcnow(), reachable=False,
             error=self._last_error or redact(str(exc)),
         )
 
 
-def describe_error(exc: BaseException, sampling: Sampling) -> str:
-    """One redacted line for an exception met while sampling."""
-    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
-        return f"no answer within {sampling.connect_timeout_s:g}s connect / {sampling.statement_timeout_s:g}s statement timeout"
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if "connection_lost" in text:
-        text = "connection closed before the server answered (server down behind a proxy or pooler?)"
-    return redact(text)
+def describe_error(exc: BaseException, sampling: Sampling, dsn: str | None = None, *, query: bool = False) -> str:
+    """One redacted line for an exception met while sampling, in libpq's words (checks.observe.libpq):
+    one stable text per cause; a query that outlived the statement timeout says so."""
+    if query and isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+        where = cached_params(dsn).where if dsn else "the server"
+        return (f"timeout expired: the {where} accepted the connection but did not answer the sample query "
+                f"within {sampling.statement_timeout_s:g} s")
+    return connection_error(exc, dsn)
 
 
 def sample_from_row(name: str, row: asyncpg.Record, latency_ms: float) -> NodeSample:

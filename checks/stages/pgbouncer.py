@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 from checks.config.model import PgBouncer
+from checks.observe.libpq import asyncpg_args
 from checks.observe.pooler import PgBouncerError, console_show, error_line
 from checks.observe.sampler import node_password
 
@@ -47,10 +48,10 @@ async def admin_console(pgb: PgBouncer, timeout_s: float = 10.0):
     password = node_password(pgb.name, pgb.password_env)
     try:
         conn = await asyncio.wait_for(
-            asyncpg.connect(dsn=pgb.admin_dsn, password=password, timeout=timeout_s, statement_cache_size=0),
+            asyncpg.connect(**asyncpg_args(pgb.admin_dsn, password), timeout=timeout_s, statement_cache_size=0),
             timeout=timeout_s + 0.5)
     except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001
-        raise PgBouncerError(f"{pgb.name}: cannot reach the admin console: {error_line(exc)}") from None
+        raise PgBouncerError(f"{pgb.name}: cannot reach the admin console: {error_line(exc, pgb.admin_dsn)}") from None
     try:
         yield AdminConsole(pgb, conn, timeout_s)
     finally:

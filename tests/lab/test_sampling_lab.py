@@ -105,7 +105,7 @@ def test_partitioned_node_is_unreachable_and_never_delays_the_others(lab):
         view = one_round(lab, samplers)
         took = time.monotonic() - started
         assert view.node("node2").role == "unreachable"
-        assert "no answer" in view.node("node2").sample.error
+        assert view.node("node2").sample.error.endswith("failed: timeout expired")      # libpq's words
         assert view.node("node1").sample.reachable and view.node("node3").sample.reachable
         assert took <= samplers[1].budget_s + 0.5
         # the node itself is alive and still replicating: unreachable is not dead

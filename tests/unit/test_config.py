@@ -19,7 +19,7 @@ EXPECTED = {
     "unknown_key.toml": (3, ["clusters.c1.aproovers", "unknown key"]),
     "shell_string_command.toml": (6, ["clusters.c1.nodes.0.fence", "argv list"]),
     "duplicate_node.toml": (1, ["clusters.c1", "duplicate node name 'n1'"]),
-    "bad_dsn.toml": (9, ["clusters.c1.nodes.1.dsn", "postgresql:// URI"]),
+    "bad_dsn.toml": (9, ["clusters.c1.nodes.1.dsn", "a node is one server; list each as its own node"]),
     "negative_limit.toml": (5, ["clusters.c1.slo.max_data_risk_bytes", "greater than or equal to 0"]),
     "unsafe_node_name.toml": (4, ["clusters.c1.nodes.0.name", "not allowed"]),
     "not_toml.toml": (None, ["not valid TOML", "line 1"]),
