@@ -47,7 +47,8 @@ def families(view: ClusterView, slo: Slo | None = None) -> list[GaugeMetricFamil
     observed.add_metric([c], view.observed_at.timestamp())
     out = [verdict, state, split, writers, problems, observed]
     if slo is not None:
-        delay_slo = _gauge("slo_max_replay_delay_seconds", "The SLO's longest replay delay a standby may have.", CLUSTER)
+        delay_slo = _gauge("slo_max_replay_delay_seconds", "The SLO's longest replay delay a standby may have.",
+                           CLUSTER)
         delay_slo.add_metric([c], slo.max_replay_delay_s)
         risk_slo = _gauge("slo_max_data_at_risk_bytes", "The SLO's most WAL a standby may lack.", CLUSTER)
         risk_slo.add_metric([c], slo.max_data_risk_bytes)

@@ -83,8 +83,10 @@ def effective_slo(slo: Slo, warning: Thresholds) -> Slo:
 def checked_cluster(cluster: Cluster, warning: Thresholds, critical: Thresholds) -> Cluster:
     """The cluster as this check judges it (``-w`` in its SLO); a ``-c`` below the warning level is refused."""
     slo = effective_slo(cluster.slo, warning)
-    pairs = (("replay delay", critical.replay_delay_s, slo.max_replay_delay_s, warning.replay_delay_s, human_seconds),
-             ("data at risk", critical.data_risk_bytes, slo.max_data_risk_bytes, warning.data_risk_bytes, human_bytes))
+    pairs = (("replay delay", critical.replay_delay_s, slo.max_replay_delay_s, warning.replay_delay_s,
+              human_seconds),
+             ("data at risk", critical.data_risk_bytes, slo.max_data_risk_bytes, warning.data_risk_bytes,
+              human_bytes))
     for what, crit, warn, given, words in pairs:
         if crit is not None and crit < warn:
             source = "-w" if given is not None else "the SLO"
@@ -110,13 +112,14 @@ def critical_sentences(view: ClusterView, critical: Thresholds) -> list[str]:
     return found
 
 
-def _number(value: float) -> str:
-    text = f"{value:.3f}".rstrip("0").rstrip(".")
+def _number(value: float, decimals: int = 3) -> str:
+    """No exponent, no trailing zeros: 0.5, 16777216, 13.715."""
+    text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
     return text if text not in ("", "-0") else "0"
 
 
 def _threshold(value: float | None) -> str:
-    return "" if value is None else _number(value)
+    return "" if value is None else _number(value, 6)
 
 
 def _datum(label: str, value: float | None, unit: str, warn: float | None = None, crit: float | None = None) -> str:
