@@ -8,8 +8,6 @@ Host names are case-folded, brackets and a trailing dot dropped; every loopback 
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from checks.config.model import Node
 
 LOOPBACK_NAMES = frozenset({"", "localhost", "localhost.localdomain", "ip6-localhost", "::1", "0:0:0:0:0:0:0:1"})
@@ -24,10 +22,5 @@ def host_key(host: str | None) -> str:
 
 def node_endpoints(node: Node) -> set[tuple[str, int]]:
     """Both endpoints of ``node`` as (host key, port)."""
-    found = {(host_key(node.host), node.port)}
-    parts = urlsplit(node.dsn)
-    try:
-        found.add((host_key(parts.hostname), parts.port or 5432))
-    except ValueError:                   # not one host:port (the config refuses those; be safe anyway)
-        found.add((parts.netloc.rsplit("@", 1)[-1].lower(), 0))
-    return found
+    params = node.params                  # libpq's reading of the DSN
+    return {(host_key(node.host), node.port), (host_key(params.host), params.port)}

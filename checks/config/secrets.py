@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 from checks.config.redact import dsn_password, remember_secret
 
@@ -28,7 +27,16 @@ def _passfile_passwords(path: Path) -> list[str]:
 
 
 def _passfiles(dsns: list[str]) -> set[Path]:
-    files = {Path(p) for dsn in dsns for p in parse_qs(urlsplit(dsn).query).get("passfile", [])}
+    from checks.config.conninfo import DsnError, parse_dsn
+
+    files = set()
+    for dsn in dsns:
+        try:
+            passfile = parse_dsn(dsn).get("passfile")
+        except DsnError:
+            continue
+        if passfile:
+            files.add(Path(passfile))
     if os.environ.get("PGPASSFILE"):
         files.add(Path(os.environ["PGPASSFILE"]))
     files.add(Path.home() / ".pgpass")

@@ -19,8 +19,8 @@ import asyncio
 import time
 import uuid
 from datetime import datetime
-from urllib.parse import urlsplit, urlunsplit
 
+from checks.config.conninfo import with_dbname
 from checks.config.model import Node
 from checks.incident.evidence import Check
 from checks.observe.connect import NodeUnreachable, node_connection
@@ -34,8 +34,7 @@ from checks.stages.pgbouncer import PgBouncerError, admin_show
 
 
 def _on_database(node: Node, db: str) -> Node:
-    parts = urlsplit(node.dsn)
-    return node.model_copy(update={"dsn": urlunsplit(parts._replace(path="/" + db))})
+    return node.model_copy(update={"dsn": with_dbname(node.dsn, db)})
 
 
 async def check_writable(op: Operation, new: Node) -> tuple[bool, str]:
