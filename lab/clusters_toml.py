@@ -19,7 +19,9 @@ CLUSTER = "lab"
 HEADER = ("# GENERATED LAB CONFIG: written by `failover-cockpit lab up` for the local lab in {dir}.\n"
           "# This is a LAB on 127.0.0.1 with throwaway passwords (in {dir}/pgpass), not production.\n"
           "# The Odoo stand-in reaches PostgreSQL through PgBouncer, so [clusters.lab.odoo] has no\n"
-          "# conf_path: the PgBouncer cutover is what moves Odoo.\n\n")
+          "# conf_path: the PgBouncer cutover is what moves Odoo. It logs in as the probe user\n"
+          "# failover-probe: a dedicated Odoo user (uid 3; not the superuser, uid 1, nor admin, uid 2)\n"
+          "# whose only rights beyond reading are create, write and delete on sale.order.\n\n")
 
 
 def node_dsn(paths: LabPaths, proxy_port: int) -> str:
@@ -69,6 +71,7 @@ def config(paths: LabPaths, state: LabState) -> dict:
         # cockpit would rewrite odoo.conf to the new primary's real port and route Odoo around
         # PgBouncer. The stand-in still re-reads odoo.conf (for deployments without a pooler), and
         # the restart batch restarts it as a real Odoo would need.
+        # the probe user, never admin: stage 5's write probe then meets the access rights Odoo's users do
         "odoo": {"url": odoo_url(state), "db": "odoo", "login": PROBE_LOGIN,
                  "password_file": str(paths.odoo_probe_password),
                  "restart_batches": [lab_command(paths, "odoo-restart")], "cron_wait_s": 10},

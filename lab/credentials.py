@@ -19,7 +19,8 @@ def new_passwords() -> dict[str, str]:
 
 
 def new_probe_password() -> str:
-    """The Odoo probe login's password (kept in DIR/odoo/probe-password, 0600)."""
+    """The password of the Odoo probe user (``failover-probe``, not the superuser nor admin: see
+    lab.odoo_security), kept in DIR/odoo/probe-password (0600) and, hashed, in res_users."""
     return secrets.token_urlsafe(24)
 
 

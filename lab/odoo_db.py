@@ -16,6 +16,8 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 
+from lab.odoo_security import AccessError  # noqa: F401 - Odoo's AccessError, fault code 4
+
 SERVER_VERSION = "17.0-lab-standin"
 SERVER_SERIE = "17.0"
 VERSION_INFO = [17, 0, 0, "final", 0, "lab-standin"]
@@ -44,8 +46,6 @@ class AccessDenied(Exception):
     """Wrong login or password: fault code 3, "Access Denied"."""
 
 
-class AccessError(Exception):
-    """Not allowed (e.g. a private method): fault code 4."""
 
 
 # ---- secrets and log hygiene -----------------------------------------------
@@ -261,5 +261,3 @@ class Database:
         for _, conn in idle:
             conn.close()
 
-
-# ---- models ----------------------------------------------------------------------

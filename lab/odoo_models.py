@@ -1,120 +1,21 @@
-"""The stand-in's Odoo models: the fields of res.partner, sale.order and res.users over Odoo's own tables, domains, and execute_kw's methods."""
+"""The stand-in's ORM methods (what ``execute_kw`` calls) over the models of :mod:`lab.odoo_fields`,
+with domains from :mod:`lab.odoo_domain`: create, write, unlink, read, search, search_read,
+search_count, fields_get, name_search, name_get, default_get and res.users' context_get."""
 
 from __future__ import annotations
 
-import re
-import xmlrpc.client
-from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any
 
 import psycopg
 
 from lab.odoo_db import UserError
+from lab.odoo_domain import order_by, where
+from lab.odoo_fields import DISPLAY, MODELS, Model, describe, from_rpc, to_rpc  # noqa: F401 - MODELS re-exported
 from lab.odoo_schema import NOW_UTC
 
-USERS_DISPLAY = ("(SELECT p.name FROM res_users u JOIN res_partner p ON p.id = u.partner_id "
-                 "WHERE u.id = t.{col})")
-PARTNER_DISPLAY = "(SELECT p.name FROM res_partner p WHERE p.id = t.{col})"
-DISPLAY = {"res.users": USERS_DISPLAY, "res.partner": PARTNER_DISPLAY}
-
-
-@dataclass(frozen=True)
-class Field:
-    kind: str  # integer, char, text, boolean, datetime, selection, many2one
-    comodel: str | None = None
-    writable: bool = True
-    column: str | None = None  # None: the field's own name; display_name maps to name
-
-
-@dataclass(frozen=True)
-class Model:
-    name: str
-    table: str
-    description: str
-    fields: dict[str, Field]
-    order: str
-    selections: dict[str, tuple[str, ...]] = field(default_factory=dict)
-
-    def column(self, name: str) -> str:
-        spec = self.fields[name]
-        return spec.column or name
-
-
-AUDIT = {
-    "create_uid": Field("many2one", "res.users", writable=False),
-    "create_date": Field("datetime", writable=False),
-    "write_uid": Field("many2one", "res.users", writable=False),
-    "write_date": Field("datetime", writable=False),
-}
-MODELS = {
-    "res.partner": Model("res.partner", "res_partner", "Contact", {
-        "id": Field("integer", writable=False),
-        "name": Field("char"),
-        "display_name": Field("char", writable=False, column="name"),
-        "active": Field("boolean"),
-        **AUDIT,
-    }, order="t.name, t.id DESC"),
-    "sale.order": Model("sale.order", "sale_order", "Sales Order", {
-        "id": Field("integer", writable=False),
-        "name": Field("char"),
-        "display_name": Field("char", writable=False, column="name"),
-        "partner_id": Field("many2one", "res.partner"),
-        "state": Field("selection"),
-        "client_order_ref": Field("char"),
-        "note": Field("text"),
-        "date_order": Field("datetime"),
-        **AUDIT,
-    }, order="t.date_order DESC, t.id DESC", selections={"state": ("draft", "sent", "sale", "cancel")}),
-}
-METHODS = {"create", "write", "unlink", "read", "search", "search_read", "search_count"}
-LEAF_OPERATORS = {"=", "!=", "<>", "<", "<=", ">", ">=", "in", "not in", "like", "ilike", "not like",
-                  "not ilike", "=like", "=ilike"}
-ORDER_TERM = re.compile(r"^\s*([a-z_][a-z0-9_]*)(?:\s+(asc|desc))?\s*$", re.IGNORECASE)
-
-
-def to_rpc(spec: Field, value: Any, display: Any = None) -> Any:
-    """A column value as Odoo's read() returns it over XML-RPC (False for nothing)."""
-    if value is None:
-        return False
-    if spec.kind == "many2one":
-        return [value, display or ""]
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, date):
-        return value.strftime("%Y-%m-%d")
-    return value
-
-
-def from_rpc(model: Model, name: str, value: Any) -> tuple[str, Any]:
-    """(SQL placeholder, parameter) for one value given to create/write."""
-    spec = model.fields[name]
-    if value is False and spec.kind != "boolean":
-        return "%s", None
-    if spec.kind == "many2one":
-        if isinstance(value, (list, tuple)) and value:
-            value = value[0]
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise ValueError(f"Wrong value for {model.name}.{name}: {value!r}")
-        return "%s", value
-    if spec.kind == "datetime":
-        if isinstance(value, xmlrpc.client.DateTime):
-            value = datetime.strptime(value.value, "%Y%m%dT%H:%M:%S")
-        if isinstance(value, datetime):
-            value = value.strftime("%Y-%m-%d %H:%M:%S")
-        if not isinstance(value, str):
-            raise ValueError(f"Wrong value for {model.name}.{name}: {value!r}")
-        return "%s::timestamp", value
-    if spec.kind == "boolean":
-        return "%s", bool(value)
-    if spec.kind == "selection":
-        allowed = model.selections.get(name, ())
-        if value not in allowed:
-            raise ValueError(f"Wrong value for {model.name}.{name}: {value!r}")
-        return "%s", value
-    if spec.kind == "integer":
-        return "%s", int(value)
-    return "%s", str(value)
+METHODS = {"create", "write", "unlink", "read", "search", "search_read", "search_count", "fields_get",
+           "name_search", "name_get", "default_get", "context_get"}
+NAME_SEARCH_OPERATORS = {"=", "!=", "like", "ilike", "not like", "not ilike", "=like", "=ilike"}
 
 
 def ids_of(value: Any) -> list[int]:
@@ -141,86 +42,10 @@ class Env:
     # -- domains and orders --
 
     def where(self, domain: Any, active_test: bool = True) -> tuple[str, list]:
-        if domain in (None, False):
-            domain = []
-        if not isinstance(domain, (list, tuple)):
-            raise ValueError(f"Invalid domain: {domain!r}")
-        clauses: list[str] = []
-        params: list = []
-        named: set[str] = set()
-        for term in domain:
-            if term == "&":
-                continue  # leaves are ANDed anyway
-            if term in ("|", "!"):
-                raise ValueError(f"the lab stand-in supports AND domains only, not {term!r}")
-            if not isinstance(term, (list, tuple)) or len(term) != 3:
-                raise ValueError(f"Invalid leaf {term!r}")
-            name, operator, value = term
-            operator = str(operator).lower()
-            if name not in self.model.fields:
-                raise ValueError(f"Invalid field {self.model.name}.{name} in leaf {list(term)!r}")
-            if operator not in LEAF_OPERATORS:
-                raise ValueError(f"Invalid leaf {list(term)!r}: unknown operator {operator!r}")
-            named.add(name)
-            clause, extra = self._leaf(name, operator, value)
-            clauses.append(clause)
-            params += extra
-        if (active_test and "active" in self.model.fields and "active" not in named
-                and self.context.get("active_test", True)):
-            clauses.append("t.active")
-        return (" AND ".join(clauses) or "TRUE"), params
-
-    def _leaf(self, name: str, operator: str, value: Any) -> tuple[str, list]:
-        spec = self.model.fields[name]
-        col = f"t.{self.model.column(name)}"
-        if operator == "<>":
-            operator = "!="
-        if spec.kind == "many2one" and isinstance(value, (list, tuple)) and operator in ("=", "!="):
-            value = value[0] if value else False
-        if operator in ("in", "not in"):
-            if not isinstance(value, (list, tuple)):
-                value = [value]
-            values = [v for v in value if v is not False]
-            with_null = len(values) != len(value)
-            if operator == "in":
-                parts = [f"{col} = ANY(%s)"] if values else []
-                if with_null:
-                    parts.append(f"{col} IS NULL")
-                return (f"({' OR '.join(parts)})" if parts else "FALSE"), ([list(values)] if values else [])
-            parts = [f"{col} <> ALL(%s)"] if values else []
-            parts.append(f"{col} IS NOT NULL" if with_null else f"{col} IS NULL")
-            joiner = " AND " if with_null else " OR "
-            return f"({joiner.join(parts)})", ([list(values)] if values else [])
-        if spec.kind == "boolean" and operator in ("=", "!="):
-            truth = bool(value) == (operator == "=")
-            return (f"{col}" if truth else f"({col} IS NULL OR NOT {col})"), []
-        if value is False and operator in ("=", "!="):
-            return f"{col} IS {'NOT ' if operator == '!=' else ''}NULL", []
-        if operator in ("like", "ilike", "not like", "not ilike", "=like", "=ilike"):
-            pattern = str(value) if operator.startswith("=") else f"%{value}%"
-            sql_op = {"like": "LIKE", "ilike": "ILIKE", "not like": "NOT LIKE", "not ilike": "NOT ILIKE",
-                      "=like": "LIKE", "=ilike": "ILIKE"}[operator]
-            clause = f"{col}::text {sql_op} %s"
-            if operator.startswith("not"):
-                clause = f"({clause} OR {col} IS NULL)"
-            return clause, [pattern]
-        if isinstance(value, (list, tuple, dict)):
-            raise ValueError(f"Invalid leaf [{name!r}, {operator!r}, {value!r}]")
-        placeholder = "%s::timestamp" if spec.kind == "datetime" else "%s"
-        if operator == "!=":
-            return f"({col} <> {placeholder} OR {col} IS NULL)", [value]
-        return f"{col} {operator} {placeholder}", [value]
+        return where(self.model, domain, self.context, active_test)
 
     def order_by(self, order: Any) -> str:
-        if not order:
-            return self.model.order
-        terms = []
-        for part in str(order).split(","):
-            match = ORDER_TERM.match(part)
-            if not match or match.group(1) not in self.model.fields:
-                raise ValueError(f"Invalid \"order\" specified ({order!r})")
-            terms.append(f"t.{self.model.column(match.group(1))} {(match.group(2) or 'asc').upper()}")
-        return ", ".join(terms)
+        return order_by(self.model, order)
 
     # -- reading --
 
@@ -235,14 +60,14 @@ class Env:
         return [f for f in dict.fromkeys(fields) if f != "id"]
 
     def select(self, where: str, params: list, fields: list[str], order: str,
-               limit: Any = None, offset: Any = 0) -> list[dict]:
+               limit: Any = None, offset: Any = 0, classic_read: bool = True) -> list[dict]:
         exprs = ["t.id"]
         for name in fields:
             spec = self.model.fields[name]
-            col = self.model.column(name)
-            exprs.append(f"t.{col}")
+            ref = self.model.sql(name)
+            exprs.append(ref)
             if spec.kind == "many2one":
-                exprs.append(DISPLAY[spec.comodel].format(col=col))
+                exprs.append(DISPLAY[spec.comodel].format(ref=ref))
         query = f"SELECT {', '.join(exprs)} FROM {self.model.table} t WHERE {where} ORDER BY {order}"
         query_params = list(params)
         if limit:
@@ -258,7 +83,7 @@ class Env:
             for name in fields:
                 spec = self.model.fields[name]
                 if spec.kind == "many2one":
-                    record[name] = to_rpc(spec, row[i], row[i + 1])
+                    record[name] = to_rpc(spec, row[i], row[i + 1], classic_read)
                     i += 2
                 else:
                     record[name] = to_rpc(spec, row[i])
@@ -277,6 +102,8 @@ class Env:
         return ids[0] if single else ids
 
     def _check_writable(self, vals: dict) -> None:
+        if self.model.read_only:
+            raise UserError(f"The lab stand-in serves {self.model.name} for reading only.")
         for name in vals:
             spec = self.model.fields.get(name)
             if spec is None:
@@ -324,6 +151,8 @@ class Env:
 
     def unlink(self, ids: Any) -> bool:
         ids = ids_of(ids)
+        if self.model.read_only:
+            raise UserError(f"The lab stand-in serves {self.model.name} for reading only.")
         if not ids:
             return True
         if self.model.name == "sale.order":
@@ -340,7 +169,8 @@ class Env:
         ids = ids_of(ids)
         if not ids:
             return []
-        records = self.select("t.id = ANY(%s)", [ids], self.field_names(fields), "t.id")
+        records = self.select("t.id = ANY(%s)", [ids], self.field_names(fields), "t.id",
+                              classic_read=load == "_classic_read")
         by_id = {r["id"]: r for r in records}
         return [by_id[i] for i in ids if i in by_id]  # deleted records are skipped, as in Odoo
 
@@ -361,4 +191,39 @@ class Env:
         return int(rows[0][0])
 
 
-# ---- the services ----------------------------------------------------------------
+    # -- what clients ask of a model --
+
+    def fields_get(self, allfields: Any = None, attributes: Any = None) -> dict[str, dict]:
+        names = [n for n in self.model.fields if not allfields or n in allfields]
+        out = {}
+        for name in names:
+            info = describe(self.model, name, self.model.fields[name])
+            out[name] = {k: v for k, v in info.items() if k in attributes} if attributes else info
+        return out
+
+    def name_search(self, name: Any = "", args: Any = None, operator: str = "ilike", limit: Any = 100) -> list:
+        """[[id, display_name], ...] of the records whose name matches (``args`` is a domain)."""
+        if operator not in NAME_SEARCH_OPERATORS:
+            raise ValueError(f"Invalid operator {operator!r} for name_search")
+        domain = list(args or [])  # terms side by side are ANDed: the name leaf goes first
+        if name or operator not in ("ilike", "like"):
+            domain = [[self.model.rec_name, operator, name or ""], *domain]
+        clause, params = self.where(domain)
+        rows = self.select(clause, params, ["display_name"], self.order_by(None), limit or None)
+        return [[r["id"], r["display_name"] or ""] for r in rows]
+
+    def name_get(self, ids: Any) -> list:
+        return [[r["id"], r["display_name"] or ""] for r in self.read(ids, ["display_name"])]
+
+    def default_get(self, fields_list: Any = None) -> dict:
+        defaults = {"sale.order": {"state": "draft"}}.get(self.model.name, {})
+        wanted = fields_list or list(self.model.fields)
+        out = {name: value for name, value in defaults.items() if name in wanted}
+        if "active" in self.model.fields and "active" in wanted:
+            out["active"] = True
+        return out
+
+    def context_get(self) -> dict:
+        if self.model.name != "res.users":
+            raise AttributeError(f"The method 'context_get' does not exist on the model '{self.model.name}'")
+        return {"lang": "en_US", "tz": "UTC", "uid": self.uid}

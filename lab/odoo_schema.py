@@ -1,5 +1,7 @@
 """The lab's `odoo` database: Odoo's own table names, with the columns real Odoo has for
-what the cockpit and the stand-in use, and one probe user (`failover-probe`).
+what the cockpit and the stand-in use, and one probe user (`failover-probe`), never the
+superuser: uid 1 is `__system__` and 2 is `admin`, as in Odoo; its rights are in
+:mod:`lab.odoo_security`.
 
 Times are UTC in `timestamp without time zone`, as Odoo stores them. The SQL is
 idempotent (`IF NOT EXISTS`, upserts), runs as role `odoo` through PgBouncer, and can
@@ -11,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+
+from lab import odoo_security
 
 PROBE_LOGIN = "failover-probe"
 HASH_SCHEME = "pbkdf2-sha256"
@@ -111,6 +115,7 @@ def statements(probe_password: str) -> list[tuple[str, tuple]]:
                       f"SELECT %s, true, %s, %s, {NOW_UTC} "
                       f"WHERE NOT EXISTS (SELECT 1 FROM ir_cron WHERE cron_name = %s)",
                       (name, number, unit, name)))
+    steps += odoo_security.users_before_probe()
     steps.append((f"WITH partner AS ("
                   f"  INSERT INTO res_partner (name, active, create_date, write_date) "
                   f"  SELECT %s, true, {NOW_UTC}, {NOW_UTC} "
@@ -121,7 +126,7 @@ def statements(probe_password: str) -> list[tuple[str, tuple]]:
     # on a second run: the password file is the truth, and the probe user stays usable
     steps.append((f"UPDATE res_users SET password = %s, active = true, write_date = {NOW_UTC} WHERE login = %s",
                   (hash_password(probe_password), PROBE_LOGIN)))
-    return steps
+    return steps + odoo_security.statements(PROBE_LOGIN)
 
 
 def create(conninfo: dict, probe_password: str) -> None:

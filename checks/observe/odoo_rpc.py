@@ -23,6 +23,7 @@ from checks.config.model import Odoo
 from checks.config.redact import redact, remember_secret
 from checks.errors import CockpitError
 
+FAULT_SERVER_ERROR = 1    # Odoo's fault code for an unexpected error: the string is a traceback
 FAULT_ACCESS_DENIED = 3   # Odoo's fault code for a refused login or password (odoo.exceptions.AccessDenied)
 
 
@@ -106,9 +107,13 @@ class OdooClient:
         try:
             return fn(*args)
         except xmlrpc.client.Fault as exc:
-            lines = str(exc.faultString).strip().splitlines() or [f"code {exc.faultCode}"]
+            lines = [line for line in str(exc.faultString).strip().splitlines() if line.strip()]
+            lines = lines or [f"code {exc.faultCode}"]
             error = LoginRefused if exc.faultCode == FAULT_ACCESS_DENIED else OdooError
-            raise error(f"{what}: Odoo fault: {redact(lines[-1])}") from None
+            # a server error (code 1) is a traceback, its last line names the exception; an access
+            # error (4) or a user error (2) is a message whose first line says it
+            said = lines[-1] if exc.faultCode == FAULT_SERVER_ERROR else lines[0]
+            raise error(f"{what}: Odoo fault: {redact(said.strip())}") from None
         except (OSError, http.client.HTTPException, xmlrpc.client.ProtocolError) as exc:
             raise OdooError(f"{what}: {redact(error_words(exc, self.timeout_s))}") from None
 

@@ -77,19 +77,24 @@ def test_cockpit_client_version_login_and_write_probe(lab: Lab) -> None:
     version = client.version()
     assert version["server_version"] == "17.0-lab-standin" and version["protocol_version"] == 1
     assert version["server_serie"] == "17.0"
-    assert client.authenticate() > 0
+    uid = client.authenticate()
+    assert uid >= 2  # the probe user, never the superuser (uid 1), which skips access rights
     line = write_probe(client, "incident test")
     assert "read back as draft and removed" in line
     assert client.execute_kw("sale.order", "search_count", [[["client_order_ref", "=", "incident test"]]]) == 0
-    partner = client.execute_kw("res.partner", "create", [{"name": "stand-in read test"}])
+    [user] = client.execute_kw("res.users", "read", [[uid]], {"fields": ["partner_id", "login"]})
+    partner = user["partner_id"]
+    assert user["login"] == "failover-probe" and partner[1] == "Failover Probe"
+    order = client.execute_kw("sale.order", "create", [{"partner_id": partner[0], "client_order_ref": "rt"}])
     try:
-        order = client.execute_kw("sale.order", "create", [{"partner_id": partner, "client_order_ref": "rt"}])
         [row] = client.execute_kw("sale.order", "read", [[order]], {"fields": ["name", "partner_id", "state"]})
-        assert row["partner_id"] == [partner, "stand-in read test"] and row["name"].startswith("S")
+        assert row["partner_id"] == partner and row["name"].startswith("S") and row["state"] == "draft"
         assert client.execute_kw("sale.order", "search", [[["id", "in", [order]], ["state", "!=", "sale"]]]) == [order]
-        assert client.execute_kw("sale.order", "unlink", [[order]]) is True
     finally:
-        client.execute_kw("res.partner", "unlink", [[partner]])
+        assert client.execute_kw("sale.order", "unlink", [[order]]) is True
+    with pytest.raises(OdooError, match=r"^res.partner.create: Odoo fault: You are not allowed to create 'Contact' "
+                                        r"\(res.partner\) records\.$"):
+        client.execute_kw("res.partner", "create", [{"name": "the probe user may not"}])
     with pytest.raises(OdooError, match="Object no.such doesn't exist"):
         client.execute_kw("no.such", "search", [[]])
     with pytest.raises(OdooError, match="method 'frobnicate' does not exist"):
@@ -169,7 +174,7 @@ def test_odoo_stop_and_start(lab: Lab) -> None:
             client.version()
     finally:
         assert cli("lab", "odoo-start", "--dir", str(lab.dir)) == 0
-    assert client.authenticate() > 0
+    assert client.authenticate() >= 2
 
 
 def test_restart_batch_restarts_the_standin(lab: Lab) -> None:
@@ -179,7 +184,7 @@ def test_restart_batch_restarts_the_standin(lab: Lab) -> None:
     assert proc.returncode == 0, proc.stderr
     after = lab.paths.require().odoo_pid
     assert after and after != before
-    assert OdooClient(odoo).authenticate() > 0
+    assert OdooClient(odoo).authenticate() >= 2
 
 
 def test_load_commits_without_failures(lab: Lab) -> None:
