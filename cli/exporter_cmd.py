@@ -47,7 +47,7 @@ def parse_listen(text: str) -> tuple[str, int]:
     elif ":" in host:
         raise ListenError(f"--listen {text}: write an IPv6 address in brackets, such as [::1]:9841")
     if not port_text.isdigit():
-        raise ListenError(f"--listen {text}: the port {port_text!r} is not a number")
+        raise ListenError(f"--listen {text}: the port {port_text} is not a number")
     port = int(port_text)
     if not 0 < port < 65536:
         raise ListenError(f"--listen {text}: the port must be from 1 to 65535")

@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from checks.observe.assess import Watch, assess
 from checks.observe.metrics import exposition, registry_for
 from cli.exporter_cmd import ListenError, bind_problem, parse_listen
+from tests.repr_check import repr_fragments
 from tests.unit.test_assess import T0, cluster, down, primary, samples, standby
 
 NODE_SERIES = ("node_up", "node_role", "node_in_recovery", "node_writable", "node_replay_delay_seconds",
@@ -26,6 +27,7 @@ def parsed(text: str) -> dict[tuple[str, tuple], float]:
         assert family.name.startswith("failover_cockpit_")
         assert family.type == "gauge"
         assert family.documentation[:1].isupper() and family.documentation.endswith("."), family.documentation
+        assert repr_fragments(family.documentation) == []
         for sample in family.samples:
             found[(sample.name.removeprefix("failover_cockpit_"), tuple(sorted(sample.labels.items())))] = sample.value
     return found
@@ -127,7 +129,7 @@ def test_listen_reads_an_address_and_a_port(text, host, port):
 @pytest.mark.parametrize("text, words", [
     ("9841", "--listen 9841: write ADDR:PORT, such as 127.0.0.1:9841"),
     ("127.0.0.1:", "--listen 127.0.0.1:: write ADDR:PORT, such as 127.0.0.1:9841"),
-    ("127.0.0.1:http", "--listen 127.0.0.1:http: the port 'http' is not a number"),
+    ("127.0.0.1:http", "--listen 127.0.0.1:http: the port http is not a number"),
     ("127.0.0.1:0", "--listen 127.0.0.1:0: the port must be from 1 to 65535"),
     ("127.0.0.1:70000", "--listen 127.0.0.1:70000: the port must be from 1 to 65535"),
     ("::1:9841", "--listen ::1:9841: write an IPv6 address in brackets, such as [::1]:9841"),
@@ -136,6 +138,7 @@ def test_a_bad_listen_is_one_sentence(text, words):
     with pytest.raises(ListenError) as caught:
         parse_listen(text)
     assert str(caught.value) == words
+    assert repr_fragments(words) == []
 
 
 def test_a_refused_bind_is_said_in_words():

@@ -13,6 +13,7 @@ from checks.observe.nagios import (
 )
 from checks.observe.status import exit_code, headline_text
 from cli.main import main
+from tests.repr_check import repr_fragments
 from tests.unit.test_assess import T0, cluster, down, primary, samples, standby
 
 # Nagios plugin guidelines: 'label'=value[UOM];[warn];[crit];[min];[max], U for a value it cannot tell.
@@ -32,6 +33,7 @@ def lagging(name="n2", delay=120.0, not_replayed=16 * 1024 * 1024):
 def perfdata(line: str) -> dict[str, str]:
     _, bar, data = line.partition(" | ")
     assert bar, line
+    assert repr_fragments(line) == [], line
     items = data.split(" ")
     for item in items:
         assert DATUM.match(item), item
@@ -147,6 +149,7 @@ def test_a_bad_level_is_one_sentence_naming_the_flag(text, words):
     with pytest.raises(ThresholdError) as caught:
         parse_thresholds(text, "-w")
     assert str(caught.value) == words
+    assert repr_fragments(words) == []
 
 
 def test_a_critical_level_below_the_warning_level_is_refused():
