@@ -138,7 +138,6 @@ def test_a_real_prometheus_scrapes_the_exporter_and_answers_for_a_replay_delay(l
         "scrape_configs:\n  - job_name: failover-cockpit\n"
         f"    static_configs:\n      - targets: ['127.0.0.1:{exporter_port}']\n")
     server = None
-    started = time.monotonic()
     try:
         assert exporter.stdout.readline().startswith(
             f"failover-cockpit: exporter of cluster lab serves http://127.0.0.1:{exporter_port}/metrics")
@@ -173,4 +172,3 @@ def test_a_real_prometheus_scrapes_the_exporter_and_answers_for_a_replay_delay(l
             _stop(server)
         code = _stop(exporter)
     assert code == 0, exporter.stderr.read()          # SIGTERM ends it cleanly
-    assert time.monotonic() - started < 45
