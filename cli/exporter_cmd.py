@@ -32,7 +32,8 @@ def add_exporter_parser(sub) -> None:
                     "WAL, data at risk, timeline and sample latency. SIGTERM or Ctrl-C stops it.")
     _config_args(exporter)
     exporter.add_argument("--listen", required=True, metavar="ADDR:PORT",
-                          help="where to serve /metrics, such as 127.0.0.1:9841, [::1]:9841 or :9841 (every IPv4 address)")
+                          help="where to serve /metrics, such as 127.0.0.1:9841, [::1]:9841 or :9841 "
+                               "(every IPv4 address)")
     exporter.add_argument("--interval", type=_positive_float, metavar="S",
                           help="seconds between rounds (default: the config's sampling interval)")
 
