@@ -78,16 +78,27 @@ def cmd_status(args: argparse.Namespace) -> int:
         else:
             print_error(str(exc))
         return UNKNOWN
-    if fmt == "nagios":
-        return run_nagios(name, cluster, args.warning, args.critical)
-    if fmt == "prometheus":
-        from checks.observe.metrics import exposition
-        from checks.observe.signal_round import signal_round
+    from checks.errors import CockpitError
 
-        view, _board = asyncio.run(signal_round(name, cluster))
-        print(exposition(view, cluster.slo), end="")
-        return 0
-    return run_status(name, cluster, fmt == "json")
+    try:
+        if fmt == "nagios":
+            return run_nagios(name, cluster, args.warning, args.critical)
+        if fmt == "prometheus":
+            from checks.observe.metrics import exposition
+            from checks.observe.signal_round import signal_round
+
+            view, _board = asyncio.run(signal_round(name, cluster))
+            print(exposition(view, cluster.slo), end="")
+            return 0
+        return run_status(name, cluster, fmt == "json")
+    except CockpitError as exc:          # a round that cannot run (a password_env not set): one line, never a traceback
+        if fmt == "nagios":
+            from checks.observe.nagios import unknown_line
+
+            print(unknown_line(str(exc)))
+        else:
+            print_error(str(exc))
+        return UNKNOWN
 
 
 def run_nagios(name: str, cluster: Cluster, warning: str | None, critical: str | None) -> int:

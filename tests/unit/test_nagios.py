@@ -196,3 +196,18 @@ def test_flags_that_contradict_are_one_line(argv, words, tmp_path, capsys):
     assert main(["status", str(tmp_path / "none.toml"), *argv]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err == f"failover-cockpit: {words}\n"
+
+
+def test_a_round_that_cannot_run_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("OFC_TEST_UNSET_PASSWORD", raising=False)
+    config = tmp_path / "c.toml"
+    config.write_text('[clusters.c]\n[[clusters.c.nodes]]\nname = "n1"\ndsn = "postgresql://u@127.0.0.1:1/postgres"\n'
+                      '[[clusters.c.pgbouncers]]\nname = "pgb1"\n'
+                      'admin_dsn = "postgresql://admin@127.0.0.1:1/pgbouncer"\npassword_env = "OFC_TEST_UNSET_PASSWORD"\n'
+                      'databases = ["odoo"]\n')
+    assert main(["status", str(config), "--format", "nagios"]) == 3
+    out, err = capsys.readouterr()
+    assert out == "FAILOVER-COCKPIT UNKNOWN - pgb1: password_env OFC_TEST_UNSET_PASSWORD is not set\n" and err == ""
+    assert main(["status", str(config)]) == 3
+    out, err = capsys.readouterr()
+    assert out == "" and err == "failover-cockpit: pgb1: password_env OFC_TEST_UNSET_PASSWORD is not set\n"
