@@ -17,8 +17,11 @@ def read_text(path: Path, error: type[Exception], what: str) -> str:
         return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise error(f"{path}: no such {what}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"{path}: cannot read: {exc}") from None
+    except UnicodeDecodeError:
+        raise error(f"{path}: cannot read: it is not UTF-8 text") from None
+    except OSError as exc:     # the reason in words ("is a directory"), not Python's "[Errno 21] ...: 'path'"
+        reason = (exc.strerror or type(exc).__name__).lower()
+        raise error(f"{path}: cannot read: {reason}") from None
 
 
 def temp_prefix(name: str) -> str:

@@ -109,3 +109,12 @@ def test_the_cli_says_it_in_one_line_and_the_sample_it_prints_loads(tmp_path):
     assert proc.stdout == (ROOT / "sample-clusters.toml").read_text()
     (tmp_path / "clusters.toml").write_text(proc.stdout)
     assert "prod" in load_config(tmp_path / "clusters.toml").clusters
+
+
+def test_a_config_that_cannot_be_read_says_why_in_words(tmp_path):
+    (tmp_path / "folder.toml").mkdir()
+    (tmp_path / "binary.toml").write_bytes(b"\xff\xfe\x00")
+    for name, reason in (("folder.toml", "is a directory"), ("binary.toml", "it is not UTF-8 text")):
+        with pytest.raises(ConfigError) as info:
+            load_config(tmp_path / name)
+        assert str(info.value) == f"{tmp_path / name}: cannot read: {reason}"
