@@ -20,7 +20,8 @@ T0 = datetime(2026, 12, 1, 8, 0, 0, tzinfo=timezone.utc)
 SYSID = "7445012345678901234"
 OTHER_SYSID = "7399999999999999999"
 MB = 1024 * 1024
-REFUSED = "[Errno 111] Connect call failed ('127.0.0.1', 5432)"
+REFUSED = ('connection to server at "127.0.0.1", port 5432 failed: Connection refused (is the server running on '
+           "that host and accepting TCP/IP connections?)")
 
 CLUSTER = Cluster.model_validate({
     "nodes": [

@@ -56,9 +56,10 @@ def read_only() -> PoolProbe:
 
 
 def console_down() -> PoolProbe:
-    """pgb2 is down: its console does not answer, nor does a new client (asyncpg's text, with its tuple)."""
+    """pgb2 is down: its console does not answer, nor does a new client (in libpq's words, as the probe says it)."""
     return PoolProbe(pgbouncer="pgb2", database="odoo", console_error=CONSOLE_REFUSED, connected=False,
-                     error="[Errno 111] Connect call failed ('127.0.0.1', 6433)", latency_ms=0.8)
+                     error=('connection to server at "127.0.0.1", port 6433 failed: Connection refused (is the '
+                            "server running on that host and accepting TCP/IP connections?)"), latency_ms=0.8)
 
 
 def cutover_stall() -> list[PoolProbe]:

@@ -19,6 +19,7 @@ import ssl
 
 from checks.config.conninfo import ConnParams, cached_params, dsn_password_of
 from checks.config.redact import redact, remember_secret
+from checks.errors import CockpitError
 
 CLOSED = ("server closed the connection unexpectedly: the server (or a proxy or pooler in front of it) terminated "
           "the connection before or while processing the request")
@@ -63,6 +64,8 @@ def connection_error(exc: BaseException, dsn: str | None = None, *, params: Conn
             params = cached_params(dsn)
         except ValueError:
             params = None
+    if isinstance(exc, CockpitError):            # ours, already a sentence (a password_env that is not set)
+        return str(exc)
     where = f"connection to {params.where} failed: " if params is not None else "connection failed: "
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError, socket.timeout)):
         return f"{where}timeout expired"

@@ -102,7 +102,10 @@ async def console_show(pgb: PgBouncer, whats: tuple[str, ...], timeout_s: float 
     import psycopg  # only SHOW needs it: not loaded at cockpit start-up
     from psycopg.rows import dict_row
 
-    password = node_password(pgb.name, pgb.password_env)
+    try:
+        password = node_password(pgb.name, pgb.password_env)
+    except CockpitError as exc:              # password_env not set: one line, as any console failure
+        raise PgBouncerError(f"{pgb.name}: cannot reach the admin console: {exc}") from None
     kwargs = {"password": password} if password else {}
     try:
         conn = await asyncio.wait_for(

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 from checks.config.model import PgBouncer
+from checks.errors import CockpitError
 from checks.observe.libpq import asyncpg_args
 from checks.observe.pooler import PgBouncerError, console_show, error_line
 from checks.observe.sampler import node_password
@@ -45,7 +46,10 @@ class AdminConsole:
 async def admin_console(pgb: PgBouncer, timeout_s: float = 10.0):
     """A session on PgBouncer's admin console; a switchover runs its commands on one (each new
     session costs a connection and SCRAM, ~14 ms, inside the pause)."""
-    password = node_password(pgb.name, pgb.password_env)
+    try:
+        password = node_password(pgb.name, pgb.password_env)
+    except CockpitError as exc:              # password_env not set: one line, never a traceback
+        raise PgBouncerError(f"{pgb.name}: cannot reach the admin console: {exc}") from None
     try:
         conn = await asyncio.wait_for(
             asyncpg.connect(**asyncpg_args(pgb.admin_dsn, password), timeout=timeout_s, statement_cache_size=0),

@@ -141,7 +141,7 @@ async def test_a_click_on_the_header_lists_every_problem_in_full_and_a_second_fo
         listed = problems_row(app)
         assert listed == "\n".join(f"▸ {p}" for p in header.problems())
         assert header.problems()[0].startswith("the bastion cannot reach the primary node1 (refused)")
-        assert "node1 unreachable (refused): [Errno 111] Connect call failed ('127.0.0.1', 5432)" in listed
+        assert "node1 unreachable (refused): connection to server at \"127.0.0.1\", port 5432 failed: Connection refused (is the server running on that host and accepting TCP/IP connections?)" in listed
         shown = visible_text(header.query_one("#problems"))
         assert len(shown) == 6 and shown[3].strip() == "5432)"       # wrapped, not cut
         assert app.screen.region.contains_region(app.query_one("#verdict").region)

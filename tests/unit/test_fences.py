@@ -116,7 +116,7 @@ def test_before_the_fence_the_dead_primary_is_unreachable_with_its_cause():
     view = watch_through_the_fence().update(*crashed(at(200)), now=at(200))
     node1 = view.node("node1")
     assert node1.role == "unreachable" and not node1.fenced and view.fences == ()
-    assert ("node1 unreachable (refused): [Errno 111] Connect call failed ('127.0.0.1', 5432)"
+    assert ("node1 unreachable (refused): connection to server at \"127.0.0.1\", port 5432 failed: Connection refused (is the server running on that host and accepting TCP/IP connections?)"
             in view.problems)
 
 
@@ -156,7 +156,7 @@ def test_without_the_fence_the_same_cluster_stays_a_warning_for_the_unreachable_
     watch = watch_through_the_fence()
     view = watch.update(*promoted(at(700), node3_repointed=True), now=at(700))
     assert view.verdict == "warning"
-    assert view.problems == ("node1 unreachable (refused): [Errno 111] Connect call failed ('127.0.0.1', 5432)",)
+    assert view.problems == ("node1 unreachable (refused): connection to server at \"127.0.0.1\", port 5432 failed: Connection refused (is the server running on that host and accepting TCP/IP connections?)",)
 
 
 def test_a_fenced_node_that_answers_again_is_judged_by_its_samples_and_a_later_outage_is_unreachable():

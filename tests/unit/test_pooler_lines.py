@@ -4,18 +4,7 @@ from __future__ import annotations
 
 from tests.pooler_fixtures import CONSOLE_REFUSED, console_down, cutover_stall, paused
 from tests.repr_check import repr_fragments
-from tui.pooler_lines import console_words, plain_error, pooler_lines
-
-
-def test_a_drivers_address_tuple_becomes_host_and_port():
-    assert plain_error("[Errno 111] Connect call failed ('127.0.0.1', 6433)") == "connection refused by 127.0.0.1:6433"
-    assert plain_error("Multiple exceptions: [Errno 111] Connect call failed ('::1', 6433, 0, 0), "
-                       "[Errno 99] Cannot assign requested address") == (
-        "connection refused by ::1:6433, [Errno 99] Cannot assign requested address")
-    assert plain_error("[Errno 7] Connect call failed ('10.0.0.9', 6432)") == (
-        "cannot connect to 10.0.0.9:6432 (errno 7)")
-    assert plain_error("pgbouncer cannot connect to server") == "pgbouncer cannot connect to server"
-    assert plain_error(None) is None
+from tui.pooler_lines import console_words, pooler_lines
 
 
 def test_the_consoles_error_drops_the_name_the_title_says():

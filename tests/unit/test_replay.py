@@ -26,7 +26,8 @@ T0 = datetime(2026, 12, 1, 8, 0, 0, tzinfo=timezone.utc)
 CRASH_S = 10
 SECONDS = 40
 SYSID = "7445012345678901234"
-REFUSED = "[Errno 111] Connect call failed ('127.0.0.1', 54321)"
+REFUSED = ('connection to server at "127.0.0.1", port 54321 failed: Connection refused (is the server running on '
+           "that host and accepting TCP/IP connections?)")
 INCIDENT = "2026-12-01-lab-1"
 CONFIG = """\
 [clusters.lab]

@@ -95,7 +95,8 @@ def test_exactly_one_writer_now_names_the_nodes_otherwise():
                             "is required: fence node1, then verify again")
     nobody = _view(down("node1", T0), down("node2", T0), standby("node3", T0, LSN, LSN))
     assert _judge(nobody, fenced={"node1"}).startswith(
-        "no node accepts writes now: node2 is unreachable ([Errno 111] Connect call failed")
+        "no node accepts writes now: node2 is unreachable (connection to server at \"127.0.0.1\", port 5432 failed: "
+        "Connection refused")
     wrong = _view(primary("node1", T0, LSN), standby("node2", T0, LSN, LSN), standby("node3", T0, LSN, LSN))
     assert _judge(wrong).startswith("node2 is not the writer now: node1 accepts writes and node2 is read-only")
 
