@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import (
@@ -192,6 +192,18 @@ class Signals(_Model):
     infrastructure: Infrastructure | None = None
 
 
+NotifyKind = Literal["alarm", "stage", "decision", "status", "close"]
+
+
+class Notify(_Model):
+    """A hook told about the incident (a chat webhook, a pager): ``command`` gets one JSON document on
+    stdin per journaled entry of the kinds in ``on``, off the action path, bounded by ``timeout_s``."""
+
+    command: Argv
+    on: Annotated[list[NotifyKind], Field(min_length=1)] = ["alarm", "decision", "close"]
+    timeout_s: float = Field(10.0, gt=0, le=300)
+
+
 class Cluster(_Model):
     nodes: Annotated[list[Node], Field(min_length=1)]
     approvers: list[Annotated[str, StringConstraints(min_length=1)]] = []
@@ -206,6 +218,7 @@ class Cluster(_Model):
     cutover_commands: list[Command] = []
     rto_s: float | None = Field(None, gt=0, le=7 * 86400)   # the recovery time objective, from the first bad signal
     signals: Signals = Signals()
+    notify: Notify | None = None
 
     @field_validator("timezone")
     @classmethod

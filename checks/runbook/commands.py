@@ -48,21 +48,23 @@ def fill_placeholders(argv: list[str] | tuple[str, ...], values: dict[str, str])
 
 
 async def run_command(name: str, argv: list[str] | tuple[str, ...], timeout_s: float,
-                      env: dict[str, str] | None = None) -> CommandResult:
-    """Run ``argv`` without a shell; kill its process group at ``timeout_s``."""
+                      env: dict[str, str] | None = None, stdin: bytes | None = None) -> CommandResult:
+    """Run ``argv`` without a shell (``stdin``: bytes written to it, else nothing); kill its process
+    group at ``timeout_s``."""
     shown = tuple(redact(a) for a in argv)
     started = time.monotonic()
     try:
         proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            *argv, stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT, start_new_session=True,
             env={**os.environ, **(env or {})},
         )
     except OSError as exc:
         return CommandResult(name=name, argv=shown, exit_code=None, output="",
-                             duration_ms=_ms(started), error=f"could not start {shown[0]!r}: {exc.strerror}")
+                             duration_ms=_ms(started), error=f"could not start {shown[0]}: {exc.strerror}")
     try:
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout=timeout_s)
+        out, _ = await asyncio.wait_for(proc.communicate(stdin), timeout=timeout_s)
     except asyncio.TimeoutError:
         _kill_group(proc.pid)
         out, _ = await proc.communicate()

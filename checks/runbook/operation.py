@@ -51,6 +51,7 @@ class Operation:
         self.seen_as_standby: set[str] = set()
         self.standby_timelines: dict[str, int | None] = {}   # every node seen in recovery, and on which timeline
         self.on_progress: Callable[[str], None] | None = None   # a long step's progress lines (drill prints them)
+        self.on_logged: Callable[[Event], None] | None = None   # every entry, at once (the notify hook's queue)
         self.view: ClusterView | None = None
         self.app_writers: dict[str, str] = {}   # unreachable nodes Odoo writes to through a pooler (last probe)
         self._samplers = {n.name: NodeSampler(n, cluster.sampling) for n in cluster.nodes}
@@ -60,6 +61,8 @@ class Operation:
     # -- the journal ---------------------------------------------------------------------------
     def log(self, kind: str, text: str, *, stage: int | None = None, data: dict | None = None) -> Event:
         event = self.journal.append(kind, text, seat=self.seat, author=self.author, stage=stage, data=data)
+        if self.on_logged is not None:
+            self.on_logged(event)
         if self._held is not None:
             self._held.append(event)
         elif self.on_event:

@@ -21,6 +21,7 @@ from checks.incident.operator_seat import OperatorSeat, take_operator_seat
 from checks.incident.record import write_record
 from checks.incident.record_time import remember_timezone
 from checks.observe.sample import NodeSample
+from checks.runbook.notify import Notifier
 from checks.runbook.operation import Operation
 
 LOW_DISK_BYTES = 2 * 1024 * 1024
@@ -54,6 +55,11 @@ class Session:
         remember_timezone(self.journal, cluster.timezone)     # the record's local zone, once per incident
         self.operation = Operation(self.journal, cluster_name, cluster, author=name, seat=seat,
                                    on_event=lambda _e: self.write_record())
+        self.notifier: Notifier | None = None     # the team's hook ([clusters.NAME.notify]), off the action path
+        if cluster.notify is not None:
+            self.notifier = Notifier(cluster.notify, incident=self.dir.name, cluster=cluster_name,
+                                     journal=lambda kind, text, data: self.note(kind, text, data=data))
+            self.operation.on_logged = self.notifier.offer
         # Kept samples are fsynced (synchronous=FULL): on a slow bastion disk that is milliseconds
         # per sample, so the operator seat writes them on a thread of its own, off the screen's.
         self._samples: queue.SimpleQueue[NodeSample | None] = queue.SimpleQueue()
@@ -77,6 +83,8 @@ class Session:
         except JournalError as exc:
             self.alarm = str(exc)
             return None
+        if self.notifier is not None:
+            self.notifier.offer(event)
         self.write_record()
         return event
 
@@ -134,6 +142,8 @@ class Session:
         return self.alarm if self.alarm and self.journal.pending else None
 
     def close(self) -> None:
+        if self.notifier is not None:
+            self.notifier.close()            # what is queued is sent (each run bounded), then journaled
         self.flush_samples()
         if self.lock is not None:
             self.lock.release()
