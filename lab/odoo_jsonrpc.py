@@ -88,7 +88,7 @@ def _cookie(header: str | None) -> str | None:
     return morsel.value if morsel else None
 
 
-def session_info(served: Served, db: str, user: dict) -> dict:
+def session_info(db: str, user: dict) -> dict:
     """What Odoo's ``/web/session/authenticate`` answers (the keys clients read)."""
     uid = user["uid"]
     return {"uid": uid, "is_system": user["is_system"], "is_admin": user["is_system"], "db": db,
@@ -134,7 +134,7 @@ def _route(served: Served, sessions: Sessions, route: str, params: dict, sid: st
     if route == "/web/session/authenticate":
         db = params.get("db")
         user = served.login_user(db, params.get("login"), params.get("password"))
-        info = session_info(served, db, user)
+        info = session_info(db, user)
         sid = sessions.new({"db": db, "uid": user["uid"], "info": info})
         headers.append(("Set-Cookie", f"session_id={sid}; Max-Age={SESSION_MAX_AGE_S}; HttpOnly; Path=/"))
         return info
