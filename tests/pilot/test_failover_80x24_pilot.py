@@ -72,7 +72,7 @@ async def test_the_dead_primary_says_its_cause_within_its_panel(cockpit):
         shown = "\n".join(visible_text(panel(app, "node1")))
         assert "UNREACHABLE" in shown and "writes: unknown" in shown
         assert "cause    refused" in shown and "was    PRIMARY" in shown
-        assert "error    [Errno 111]" in shown           # the full text starts on screen, and is all in the header
+        assert "error    connection to" in shown           # the full text starts on screen, and is all in the header
 
 
 async def test_a_node_fenced_in_this_incident_is_fenced_with_what_the_fence_did(cockpit):
@@ -143,7 +143,7 @@ async def test_a_click_on_the_header_lists_every_problem_in_full_and_a_second_fo
         assert header.problems()[0].startswith("the bastion cannot reach the primary node1 (refused)")
         assert "node1 unreachable (refused): connection to server at \"127.0.0.1\", port 5432 failed: Connection refused (is the server running on that host and accepting TCP/IP connections?)" in listed
         shown = visible_text(header.query_one("#problems"))
-        assert len(shown) == 6 and shown[3].strip() == "5432)"       # wrapped, not cut
+        assert len(shown) == 7 and shown[4].strip() == "TCP/IP connections?)"       # wrapped, not cut
         assert app.screen.region.contains_region(app.query_one("#verdict").region)
         await pilot.click(CockpitHeader, offset=(2, 1))
         await pilot.pause()
