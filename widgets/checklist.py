@@ -271,6 +271,11 @@ its gate and next action under it.
         evaluation = state.evaluation
         # On a short pane, once stage 0 passed, the row gives its line back (stage 0's evidence names it).
         row.display = not (self.has_class("-short") and state.current > 0)
+        if evaluation is None and state.current > 0:      # the runbook went on without it: said, muted
+            row.update(Text(" · evaluate: none journaled (the record says so)"))
+            for name in STATUS_MARKS:
+                row.set_class(name == "locked", f"-{name}")
+            return
         if evaluation is None:
             status, words = "open", "evaluate: not decided yet"
         else:
