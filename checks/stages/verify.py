@@ -131,8 +131,9 @@ async def verify_all(op: Operation, target: str | None = None, *, context: dict 
         try:
             client = OdooClient(op.cluster.odoo)
             uid, tries, waited = await login_with_retry(client)
-            record("odoo_login", (True, f"common.authenticate as {op.cluster.odoo.login!r}: uid {uid}"
-                                        + (f" after {tries} tries in {waited:.1f}s" if tries > 1 else "")))
+            record("odoo_login", (True, f"common.authenticate as {op.cluster.odoo.login}: uid {uid}"
+                                        + (f" after {tries} tries in {waited:.1f}s" if tries > 1 else "")
+                                        + superuser_note(uid)))
             started = time.monotonic()
             line = await in_thread(write_probe, client, label)
             record("write_probe", (True, f"{line} in {(time.monotonic() - started) * 1000:.0f} ms"))
@@ -143,6 +144,16 @@ async def verify_all(op: Operation, target: str | None = None, *, context: dict 
         record("cron_progress", await check_cron(op, new, promoted_at))
     record("stragglers", await check_stragglers(op, new))
     return all(passed for passed, _ in results.values())
+
+
+def superuser_note(uid: int) -> str:
+    """uid 1 is Odoo's superuser (it skips access rules) and uid 2 usually admin (it holds every
+    right): a probe logged in as either cannot catch an access problem, so the evidence says so."""
+    if uid not in (1, 2):
+        return ""
+    who = "Odoo's superuser, which skips every access rule" if uid == 1 else "usually admin, which holds every right"
+    return (f"; note: uid {uid} is {who}, so this probe cannot catch an access problem: log in as a dedicated "
+            "probe user (README: Odoo probe user)")
 
 
 async def login_with_retry(client: OdooClient) -> tuple[int, int, float]:

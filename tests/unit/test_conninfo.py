@@ -92,3 +92,11 @@ def test_connection_errors_read_like_libpq_one_text_per_cause():
     assert connection_error(server, dsn) == at + 'password authentication failed for user "cockpit"'
     for text in (connection_error(e, dsn) for e in (ConnectionRefusedError(111, "x"), multiple, asyncio.TimeoutError())):
         assert "Errno" not in text and "(" not in text.split("failed: ")[0]
+
+
+def test_a_probe_logged_in_as_the_superuser_or_admin_is_said_to_prove_little():
+    from checks.stages.verify import superuser_note
+
+    assert superuser_note(3) == ""
+    assert "uid 1 is Odoo's superuser, which skips every access rule" in superuser_note(1)
+    assert "uid 2 is usually admin" in superuser_note(2) and "dedicated probe user" in superuser_note(2)
