@@ -49,7 +49,7 @@ def _old_way_switch(lab, old: str, new: str) -> None:
     pgb = cluster.pgbouncers[0]
     ini = Path(pgb.ini_path)
     text, _done = rewrite_databases(ini.read_text(encoding="utf-8"), pgb.databases, target.host, target.port)
-    write_atomic(ini, text)
+    write_atomic(ini, text, keep_owner=True)      # PgBouncer (the postgres user) must still read it
     os.kill(pgbouncer.pid(lab.paths), signal.SIGTERM)
     while pgbouncer.pid(lab.paths) is not None:
         time.sleep(0.01)

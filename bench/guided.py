@@ -56,7 +56,7 @@ NEXT = re.compile(r"⏎(?: \S)?(?: [^│]*?next:)?\s+([^│·…]+?)(?:\s{2,}|�
 STAGE = re.compile(r"Runbook · (?:stage (\d)|every stage passed)")
 INPUT_BOX = "▊▔"
 # the documented key of each step, by the start of the checklist's "next:" label (cut at 80 columns)
-DOCUMENTED = (("set roles", "s"), ("freeze", "w"), ("choose", "c"), ("check old", "o"), ("fence", "x"),
+DOCUMENTED = (("evaluate", "g"), ("set roles", "s"), ("freeze", "w"), ("choose", "c"), ("check old", "o"), ("fence", "x"),
               ("promote", "p"), ("cut over", "u"), ("verify", "v"))
 
 
@@ -66,8 +66,8 @@ def proposal(screen: str) -> tuple[str, str] | None:
     typed = TYPED.search(screen)
     if typed:
         return "typed", typed.group(1)
-    if "Yes (y)" in screen and "No (n)" in screen:
-        return "confirm", ""
+    if ("Yes (y)" in screen and "No (n)" in screen) or ("Fail over (y)" in screen and "Not yet (n)" in screen):
+        return "confirm", ""                         # a yes/no question, or the evaluation (y: fail over)
     if INPUT_BOX in screen:
         return "prompt", ""
     if BUSY.search(screen):
