@@ -13,9 +13,9 @@ import threading
 import time
 from pathlib import Path
 
+from checks.config.files import write_atomic
 from checks.config.model import load_config
 from checks.observe.connect import node_connection
-from checks.config.files import write_atomic
 from checks.stages.pgbouncer import rewrite_databases
 from lab import pgbouncer
 from lab.load import run_load

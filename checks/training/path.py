@@ -33,7 +33,11 @@ def play_safe_path(run: TrainingRun, *, scribe: str = "sam", approver: str | Non
         if state.closed:
             return lines
         if current == 0:
-            if any(r not in state.roles for r in ("operator", "scribe", "approver")):
+            if state.evaluation is None or not state.evaluation.fail_over:
+                run.evaluate("fail_over", [], "the safe path: the standbys measured first")
+                lines.append("g: evaluate first: read the signals and what each standby holds (a failover is a "
+                             "data-risk decision: measure the lag first), then decide to fail over")
+            elif any(r not in state.roles for r in ("operator", "scribe", "approver")):
                 run.set_roles(scribe, approver)
                 lines.append(f"s: set the roles: you operate, {scribe} scribes, {approver} approves "
                              "(an approver from the config, never the operator)")

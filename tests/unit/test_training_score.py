@@ -117,14 +117,15 @@ def test_the_score_card_states_its_target_and_whether_it_was_met():
     play_safe_path(run)
     card = run.score_card()
     steps = len(scenario.safe_path)
+    goal = human_seconds(steps * RTO_GOAL_PER_STEP_S)     # 2m30s: 10 steps, the evaluation the first
     assert card["target"] == {"rto_goal_s": steps * RTO_GOAL_PER_STEP_S, "unsafe_attempts": 0,
                               "rto_goal_basis": f"15 s for each of the {steps} steps of the safe path"}
     assert card["rto_goal_met"] and card["no_unsafe_met"] and card["target_met"]
     text = render_score_card(card)
     assert "## Target: met" in text
-    assert f"- RTO 2m15s or less (15 s for each of the {steps} steps of the safe path): met: RTO" in text
+    assert f"- RTO {goal} or less (15 s for each of the {steps} steps of the safe path): met: RTO" in text
     assert "- zero unsafe attempts: met" in text
-    assert headline(card)[-1].startswith("target met: RTO ") and "within the 2m15s goal; zero" in headline(card)[-1]
+    assert headline(card)[-1].startswith("target met: RTO ") and f"within the {goal} goal; zero" in headline(card)[-1]
 
     slow = start(scenario)                             # an unsafe attempt, and slow: neither part is met
     with pytest.raises(TrainingRefused):
@@ -136,8 +137,8 @@ def test_the_score_card_states_its_target_and_whether_it_was_met():
     assert not card["rto_goal_met"] and not card["no_unsafe_met"] and not card["target_met"]
     text = render_score_card(card)
     assert "## Target: not met" in text and "- zero unsafe attempts: not met: 1 unsafe attempt blocked" in text
-    assert f": not met: RTO {human_seconds(card['rto_s'])}, {human_seconds(card['rto_s'] - 135)} over" in text
-    assert headline(card)[-1] == (f"target not met: RTO {human_seconds(card['rto_s'])} over the 2m15s goal; "
+    assert f": not met: RTO {human_seconds(card['rto_s'])}, {human_seconds(card['rto_s'] - steps * RTO_GOAL_PER_STEP_S)} over" in text
+    assert headline(card)[-1] == (f"target not met: RTO {human_seconds(card['rto_s'])} over the {goal} goal; "
                                   "1 unsafe attempt blocked")
 
     own = start(scenario.model_copy(update={"rto_goal_s": 20.0}))   # a goal in the scenario file wins
@@ -150,7 +151,7 @@ def test_the_score_card_states_its_target_and_whether_it_was_met():
     unverified = start(scenario).score_card()
     assert not unverified["target_met"] and unverified["rto_s"] is None
     assert "not met: the run was not verified, so there is no RTO" in render_score_card(unverified)
-    assert headline(unverified)[-1] == ("target not met: not verified, so no RTO to hold against the 2m15s goal; "
+    assert headline(unverified)[-1] == (f"target not met: not verified, so no RTO to hold against the {goal} goal; "
                                         "zero unsafe attempts")
 
 
