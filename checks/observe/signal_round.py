@@ -21,9 +21,17 @@ async def one_round(cluster_name: str, cluster: Cluster) -> ClusterView:
     return view
 
 
-async def signal_round(cluster_name: str, cluster: Cluster, *, probe: bool = True) -> tuple[ClusterView, SignalBoard]:
+async def signal_round(cluster_name: str, cluster: Cluster, *, probe: bool = True,
+                       budget_s: float | None = None) -> tuple[ClusterView, SignalBoard]:
     """One round over every node and, with ``probe``, Odoo's path (every PgBouncer, Odoo's health)
-    at the same time: the view and the signals that round can see."""
+    at the same time: the view and the signals that round can see. ``budget_s`` bounds each
+    connection and query of the round (``drill`` evaluates on the clock: a PgBouncer still waiting
+    on a dead primary is a finding after half a second, not after the full sampling timeouts)."""
+    if budget_s is not None:
+        sampling = cluster.sampling.model_copy(update={
+            "connect_timeout_s": min(cluster.sampling.connect_timeout_s, budget_s),
+            "statement_timeout_s": min(cluster.sampling.statement_timeout_s, budget_s)})
+        cluster = cluster.model_copy(update={"sampling": sampling})
     samplers = [NodeSampler(node, cluster.sampling) for node in cluster.nodes]
     board = SignalBoard(cluster)
     try:
