@@ -23,7 +23,7 @@ TARGETS = {
     "cutover_stall_ms": ("<=", 500.0),
     "replay_seek_ms": ("<=", 100.0),
     "guided_failover_s": ("<=", 10.0),
-    "guided_failover_keys": ("<=", 10),
+    "guided_failover_keys": ("<=", 11),     # 9 before issue 15's evaluation, which is ⏎ y of its own
 }
 
 

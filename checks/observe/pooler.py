@@ -153,9 +153,56 @@ def node_by_identity(samples: dict[str, NodeSample], row) -> str | None:
     return None
 
 
+SERVER_STATES = ("sv_active", "sv_idle", "sv_used", "sv_tested", "sv_login")
+NOT_CONNECTING = ("pgbouncer cannot connect to server: it holds no server connection for {db} and is not opening "
+                  "one (it waits to retry after a failed connect), so a new client waits")
+
+
+async def _not_connecting(pgb: PgBouncer, database: str, timeout_s: float) -> bool:
+    """True once PgBouncer's own counters say a waiting client will get no server: clients wait for
+    the database and it holds no server connection in any state, not even one logging in, twice in a
+    row. A live server PgBouncer can reach shows a connection logging in (``sv_login``) or one in use
+    within milliseconds, so this never cuts a slow but working path short. Returns False at the end
+    of ``timeout_s`` (the client path's own timeout then says it)."""
+    deadline = time.monotonic() + timeout_s
+    await asyncio.sleep(0.15)                     # its chance to start connecting, as it does for any new client
+    seen = 0
+    while time.monotonic() < deadline:
+        try:
+            rows = [r for r in (await console_show(pgb, ("pools",), timeout_s))["pools"] if r.get("database") == database]
+        except PgBouncerError:
+            return False
+        waiting = sum(int(r.get("cl_waiting") or 0) for r in rows)
+        servers = sum(int(r.get(k) or 0) for r in rows for k in SERVER_STATES)
+        seen = seen + 1 if rows and waiting and not servers else 0
+        if seen >= 2:
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
 async def _client_path(pgb: PgBouncer, database: str, cluster: Cluster) -> tuple[dict | None, str | None, float]:
-    sampling = cluster.sampling
+    """A new client through the pooler, as a new Odoo worker: what it lands on, or why it cannot.
+    While it waits, PgBouncer's console is read: a pooler that is not even connecting ends the wait."""
     started = time.monotonic()
+    client = asyncio.ensure_future(_new_client(pgb, database, cluster))
+    watch = asyncio.ensure_future(_not_connecting(
+        pgb, database, cluster.sampling.connect_timeout_s + cluster.sampling.statement_timeout_s))
+    try:
+        done, _ = await asyncio.wait({client, watch}, return_when=asyncio.FIRST_COMPLETED)
+        if client in done or not watch.result():
+            row, error = await client
+            return row, error, (time.monotonic() - started) * 1000
+        return None, NOT_CONNECTING.format(db=database), (time.monotonic() - started) * 1000
+    finally:
+        for task in (client, watch):
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(client, watch, return_exceptions=True)
+
+
+async def _new_client(pgb: PgBouncer, database: str, cluster: Cluster) -> tuple[dict | None, str | None]:
+    sampling = cluster.sampling
     conn, phase = None, "connect"
     try:
         conn = await asyncio.wait_for(
@@ -165,7 +212,7 @@ async def _client_path(pgb: PgBouncer, database: str, cluster: Cluster) -> tuple
             timeout=sampling.connect_timeout_s + 0.5)
         phase = "query"
         row = await asyncio.wait_for(conn.fetchrow(APP_PATH_QUERY), timeout=sampling.statement_timeout_s)
-        return dict(row), None, (time.monotonic() - started) * 1000
+        return dict(row), None
     except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001 - the failure is the finding
         timed_out = isinstance(exc, (asyncio.TimeoutError, TimeoutError))
         text = error_line(exc, client_dsn(pgb, database) if phase == "connect" and not timed_out else None)
@@ -174,7 +221,7 @@ async def _client_path(pgb: PgBouncer, database: str, cluster: Cluster) -> tuple
         elif timed_out:
             text = (f"timeout expired: a new client got no server within {sampling.statement_timeout_s:g} s "
                     f"(PgBouncer cannot reach the server it points at, or every server connection is busy)")
-        return None, text, (time.monotonic() - started) * 1000
+        return None, text
     finally:
         if conn is not None:
             conn.terminate()

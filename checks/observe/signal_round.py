@@ -37,7 +37,9 @@ async def signal_round(cluster_name: str, cluster: Cluster, *, probe: bool = Tru
     try:
         jobs = [sample_all(samplers)]
         if probe:
-            jobs += [probe_app_path(cluster), odoo_round(cluster)]
+            # on a budget, Odoo's health alone: its login goes through the pooler, which the app path
+            # probe already judges (and which waits on a dead primary)
+            jobs += [probe_app_path(cluster), odoo_round(cluster, login=budget_s is None)]
         found = await asyncio.gather(*jobs)
     finally:
         await asyncio.gather(*(s.close() for s in samplers))
@@ -49,11 +51,12 @@ async def signal_round(cluster_name: str, cluster: Cluster, *, probe: bool = Tru
     return view, board
 
 
-async def odoo_round(cluster: Cluster):
-    """Odoo's health (and the probe login, where configured), or None without an ``[odoo]`` table."""
+async def odoo_round(cluster: Cluster, *, login: bool = True):
+    """Odoo's health (and the probe login, where configured and ``login``), or None without an
+    ``[odoo]`` table."""
     if cluster.odoo is None:
         return None
     from checks.observe.odoo_health import odoo_health
 
     return await odoo_health(cluster.odoo, timeout_s=cluster.sampling.connect_timeout_s + cluster.sampling.statement_timeout_s,
-                             login=cluster.signals.odoo_login)
+                             login=cluster.signals.odoo_login and login)

@@ -169,7 +169,9 @@ class Operation:
         from checks.observe.headline import hidden_writers
         from checks.observe.pooler import probe_app_path
 
-        if not self.cluster.pgbouncers or all(n.sample.reachable for n in view.nodes if not n.foreign):
+        fenced = self._fenced_nodes()       # a fence that succeeded is the proof the gates accept anyway
+        if not self.cluster.pgbouncers or all(n.sample.reachable or n.name in fenced
+                                              for n in view.nodes if not n.foreign):
             self.app_writers = {}
             return self.app_writers
         probes = await probe_app_path(self.cluster, {n.name: n.sample for n in view.nodes})
