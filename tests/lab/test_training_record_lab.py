@@ -28,7 +28,8 @@ def test_a_short_custom_scenario_is_recorded_and_loads(fresh_lab, tmp_path):
     assert [n["name"] for n in loaded.config["nodes"]] == ["node1", "node2", "node3"]
     assert "dsn" not in loaded.config["nodes"][0]           # names only: nothing to connect to
     assert "password" not in path.read_text().lower()
-    assert loaded.safe_path[0].startswith("s:") and loaded.safe_path[-1].startswith("z:")
+    first, second, last = loaded.safe_path[0], loaded.safe_path[1], loaded.safe_path[-1]
+    assert first.startswith("g:") and second.startswith("s:") and last.startswith("z:")   # evaluate first
     run = TrainingRun(loaded, "olga", start_at=loaded.settle_s)
     play_safe_path(run)                                      # a switchover of the healthy lab
     assert run.score_card()["verified"]
