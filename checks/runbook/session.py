@@ -53,6 +53,9 @@ class Session:
             self.journal = Journal.open_or_create(self.dir, incident_id=self.dir.name, cluster=cluster_name,
                                                   config_path=config_path)
         remember_timezone(self.journal, cluster.timezone)     # the record's local zone, once per incident
+        # a replay delay crossing the SLO (either way) is a sample the journal keeps: replay and the
+        # record show the moment a standby went over
+        self.journal.recorder.slo_replay_delay_s = cluster.slo.max_replay_delay_s
         self.operation = Operation(self.journal, cluster_name, cluster, author=name, seat=seat,
                                    on_event=lambda _e: self.write_record())
         self.notifier: Notifier | None = None     # the team's hook ([clusters.NAME.notify]), off the action path

@@ -52,3 +52,24 @@ def test_a_scribe_seat_journals_no_sample(tmp_path):
         assert journal.samples() == []
     finally:
         journal.close()
+
+
+def test_the_journal_keeps_the_sample_where_a_standby_crosses_the_slo(tmp_path):
+    """The session gives the journal's sample policy the cluster's SLO (issue 17's design-doc finding)."""
+    name, cluster = load_config(ROOT / "sample-clusters.toml").cluster(None)
+    slo = cluster.slo.max_replay_delay_s
+    session = Session(name, cluster, tmp_path / "inc-slo", seat="operator", name="olga")
+    assert session.journal.recorder.slo_replay_delay_s == slo
+    start = datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc)
+
+    def standby(seconds: float, delay: float) -> NodeSample:
+        return NodeSample(name="pg2", observed_at=start + timedelta(seconds=seconds), reachable=True,
+                          in_recovery=True, receive_lsn="0/5000000", replay_lsn="0/4FFF000",
+                          bytes_not_replayed=4096, raw_replay_delay_s=delay)
+
+    for i, delay in enumerate((1.0, slo - 1, slo + 5, slo + 6)):     # 1 s apart: only a crossing is news
+        session.record_sample(standby(i, delay))
+    session.close()
+    with Journal.open(tmp_path / "inc-slo") as journal:
+        kept = [s.raw_replay_delay_s for s in journal.samples("pg2")]
+    assert slo + 5 in kept and slo + 6 not in kept, kept
