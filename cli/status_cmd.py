@@ -39,6 +39,9 @@ def add_status_parser(sub) -> None:
     status = sub.add_parser("status", help="one sampling round; exit 0 ok, 1 warning, 2 critical, 3 unknown",
                             epilog=THRESHOLDS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     _config_args(status)
+    status.add_argument("--all", action="store_true",
+                        help="every cluster of the config in one round, worst first (table or JSON); the exit "
+                             "code is the worst cluster's")
     status.add_argument("--json", action="store_true", help="print one JSON object (the same as --format json)")
     status.add_argument("--format", choices=FORMATS, metavar="FORMAT",
                         help="table (default), json, nagios (one plugin line with perfdata) or prometheus "
@@ -68,6 +71,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     fmt = chosen_format(args)
     if fmt is None:
         return 2
+    if args.all:
+        if args.cluster:
+            print_error("--all and --cluster ask for different things: give one")
+            return 2
+        from cli.status_all import run_status_all
+
+        return run_status_all(args.config, fmt)
     try:
         name, cluster = _load_cluster(args.config, args.cluster)
     except ConfigError as exc:
