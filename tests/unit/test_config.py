@@ -70,11 +70,11 @@ def test_sample_config_loads_and_documents_every_key():
 
 def _all_model_keys() -> set[str]:
     from checks.config.model import (
-        Cluster, Command, Infrastructure, Node, Odoo, OnCall, PgBouncer, Sampling, Signals, Slo
+        Cluster, Command, Infrastructure, Node, Notify, Odoo, OnCall, PgBouncer, Sampling, Signals, Slo
     )
 
     keys: set[str] = set()
-    for model in (Cluster, Command, Node, OnCall, Odoo, PgBouncer, Sampling, Slo, Signals, Infrastructure):
+    for model in (Cluster, Command, Node, OnCall, Odoo, PgBouncer, Sampling, Slo, Signals, Infrastructure, Notify):
         keys |= set(model.model_fields)
     return keys
 
