@@ -102,12 +102,8 @@ def _defaults(service: str | None) -> dict[str, str]:
             and not (o.compiled is not None and o.val == o.compiled)}    # libpq's compiled defaults are asyncpg's too
 
 
-def _service_found(service: str) -> bool:
-    """Whether libpq finds the service: its entry changes what libpq fills in."""
-    with_it, without = _defaults(service), _defaults("")
-    with_it.pop("service", None)
-    without.pop("service", None)
-    return with_it != without
+def _without_service(defaults: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in defaults.items() if k != "service"}
 
 
 def conn_params(dsn: str) -> ConnParams:
@@ -116,11 +112,13 @@ def conn_params(dsn: str) -> ConnParams:
         raise DsnError("the DSN is empty")
     given = parse_dsn(dsn)
     service = given.get("service") or os.environ.get("PGSERVICE") or None
-    if service is not None and not _service_found(service):
+    defaults = _defaults(service)
+    # libpq ignores a service it cannot find: found, its entry changes what libpq fills in
+    if service is not None and _without_service(defaults) == _without_service(_defaults("")):
         where = os.environ.get("PGSERVICEFILE") or "~/.pg_service.conf"
         raise DsnError(f"service '{service}' is not defined in {where} (PGSERVICEFILE) nor in the system "
                        "pg_service.conf (PGSYSCONFDIR)")
-    params = {**_defaults(service), **given}
+    params = {**defaults, **given}
     host = params.get("host") or params.get("hostaddr")
     if not host:
         raise DsnError("the DSN names no server: give host= (a name, an address, or a socket directory such as "

@@ -41,13 +41,6 @@ class Evaluation(BaseModel):
     def fail_over(self) -> bool:
         return self.decision == FAIL_OVER
 
-    def lines(self) -> list[str]:
-        """The evidence, one sentence each: the signals, then each standby's freshness."""
-        found = [f"signal {s.get('name')}: {s.get('text')}" for s in self.signals] or [
-            "no signal was firing when it was decided"]
-        found += [s.get("text", "") for s in self.standbys] or ["no standby was sampled when it was decided"]
-        return found
-
 
 def standby_freshness(view: ClusterView | None, primary: str | None = None) -> list[dict[str, Any]]:
     """What each standby holds now (the runbook's "measure lag first"): its WAL, how far replay is

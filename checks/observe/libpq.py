@@ -25,8 +25,8 @@ CLOSED = ("server closed the connection unexpectedly: the server (or a proxy or 
           "the connection before or while processing the request")
 _ERRNO_WORDS = {errno.ECONNREFUSED: "Connection refused", errno.ETIMEDOUT: "timeout expired",
                 errno.EHOSTUNREACH: "No route to host", errno.ENETUNREACH: "Network is unreachable",
-                errno.ECONNRESET: None, errno.EPIPE: None, errno.ENOENT: "No such file or directory",
-                errno.EACCES: "Permission denied", errno.EADDRNOTAVAIL: "Cannot assign requested address"}
+                errno.ENOENT: "No such file or directory", errno.EACCES: "Permission denied",
+                errno.EADDRNOTAVAIL: "Cannot assign requested address"}      # a reset or broken pipe is CLOSED
 _ERRNO_IN_TEXT = re.compile(r"\[Errno (-?\d+)\]")
 
 
@@ -81,7 +81,7 @@ def connection_error(exc: BaseException, dsn: str | None = None, *, params: Conn
             s in text for s in ("connection was closed in the middle of operation", "connection_lost",
                                 "unexpected connection_lost", "connection is closed")):
         return CLOSED
-    if code is not None and code in _ERRNO_WORDS and _ERRNO_WORDS[code]:
+    if code in _ERRNO_WORDS:
         words = _ERRNO_WORDS[code]
         return f"{where}{words}" + (_hint(params, words) if params is not None else "")
     if code is not None and code < 0:            # a resolver's errno inside asyncpg's text

@@ -53,9 +53,11 @@ class Notifier:
             self._queue.put(event)
 
     def close(self, timeout_s: float | None = None) -> None:
-        """Send what is queued (each run bounded by its timeout), then stop."""
+        """Send what is queued (each run bounded by its timeout), then stop: the wait allows every
+        queued run its whole timeout, so a slow hook at quit loses no entry."""
+        pending = self._queue.qsize() + 1
         self._queue.put(None)
-        self._thread.join(timeout_s if timeout_s is not None else self.notify.timeout_s + 5)
+        self._thread.join(timeout_s if timeout_s is not None else pending * (self.notify.timeout_s + 1) + 5)
 
     def _run(self) -> None:
         while (event := self._queue.get()) is not None:

@@ -56,8 +56,8 @@ def test_the_last_evaluation_stands():
     assert [e.decision for e in evaluations(events)] == ["not_yet", "fail_over"]
     standing = standing_evaluation(events)
     assert standing.fail_over and standing.author == "olga"
-    assert standing.lines() == ["signal primary_unreachable: the bastion cannot reach the primary n1",
-                                "n2: standby, streaming"]
+    assert [s["text"] for s in standing.signals] == ["the bastion cannot reach the primary n1"]
+    assert [s["text"] for s in standing.standbys] == ["n2: standby, streaming"]
     assert standing_evaluation([]) is None
 
 
