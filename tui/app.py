@@ -192,6 +192,8 @@ class CockpitApp(NoticeBoard, ActivityKeys, RunbookKeys, App):
     # -- sampling -----------------------------------------------------------------
 
     def on_node_sampled(self, message: NodeSampled) -> None:
+        if self._reports_too_late():
+            return
         # what this incident fenced (the journal's fence actions): FENCED on the panels, not a problem
         fences = self.panes.fences if self.session is not None else None   # kept as journal entries come
         view = self.cluster_watch.update(message.sample, now=self.clock(), fences=fences)
@@ -204,9 +206,14 @@ class CockpitApp(NoticeBoard, ActivityKeys, RunbookKeys, App):
             self._journal_signals(view)
         self._signals_changed(changes)
 
+    def _reports_too_late(self) -> bool:
+        """A worker's report that arrives as the cockpit closes finds its widgets being removed
+        (the header's own parts go first): there is nothing left to show it on."""
+        return not self.screen_stack or not self.screen_stack[0].query("CockpitHeader #verdict")
+
     def on_signals_seen(self, message: SignalsSeen) -> None:
-        if not self.screen_stack or not self.screen_stack[0].query(CockpitHeader):
-            return                           # a report that arrived as the cockpit closes
+        if self._reports_too_late():
+            return
         changes = self.signal_board.update(probes=message.probes, odoo=message.odoo, infra=message.infra,
                                            now=self.clock())
         if self.cluster_view is not None:
