@@ -8,7 +8,8 @@ moment (each judged at its own ``observed_at``, as the live cockpit judged it wh
 arrived), the events up to that moment, and the runbook state evaluated over them.
 
 Seeking is fast: while loading, the Watch's memory (the latest sample per node, the last
-primary mark, the first bad signal) is snapshot every ``checkpoint_every`` samples, so a
+primary mark, the first bad signal, each standby's last upstream, ...: :func:`watch_memory`) is
+snapshot every ``checkpoint_every`` samples, so a
 seek replays at most ``checkpoint_every + TRAIL_SAMPLES`` samples from the nearest
 checkpoint. Playing forward continues from the previous frame.
 
@@ -34,7 +35,7 @@ from pydantic import ValidationError
 from checks.config.model import Cluster
 from checks.incident.events import Event
 from checks.incident.journal import Journal, JournalError
-from checks.observe.assess import ClusterView, NodeView, PrimaryMark, Watch
+from checks.observe.assess import ClusterView, NodeView, Watch
 from checks.observe.sample import NodeSample, parse_iso
 from checks.runbook.gates import RunbookState, evaluate
 from checks.training.replay_config import (  # noqa: F401 - moved there, still importable from here
@@ -72,15 +73,31 @@ class ReplayFrame:
         return self.sample_count, len(self.events)
 
 
+WATCH_GIVEN = frozenset({"cluster_name", "cluster"})
+"""What a Watch is built with; every other attribute of it is its memory across samples."""
+
+
+def watch_memory(watch: Watch) -> dict[str, object]:
+    """Everything ``watch`` remembers between samples (the latest sample per node, the last primary,
+    the first bad signal, the upstream each standby last streamed from, when each node last answered,
+    the fences...), each mapping copied, so the memory outlives the Watch being fed further."""
+    return {name: dict(value) if isinstance(value, dict) else value
+            for name, value in vars(watch).items() if name not in WATCH_GIVEN}
+
+
 @dataclass(frozen=True)
 class _Checkpoint:
     """The Watch's memory after the first ``index`` samples, and the view it returned last."""
 
     index: int
-    samples: dict[str, NodeSample]
-    last_primary: PrimaryMark | None
-    first_bad_at: datetime | None
+    memory: dict[str, object]
     view: ClusterView | None
+
+    def restore(self, watch: Watch) -> Watch:
+        """``watch`` (a fresh one) given this memory, as if fed the first ``index`` samples."""
+        for name, value in self.memory.items():
+            setattr(watch, name, dict(value) if isinstance(value, dict) else value)
+        return watch
 
 
 class _Cursor:
@@ -242,11 +259,11 @@ class Recording:
         """One pass over the samples, snapshotting the Watch's memory every ``checkpoint_every``."""
         watch = self._watch()
         view: ClusterView | None = None
-        points = [_Checkpoint(0, {}, None, None, None)]
+        points = [_Checkpoint(0, watch_memory(watch), None)]
         for i, sample in enumerate(self.samples, 1):
             view, _ = self._feed(watch, sample)
             if i % self.checkpoint_every == 0:
-                points.append(_Checkpoint(i, dict(watch.samples), watch.last_primary, watch.first_bad_at, view))
+                points.append(_Checkpoint(i, watch_memory(watch), view))
         return points
 
     def _advance(self, n: int) -> _Cursor:
@@ -256,11 +273,7 @@ class Recording:
         trail_from = max(0, n - TRAIL_SAMPLES)
         if cursor is None or n < cursor.index or n - cursor.index > self.checkpoint_every + TRAIL_SAMPLES:
             point = self._checkpoints[trail_from // self.checkpoint_every]
-            watch = self._watch()
-            watch.samples = dict(point.samples)
-            watch.last_primary = point.last_primary
-            watch.first_bad_at = point.first_bad_at
-            cursor = _Cursor(watch, point.index, point.view, ())
+            cursor = _Cursor(point.restore(self._watch()), point.index, point.view, ())
         for i in range(cursor.index, n):
             cursor.view, own = self._feed(cursor.watch, self.samples[i])
             if i >= trail_from:
