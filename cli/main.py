@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--approver", metavar="WHO",
                      help="operator: the approver on call, one of the config's approvers (stage 0 asks no more)")
     run.add_argument("--watch", action="store_true", help="a watch-only seat: no incident directory, no runbook keys")
+    run.add_argument("--all", action="store_true",
+                     help="the fleet: every cluster of the config, worst first; enter opens one's cockpit")
     add_watch_parser(sub)
 
     tmux = sub.add_parser("tmux", help="a tmux session with an operator window and a scribe window")
@@ -138,6 +140,10 @@ def _load_cluster(config: str, cluster: str | None):
 def cmd_run(args: argparse.Namespace) -> int:
     from checks.config.model import ConfigError
 
+    if getattr(args, "all", False):
+        from cli.fleet_cmd import run_fleet_cmd
+
+        return run_fleet_cmd(args)
     if getattr(args, "watch", False):
         from cli.watch_cmd import run_watch_cmd
 

@@ -12,10 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 
+from checks.observe.fleet import SEVERITY  # the fleet screen's order too (an unknown cluster is not yet proven broken)
 from cli.console import UNKNOWN, print_error
-
-SEVERITY = {"ok": 0, "warning": 1, "unknown": 2, "critical": 3}
-"""How bad a verdict is, to order the fleet (an unknown cluster is not yet proven broken)."""
 
 
 async def _rounds(clusters: dict) -> list:

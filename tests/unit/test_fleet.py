@@ -1,0 +1,110 @@
+"""The fleet's rows (issue 17's ``run --all``): from fixed samples, worst first, and since when each
+cluster has been bad, kept across rounds."""
+
+from __future__ import annotations
+
+from checks.config.model import Cluster
+from checks.observe.assess import Watch
+from checks.observe.fleet import NOT_SAMPLED, SEVERITY, FleetRow, FleetTracker, fleet_counts, waiting_row, worst_first
+from tests.fixtures_samples import CLUSTER, MB, T0, at, down, healthy_round, lsn_plus, peer, primary, standby
+
+LSN = "0/7C000000"
+
+
+def _lagging(when):
+    """node2 24 MB behind and 35 s of replay delay (over the 30 s SLO); node3 1 MB behind."""
+    return [
+        primary("node1", when, LSN, (peer("node2", LSN, behind=24 * MB, lag_s=35.0), peer("node3", LSN, behind=MB))),
+        standby("node2", when, lsn_plus(LSN, -24 * MB), lsn_plus(LSN, -48 * MB), delay_s=35.0),
+        standby("node3", when, lsn_plus(LSN, -MB), lsn_plus(LSN, -MB), delay_s=0.8),
+    ]
+
+
+def _split(when):
+    return [primary("node1", when, LSN), primary("node2", when, "0/7D000000", timeline=2),
+            standby("node3", when, LSN, LSN)]
+
+
+def _gone(when):
+    return [down(n, when) for n in ("node1", "node2", "node3")]
+
+
+def _row(name, samples, tracker=None, cluster: Cluster = CLUSTER):
+    tracker = tracker or FleetTracker()
+    return tracker.row(Watch(name, cluster).update(*samples, now=samples[0].observed_at))
+
+
+def test_a_healthy_cluster_is_ok_with_its_primary_and_nothing_at_risk():
+    row = _row("a", healthy_round(T0))
+    assert (row.verdict, row.primary, row.split_brain, row.error, row.bad_since) == ("ok", "node1", False, None, None)
+    assert row.sampled and (row.nodes, row.reachable) == (3, 3)
+    assert row.data_risk_bytes == 0
+    # node2's raw 12 s is not lag (it holds everything); node3 replays 0.4 s behind
+    assert row.replay_delay_s == 0.4
+
+
+def test_the_worst_replay_delay_and_the_largest_data_at_risk_among_the_standbys():
+    row = _row("b", _lagging(T0))
+    assert row.verdict == "warning"
+    assert row.replay_delay_s == 35.0
+    assert row.data_risk_bytes == 24 * MB                  # node2 never received 24 MB; node3 lacks 1 MB
+    assert row.problem and "node2" in row.problem and row.error is None
+
+
+def test_two_writable_nodes_are_a_split_brain_with_no_single_primary():
+    row = _row("c", _split(T0))
+    assert (row.verdict, row.split_brain, row.primary) == ("critical", True, None)
+    assert row.writable == ("node1", "node2")
+    assert row.problem.startswith("SPLIT BRAIN")
+
+
+def test_a_cluster_nobody_answers_says_so_in_a_sentence():
+    row = _row("gone", _gone(T0))
+    assert row.verdict == "critical" and row.reachable == 0 and row.primary is None
+    assert row.error.startswith("cluster gone cannot be reached: none of its 3 nodes answers (node1: ")
+    assert "Connection refused" in row.error and row.cause == "refused"
+
+
+def test_one_node_down_is_not_a_cluster_that_cannot_be_reached():
+    samples = healthy_round(T0)[:2] + [down("node3", T0)]
+    row = _row("d", samples)
+    assert row.error is None and row.cause is None and row.reachable == 2
+
+
+def test_worst_first_critical_unknown_warning_ok_split_brain_first_then_by_name():
+    rows = [FleetRow(cluster="ok-b", verdict="ok", sampled=True), FleetRow(cluster="ok-a", verdict="ok", sampled=True),
+            FleetRow(cluster="warn", verdict="warning", sampled=True),
+            FleetRow(cluster="nobody", verdict="critical", sampled=True),
+            FleetRow(cluster="zsplit", verdict="critical", sampled=True, split_brain=True),
+            waiting_row("new", 3), FleetRow(cluster="unk", verdict="unknown", sampled=True)]
+    assert [r.cluster for r in worst_first(rows)] == ["zsplit", "nobody", "new", "unk", "warn", "ok-a", "ok-b"]
+    assert SEVERITY["critical"] > SEVERITY["unknown"] > SEVERITY["warning"] > SEVERITY["ok"]
+    counts = fleet_counts(rows)
+    assert counts == {"critical": 2, "unknown": 1, "warning": 1, "ok": 2, "waiting": 1}
+
+
+def test_a_cluster_not_sampled_yet_waits_and_is_not_bad():
+    row = waiting_row("new", 3)
+    assert not row.sampled and row.problem == NOT_SAMPLED and row.bad_since is None and row.bad_for_s(T0) is None
+
+
+def test_bad_since_is_the_first_bad_round_and_is_kept_until_an_ok_round():
+    tracker, watch = FleetTracker(), Watch("b", CLUSTER)
+    rounds = [(0, healthy_round(T0)), (10, _lagging(at(10))), (20, _split(at(20))), (30, _lagging(at(30))),
+              (40, healthy_round(at(40))), (50, _gone(at(50)))]
+    seen = {}
+    for second, samples in rounds:
+        seen[second] = tracker.row(watch.update(*samples, now=at(second)))
+    assert seen[0].bad_since is None
+    assert [seen[s].bad_since for s in (10, 20, 30)] == [at(10)] * 3     # warning, critical, warning: one bad run
+    assert seen[30].bad_for_s(at(30)) == 20.0
+    assert seen[40].bad_since is None                                      # ok again: forgotten
+    assert seen[50].bad_since == at(50)
+
+
+def test_a_round_that_cannot_run_is_unknown_with_its_sentence_and_counts_as_bad():
+    tracker = FleetTracker()
+    row = tracker.failed("x", 2, "not sampled: password_env X is not set", T0)
+    assert (row.verdict, row.sampled, row.error, row.bad_since) == ("unknown", True,
+                                                                    "not sampled: password_env X is not set", T0)
+    assert tracker.failed("x", 2, "again", at(5)).bad_since == T0
