@@ -15,11 +15,11 @@ time) and is written, in order, by :meth:`Journal.retry_pending` or before the
 next :meth:`Journal.append`.
 
 Other seats see new entries by polling ``events(after_id=last_seen)``: an indexed
-range read, cheap enough for every few hundred milliseconds.
-"""
+range read, cheap enough for every few hundred milliseconds."""
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import sqlite3
@@ -31,6 +31,7 @@ from typing import Any
 
 from checks.config.redact import redact
 from checks.config.text import visible, visible_data
+from checks.incident import sample_peaks
 from checks.incident.directory import JOURNAL_FILE, check_no_symlinks, prepare_incident_dir
 from checks.incident.errors import (  # noqa: F401  (raised here; callers catch them from the journal)
     JournalError, JournalWriteError
@@ -39,6 +40,7 @@ from checks.incident.events import (  # noqa: F401  (re-exported: the kinds are 
     ACTION, ALARM, APPROVAL, CLOSE, DECISION, EVIDENCE, KINDS, NOTE, OVERRIDE, ROLE, STAGE, STATUS, SYSTEM, TODO, Event,
     PendingEvent, redact_data, to_json
 )
+from checks.incident.journal_samples import JournalSamples
 from checks.incident.schema import SCHEMA as _SCHEMA
 from checks.incident.seats import SEATS
 from checks.observe.sample import NodeSample, iso_utc, utcnow
@@ -65,7 +67,7 @@ def _reason(exc: BaseException) -> str:
     return redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
 
-class Journal:
+class Journal(JournalSamples):
     """An open incident journal. Use :meth:`create`, :meth:`open` or :meth:`open_or_create`."""
 
     def __init__(self, directory: Path, conn: sqlite3.Connection, recorder: SampleRecorder | None = None) -> None:
@@ -76,6 +78,8 @@ class Journal:
         self.pending: list[PendingEvent] = []
         self.recorder = recorder or SampleRecorder()
         self._unstored: dict[str, NodeSample] = {}
+        self._read_events: list[Event] = []       # every event read so far, in id order (see events)
+        self._peaks: dict[str, NodeSample] | None = None    # see standby_peaks
         self.meta: dict[str, str] = dict(conn.execute("SELECT key, value FROM meta").fetchall())
 
     # -- opening ------------------------------------------------------------------------
@@ -187,7 +191,7 @@ class Journal:
                 time.sleep(0.05)  # another seat created the file a moment ago and is writing the schema
         if journal.cluster != cluster:
             journal.close()
-            raise JournalError(f"incident {dir} is of cluster {journal.meta.get('cluster')!r}, not {cluster!r}")
+            raise JournalError(f"incident {dir} is of cluster '{journal.meta.get('cluster')}', not '{cluster}'")
         return journal
 
     def close(self) -> None:
@@ -282,10 +286,14 @@ class Journal:
         )
         return cur.lastrowid
 
-    @staticmethod
-    def _insert_sample(conn: sqlite3.Connection, sample: NodeSample) -> None:
+    def _insert_sample(self, conn: sqlite3.Connection, sample: NodeSample) -> None:
         conn.execute("INSERT INTO samples (at, node, data) VALUES (?, ?, ?)",
                      (iso_utc(sample.observed_at), sample.name, to_json(sample.model_dump(mode="json"))))
+        peaks = sample_peaks.raised(self._current_peaks(), sample)
+        if peaks is not None:        # in the sample's transaction: a peak is never ahead of its sample
+            conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
+                         "excluded.value", (sample_peaks.META_KEY, sample_peaks.dumps(peaks)))
+            self._peaks = peaks
 
     def _stored(self, sample: NodeSample) -> None:
         self.recorder.kept(sample)
@@ -326,48 +334,26 @@ class Journal:
                 raise JournalError(f"journal {self.path} cannot be read: {_reason(exc)}") from None
 
     def events(self, after_id: int = 0, kinds: set[str] | None = None) -> list[Event]:
-        """Events with an id above ``after_id``, in id (commit) order, optionally of some kinds."""
-        sql = "SELECT id, at, seat, author, kind, stage, text, data FROM events WHERE id > ?"
-        params: tuple = (after_id,)
-        if kinds is not None:
-            if not kinds:
-                return []
-            sql += f" AND kind IN ({', '.join('?' * len(kinds))})"
-            params += tuple(sorted(kinds))
-        rows = self._read(sql + " ORDER BY id", params)
-        return [Event(id=r[0], at=_parse_at(r[1]), seat=r[2], author=r[3], kind=r[4], stage=r[5], text=r[6],
-                      data=json.loads(r[7])) for r in rows]
+        """Events with an id above ``after_id``, in id (commit) order, optionally of some kinds.
+
+        Each event is read from the file once: a journal keeps what it read and asks only for the
+        ids above it (writers take turns, so an id below the newest read never commits later). An
+        all-night incident's ten thousand events are not parsed again at every action."""
+        if kinds is not None and not kinds:
+            return []
+        with self._lock:
+            rows = self._read("SELECT id, at, seat, author, kind, stage, text, data FROM events WHERE id > ? "
+                              "ORDER BY id", (self._read_events[-1].id if self._read_events else 0,))
+            self._read_events.extend(
+                Event(id=r[0], at=_parse_at(r[1]), seat=r[2], author=r[3], kind=r[4], stage=r[5], text=r[6],
+                      data=json.loads(r[7])) for r in rows)
+            found = self._read_events
+            if after_id:
+                found = found[bisect.bisect_right(found, after_id, key=lambda e: e.id):]
+            return [e for e in found if e.kind in kinds] if kinds is not None else list(found)
 
     def last_event_id(self) -> int:
         return self._read("SELECT coalesce(max(id), 0) FROM events")[0][0]
-
-    def samples(self, node: str | None = None, since: datetime | None = None,
-                until: datetime | None = None) -> list[NodeSample]:
-        """Journaled samples in time order; ``since`` and ``until`` are inclusive."""
-        clauses, params = [], []
-        if node is not None:
-            clauses.append("node = ?")
-            params.append(node)
-        if since is not None:
-            clauses.append("at >= ?")
-            params.append(iso_utc(since))
-        if until is not None:
-            clauses.append("at <= ?")
-            params.append(iso_utc(until))
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self._read(f"SELECT data FROM samples{where} ORDER BY at, id", tuple(params))
-        return [NodeSample.model_validate_json(r[0]) for r in rows]
-
-    def samples_at(self, moment: datetime) -> dict[str, NodeSample]:
-        """The newest journaled sample of every node at or before ``moment``."""
-        at = iso_utc(moment)
-        found = {}
-        for (node,) in self._read("SELECT DISTINCT node FROM samples ORDER BY node"):
-            rows = self._read("SELECT data FROM samples WHERE node = ? AND at <= ? ORDER BY at DESC, id DESC LIMIT 1",
-                              (node, at))
-            if rows:
-                found[node] = NodeSample.model_validate_json(rows[0][0])
-        return found
 
     def checkpoint(self) -> None:
         """Fold the WAL into the main file (for measuring and archiving; never needed for safety)."""

@@ -18,6 +18,7 @@ from checks.config.model import Cluster
 from checks.incident.evaluation import Evaluation, standing_evaluation
 from checks.incident.evidence import STAGES, VERIFY_CHECKS, Check, Step
 from checks.observe.sample import iso_utc
+from checks.runbook.gate_events import GateEvents
 from checks.runbook.others import latest_check
 
 Status = Literal["locked", "open", "passed", "overridden", "failed"]
@@ -124,26 +125,32 @@ def final_lsn_evidence(events: Iterable[EventLike], candidate: str | None) -> di
     return {**_data(found[-1]), "text": found[-1].text} if found else None
 
 
-def evaluate(cluster: Cluster, events: list[EventLike]) -> RunbookState:
-    roles = roles_of(events)
+def evaluate(cluster: Cluster, events: Iterable[EventLike]) -> RunbookState:
+    """Every stage judged from the incident's events (in journal order)."""
+    return judge(cluster, GateEvents(events))
+
+
+def judge(cluster: Cluster, gates: GateEvents) -> RunbookState:
+    """Every stage judged from the indexed events: what :func:`evaluate` gives for the same events,
+    at the cost of what the gates read (an incremental caller feeds ``gates`` as the journal grows)."""
+    roles = dict(gates.roles)
     operator = roles.get("operator")
     states: list[StageState] = []
     ctx: dict[str, Any] = {"roles": roles, "operator": operator}
     judges = (_stage0, _stage1, _stage2, _stage3, _stage4, _stage5)
     unlocked = True
-    for (number, title), judge in zip(STAGES, judges):
+    for (number, title), judge_stage in zip(STAGES, judges):
         if not unlocked:
             states.append(StageState(number=number, title=title, status="locked",
                                      gate=f"locked until stage {number - 1} passes"))
             continue
-        status, gate, action, evidence = judge(cluster, events, ctx)
+        status, gate, action, evidence = judge_stage(cluster, gates, ctx)
         states.append(StageState(number=number, title=title, status=status, gate=gate,
                                  next_action=action, evidence=tuple(evidence)))
         unlocked = status in ("passed", "overridden")
-    closed = standing_close(events) is not None
     return RunbookState(stages=tuple(states), roles=roles, candidate=ctx.get("candidate"),
-                        old_primary=ctx.get("old_primary"), data_risk=ctx.get("data_risk"), closed=closed,
-                        evaluation=ctx.get("evaluation"))
+                        old_primary=ctx.get("old_primary"), data_risk=ctx.get("data_risk"),
+                        closed=gates.standing_close is not None, evaluation=ctx.get("evaluation"))
 
 
 # -- closed, reopened --------------------------------------------------------------------------------
@@ -171,12 +178,6 @@ def standing_close(events: Iterable[EventLike]) -> EventLike | None:
 def closed_sentence(close: EventLike, incident_id: str) -> str:
     return (f"incident {incident_id} was closed at {iso_utc(close.at)} by {close.author}: a new fault is a new "
             "incident (pass a new --incident), or reopen this one with --reopen")
-
-
-def since_reopen(events: list[EventLike]) -> list[EventLike]:
-    """The events after the last reopen (all of them when never reopened)."""
-    last = max((i for i, e in enumerate(events) if is_reopen(e)), default=-1)
-    return events[last + 1:]
 
 
 # -- verification runs -------------------------------------------------------------------------------
@@ -235,10 +236,6 @@ def last_passed_run(cluster: Cluster, events: Iterable[EventLike]) -> VerifyRun 
     return next((r for r in reversed(verification_runs(cluster, events)) if r.passed), None)
 
 
-def _stage_events(events: list[EventLike], stage: int, *kinds: str) -> list[EventLike]:
-    return [e for e in events if e.stage == stage and (not kinds or e.kind in kinds)]
-
-
 def _clock(at: datetime) -> str:
     return f"{at.astimezone(timezone.utc):%H:%M:%S} UTC"
 
@@ -252,9 +249,9 @@ def evaluation_line(evaluation: Evaluation | None) -> str:
             f"({len(evaluation.signals)} signal{'s' if len(evaluation.signals) != 1 else ''} firing)")
 
 
-def _stage0(cluster: Cluster, events, ctx):
+def _stage0(cluster: Cluster, gates: GateEvents, ctx):
     roles = ctx["roles"]
-    ctx["evaluation"] = evaluation = standing_evaluation(events)
+    ctx["evaluation"] = evaluation = standing_evaluation(gates.of(0, "decision"))
     evidence = [evaluation_line(evaluation)] + [f"{r}: {n}" for r, n in sorted(roles.items())]
     missing = [r for r in ("operator", "scribe", "approver") if r not in roles]
     if missing:
@@ -265,9 +262,9 @@ def _stage0(cluster: Cluster, events, ctx):
     if evaluation is not None and not evaluation.fail_over:
         return ("open", f"{evaluation.author} decided at {_clock(evaluation.at)} not to fail over yet: nothing past "
                 "stage 0 runs on that decision", "evaluate again (key g) to decide to fail over", evidence)
-    skip = [e for e in _stage_events(events, 0, "decision") if _data(e).get("skip_freeze")]
+    skip = [e for e in gates.of(0, "decision") if _data(e).get("skip_freeze")]
     done = {}
-    for e in _stage_events(events, 0, "action"):
+    for e in gates.of(0, "action"):
         if _data(e).get("step") == Step.FREEZE:
             done[_data(e).get("name")] = _data(e).get("exit_code")
     for name, code in done.items():
@@ -284,8 +281,8 @@ def _stage0(cluster: Cluster, events, ctx):
     return status, gate, "run the freeze commands, or skip them with a reason", evidence
 
 
-def _stage1(cluster: Cluster, events, ctx):
-    decisions = [e for e in _stage_events(events, 1, "decision") if _data(e).get("candidate")]
+def _stage1(cluster: Cluster, gates: GateEvents, ctx):
+    decisions = [e for e in gates.of(1, "decision") if _data(e).get("candidate")]
     if not decisions:
         return "open", "no candidate chosen", "sample the standbys and choose a candidate", []
     decision = decisions[-1]
@@ -295,9 +292,8 @@ def _stage1(cluster: Cluster, events, ctx):
     evidence = [f"candidate {candidate} chosen by {decision.author}", risk.get("statement", "data risk not stated")]
     if risk.get("within_slo"):
         return "passed", "candidate chosen; data risk known and within the SLO", "", evidence
-    after = next(i for i, e in enumerate(events) if e is decision)
-    approvals = [e for e in events[after + 1:]
-                 if e.kind == "approval" and e.stage == 1 and _data(e).get("candidate") == candidate
+    approvals = [e for e in gates.after(decision, gates.of(1, "approval"))
+                 if _data(e).get("candidate") == candidate
                  and not approval_problem(_data(e).get("approved_by"), cluster, ctx["operator"])]
     if approvals:
         evidence.append(f"approved by {_data(approvals[-1])['approved_by']}")
@@ -306,15 +302,15 @@ def _stage1(cluster: Cluster, events, ctx):
             "ask an approver to approve the data risk", evidence)
 
 
-def _stage2(cluster: Cluster, events, ctx):
+def _stage2(cluster: Cluster, gates: GateEvents, ctx):
     candidate = ctx.get("candidate")
-    latest = latest_check(events)
+    latest = latest_check(gates.of(2, "evidence"))
     if latest is None:
         return "open", "the old primary has not been checked yet", "check the old primary", []
     if latest.get("candidate") != candidate:
         return "open", "the last check was for another candidate: check again", "check the old primary", []
     evidence = list(latest.get("lines", []))
-    attested = attestations(cluster, events, ctx["operator"])
+    attested = attestations(cluster, gates.of(2, "approval"), ctx["operator"])
     blockers = []
     for node, fact in sorted((latest.get("nodes") or {}).items()):
         if fact.get("writable"):
@@ -333,8 +329,8 @@ def _stage2(cluster: Cluster, events, ctx):
     return "passed", "no other node is writable or reachable for writes", "", evidence
 
 
-def _stage3(cluster: Cluster, events, ctx):
-    done = [e for e in _stage_events(events, 3, "evidence") if _data(e).get("check") == Check.PROMOTED]
+def _stage3(cluster: Cluster, gates: GateEvents, ctx):
+    done = [e for e in gates.of(3, "evidence") if _data(e).get("check") == Check.PROMOTED]
     if done and _data(done[-1]).get("passed"):
         d = _data(done[-1])
         ms = d.get("promote_to_writable_ms")
@@ -346,10 +342,10 @@ def _stage3(cluster: Cluster, events, ctx):
     return "open", f"promote {ctx.get('candidate')}: type its name to confirm", f"promote {ctx.get('candidate')}", []
 
 
-def _stage4(cluster: Cluster, events, ctx):
-    results = [e for e in _stage_events(events, 4, "evidence") if _data(e).get("check") == Check.TARGETS]
+def _stage4(cluster: Cluster, gates: GateEvents, ctx):
+    results = [e for e in gates.of(4, "evidence") if _data(e).get("check") == Check.TARGETS]
     steps = [f"{_data(e).get('target')}: {'ok' if _data(e).get('exit_code') == 0 else 'FAILED'}"
-             for e in _stage_events(events, 4, "action")]
+             for e in gates.of(4, "action")]
     if results and _data(results[-1]).get("passed"):
         return "passed", "every configured target points at the new primary", "", steps
     if results:
@@ -357,13 +353,12 @@ def _stage4(cluster: Cluster, events, ctx):
     return "open", "Odoo's targets still point at the old primary", "cut over (poolers first, then Odoo)", steps
 
 
-def _stage5(cluster: Cluster, events, ctx):
+def _stage5(cluster: Cluster, gates: GateEvents, ctx):
     # Only the last verification run counts (each journals its checks as they end, with its
     # ``verify_run``): a check still running is "not verified yet", never an older run's pass.
     # After a reopen, only a run since the reopen counts: an old verification is not the present.
-    evidence = _stage_events(since_reopen(events), 5, "evidence")
-    run_id = _data(evidence[-1]).get("verify_run") if evidence else None
-    run = next((r for r in verification_runs(cluster, evidence) if r.run == run_id), None) if evidence else None
+    evidence = gates.last_verification()          # the last run since the last reopen
+    run = verification_runs(cluster, evidence)[0] if evidence else None
     if run is None:
         missing = ", ".join(required_checks(cluster))
         return "open", f"not verified yet: {missing}", "verify", []

@@ -26,10 +26,9 @@ from checks.incident.journal import Event, Journal
 from checks.observe.assess import ClusterView, Watch
 from checks.observe.sampler import NodeSampler, sample_all
 from checks.runbook.commands import CommandResult
-from checks.runbook.gates import STAGES, RunbookState, evaluate, final_lsn_evidence, locked_sentence
+from checks.runbook.gate_events import GATE_KINDS, GateEvents
+from checks.runbook.gates import STAGES, RunbookState, final_lsn_evidence, judge, locked_sentence
 from checks.runbook.others import judge_others
-
-GATE_KINDS = frozenset({"role", "action", "evidence", "approval", "decision"})
 
 
 class GateRefused(CockpitError):
@@ -46,6 +45,9 @@ class Operation:
         self.seat = seat
         self.on_event = on_event
         self._held: list[Event] | None = None
+        self._gates = GateEvents()            # the journal's gate events, read once each (every seat's)
+        self._gates_read = 0                  # the id of the last event fed to it
+        self._gates_lock = threading.Lock()
         self.watch = Watch(cluster_name, cluster)
         self._watch_lock = threading.Lock()       # the cockpit's screen observes while an action thread refreshes
         self.seen_as_standby: set[str] = set()
@@ -89,16 +91,30 @@ class Operation:
 
     def _note_stage_change(self) -> None:
         """Journal a ``stage`` event when the current stage moves (the record's summary reads it)."""
-        current = self.state().current
-        shown = [e for e in self.journal.events(kinds={"stage"})]
-        if shown and shown[-1].data.get("stage") == current:
+        with self._gates_lock:
+            current = judge(self.cluster, self._caught_up()).current
+            shown = self._gates.last_stage_note
+        if shown is not None and shown.data.get("stage") == current:
             return
         title = STAGES[current][1] if current < len(STAGES) else "Close"
         self.log("stage", f"stage {current} {title} is open" if current < len(STAGES) else "every stage passed",
                  stage=current if current < len(STAGES) else None, data={"stage": current, "name": title})
 
+    def _caught_up(self) -> GateEvents:
+        """The gate events with every entry journaled since the last read (any seat's); under _gates_lock."""
+        for event in self.journal.events(after_id=self._gates_read):
+            self._gates.add(event)
+            self._gates_read = event.id
+        return self._gates
+
     def state(self) -> RunbookState:
-        return evaluate(self.cluster, self.journal.events())
+        with self._gates_lock:
+            return judge(self.cluster, self._caught_up())
+
+    def standing_close(self) -> Event | None:
+        """The close that stands (None: the incident is open)."""
+        with self._gates_lock:
+            return self._caught_up().standing_close
 
     def refuse(self, action: str, sentence: str, stage: int | None = None, **data) -> GateRefused:
         """Journal the refusal (``data`` says what would unlock it) and return the exception to raise."""
@@ -109,9 +125,9 @@ class Operation:
     def require(self, stage: int, action: str, *, closed_ok: bool = False) -> RunbookState:
         """The state, if ``stage`` is unlocked and the incident is not closed (a closed incident acts no
         more until reopened: a new fault is a new incident); else the journaled refusal."""
-        from checks.runbook.gates import closed_sentence, standing_close
+        from checks.runbook.gates import closed_sentence
 
-        closed = None if closed_ok else standing_close(self.journal.events(kinds={"close", "system"}))
+        closed = None if closed_ok else self.standing_close()
         if closed is not None:
             raise self.refuse(action, f"{action} refused: {closed_sentence(closed, self.journal.incident_id)}", stage)
         state = self.state()
@@ -121,9 +137,9 @@ class Operation:
 
     def reopen(self) -> str | None:
         """Reopen a closed incident (journaled; only what is verified after it counts); None when open."""
-        from checks.runbook.gates import reopen_data, standing_close
+        from checks.runbook.gates import reopen_data
 
-        standing = standing_close(self.journal.events(kinds={"close", "system"}))
+        standing = self.standing_close()
         if standing is None:
             return None
         data = reopen_data(standing)

@@ -7,6 +7,7 @@ at the incident start); a resumed incident's later fault cannot start a clock af
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from checks.config.model import Cluster
@@ -14,20 +15,25 @@ from checks.incident.evidence import Check, Step
 from checks.incident.followups import follow_ups
 from checks.incident.rpo import close_figures, measured_rpo
 from checks.observe.lsn import human_bytes, human_seconds
-from checks.observe.sample import iso_utc, parse_iso
-from checks.runbook.gates import STAGES, closed_sentence, evaluate, last_passed_run, standing_close
+from checks.observe.sample import NodeSample, iso_utc, parse_iso
+from checks.runbook.gate_events import GATE_KINDS, GateEvents
+from checks.runbook.gates import STAGES, closed_sentence, evaluate, judge, last_passed_run, standing_close
 from checks.runbook.one_writer import authoritative_node, confirm_one_writer
 from checks.runbook.operation import Operation
 from checks.stages.reprotect_summary import reprotect_lines
 
 
 def stage_passed_at(cluster: Cluster, events: list) -> dict[int, datetime]:
-    """When each stage first passed: the time of the event after which its gate held."""
+    """When each stage first passed: the time of the event after which its gate held. One walk
+    over the journal (the gates judged after each gate event on what they read so far, not on
+    the whole prefix again): linear in the incident's length."""
     passed: dict[int, datetime] = {}
-    for i, event in enumerate(events):
-        if event.kind not in ("evidence", "approval", "decision", "action", "role"):
+    gates = GateEvents()
+    for event in events:
+        gates.add(event)
+        if event.kind not in GATE_KINDS:
             continue
-        state = evaluate(cluster, events[: i + 1])
+        state = judge(cluster, gates)
         for stage in state.stages:
             if stage.status in ("passed", "overridden") and stage.number not in passed:
                 passed[stage.number] = event.at
@@ -51,10 +57,14 @@ def _promotion(ms) -> str:
             "no promotion timed (the node was promoted outside this incident, or not yet)")
 
 
-def closeout(cluster: Cluster, events: list, samples: list, *, started_at: datetime,
-             first_bad_at: datetime | None) -> dict:
+def closeout(cluster: Cluster, events: list, standbys: Iterable[NodeSample], latest: Iterable[NodeSample], *,
+             started_at: datetime, first_bad_at: datetime | None) -> dict:
     """The close event's data: figures in numbers and the hardening checklist in words.
-    ``first_bad_at``: the first bad signal; one after the RTO's end is a later fault and is ignored."""
+    ``standbys``: the journaled samples of nodes in recovery that hold the peaks (or all of them: their
+    maxima are figures, ``Journal.standby_peaks``); ``latest``:
+    the newest sample of each node (the follow-ups read the new primary's); ``first_bad_at``: the
+    first bad signal; one after the RTO's end is a later fault and is ignored."""
+    latest = list(latest)
     passed = stage_passed_at(cluster, events)
     state = evaluate(cluster, events)
     run = last_passed_run(cluster, events)
@@ -76,7 +86,7 @@ def closeout(cluster: Cluster, events: list, samples: list, *, started_at: datet
     risk = state.data_risk or {}
     finals = [e.data for e in events if e.kind == "evidence" and e.data.get("check") == Check.PRE_PROMOTE]
     measured = (finals[-1].get("data_risk") or {}) if finals else risk
-    standby = [s for s in samples if s.in_recovery]
+    standby = [s for s in standbys if s.in_recovery]
     max_delay = max((s.replay_delay_s or 0.0 for s in standby), default=None)
     max_backlog = max((s.bytes_not_replayed or 0 for s in standby), default=None)
     promote_ms = next((e.data.get("promote_to_writable_ms") for e in reversed(events)
@@ -104,7 +114,7 @@ def closeout(cluster: Cluster, events: list, samples: list, *, started_at: datet
                                       "until then the new primary has fewer standbys (operator key h, or "
                                       "checks.aftermath.reprotect); re-point every other standby at it (operator key j, "
                                       "checks.aftermath.repoint): they still follow the old primary."]),
-        *(f"Open follow-up: {line}" for line in follow_ups(events, samples)),
+        *(f"Open follow-up: {line}" for line in follow_ups(events, latest)),
     ]
     rpo = {"rpo_bytes": measured.get("bytes"), "rpo_s": measured.get("seconds"),
            "rpo_statement": measured.get("statement") or risk.get("statement")}
@@ -122,7 +132,7 @@ def closeout(cluster: Cluster, events: list, samples: list, *, started_at: datet
         "max_replay_delay_s": max_delay,
         "hardening": hardening,
         "verified": state.current == 6,
-        "follow_ups": follow_ups(events, samples),
+        "follow_ups": follow_ups(events, latest),
     }
 
 
@@ -130,15 +140,15 @@ async def close_incident(op: Operation) -> dict:
     """Journal the close event with the figures (RTO, RPO, time per stage, hardening). Refused
     (journaled) when the incident is closed already, or when this round of samples does not show
     exactly one writer, the authoritative node, with every other node accounted for."""
-    standing = standing_close(op.journal.events())
+    standing = op.standing_close()
     if standing is not None:
         raise op.refuse("close", closed_sentence(standing, op.journal.incident_id))
     problem = await confirm_one_writer(op, authoritative_node(op.state(), op.journal.events()))
     if problem:
         raise op.refuse("close", f"close refused: {problem}")
-    events = op.journal.events()
-    figures = closeout(op.cluster, events, op.journal.samples(), started_at=events[0].at,
-                       first_bad_at=first_bad_at(op))
+    events, journal = op.journal.events(), op.journal
+    figures = closeout(op.cluster, events, journal.standby_peaks(), journal.latest_samples().values(),
+                       started_at=events[0].at, first_bad_at=first_bad_at(op))
     verdict = "verified" if figures["verified"] else "closed before verification"
     rto = f"RTO {human_seconds(figures['rto_s'])}" if figures.get("rto_s") is not None else \
         "no verification passed, so there is no RTO"

@@ -78,7 +78,13 @@ class TrainingJournal:
                        and (since is None or s.observed_at >= since) and (until is None or s.observed_at <= until)),
                       key=lambda s: s.observed_at)
 
-    def samples_at(self, moment: datetime) -> dict[str, NodeSample]:
+    def standby_peaks(self) -> list[NodeSample]:
+        return [s for s in self.samples() if s.in_recovery is True]
+
+    def latest_samples(self) -> dict[str, NodeSample]:
+        return self.samples_at(None)
+
+    def samples_at(self, moment: datetime | None) -> dict[str, NodeSample]:
         found: dict[str, NodeSample] = {}
         for sample in self.samples(until=moment):
             found[sample.name] = sample

@@ -67,13 +67,13 @@ def test_a_resumed_incident_with_an_old_verification_and_a_later_first_bad_signa
     later_fault = T0 + timedelta(seconds=86_405)
     events += verification(86_410, "fresh", passed=False)
 
-    figures = closeout(CLUSTER, events, [], started_at=events[0].at, first_bad_at=later_fault)
+    figures = closeout(CLUSTER, events, [], [], started_at=events[0].at, first_bad_at=later_fault)
     assert figures["rto_s"] == 51.0 and figures["rto_from"] == "incident start"    # to the old run's end
     assert all(seconds >= 0 for seconds in figures["stage_seconds"].values()), figures["stage_seconds"]
     assert not figures["verified"]
 
     events += verification(86_420, "fresh-2")                    # verified again after the new fault
-    figures = closeout(CLUSTER, events, [], started_at=events[0].at, first_bad_at=later_fault)
+    figures = closeout(CLUSTER, events, [], [], started_at=events[0].at, first_bad_at=later_fault)
     assert figures["rto_s"] == 16.0 and figures["rto_from"] == "first bad signal"
     assert figures["verified"] and figures["rto_end_at"] == "2026-12-02T08:00:21.000000Z"
     assert all(seconds >= 0 for seconds in figures["stage_seconds"].values()), figures["stage_seconds"]
