@@ -340,7 +340,13 @@ class PatroniLab:
         return self.wait_healthy()
 
     def log_tail(self, name: str) -> str:
+        """The last ERROR or CRITICAL message of the node's Patroni log, else its last line."""
         try:
-            return _last_line((self.node_dir(name) / "patroni.log").read_text(errors="replace")[-4000:])
+            lines = (self.node_dir(name) / "patroni.log").read_text(errors="replace")[-20000:].splitlines()
         except OSError:
             return "no log"
+        for line in reversed(lines):
+            for level in (" ERROR: ", " CRITICAL: ", " FATAL: "):
+                if level in line:
+                    return line.split(level, 1)[1].strip()
+        return _last_line("\n".join(lines))

@@ -112,17 +112,15 @@ def measure(folder: Path, runs: int) -> tuple[list[float], list[float]]:
             candidate = next(name for name in NAMES[NAMES.index(leader) + 1:] + NAMES if name != leader)
             manual.append(manual_run(lab, candidate))
             leader = lab.wait_healthy()
-        for _ in range(runs):
+        for run in range(runs):
             auto.append(auto_run(lab, leader))
-            crashed = leader
-            lab.rebuild(crashed)
-            leader = lab.wait_healthy()
-    except PatroniBenchError:
-        raise
-    except Exception as exc:  # noqa: BLE001 (said as one sentence with the nodes' last log line)
-        tails = "; ".join(f"{name}: {lab.log_tail(name)}" for name in lab.nodes)
-        raise PatroniBenchError(f"the Patroni cluster failed ({type(exc).__name__}: {exc}); "
-                                f"last log lines {tails}.") from exc
+            if run < runs - 1:
+                lab.rebuild(leader)
+                leader = lab.wait_healthy()
+    except Exception as exc:  # noqa: BLE001 (said as one sentence with each node's last error)
+        tails = "; ".join(f'{name} last logged "{lab.log_tail(name).rstrip(".")}"' for name in lab.nodes)
+        what = str(exc).rstrip(".") if isinstance(exc, PatroniBenchError) else f"{type(exc).__name__}: {exc}"
+        raise PatroniBenchError(f"{what} ({tails})." if tails else f"{what}.") from exc
     finally:
         lab.stop()
     return manual, auto
