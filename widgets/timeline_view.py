@@ -8,12 +8,14 @@ an 80x24 pane), the text follows on lines of its own under the row, wrapped, so 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -27,6 +29,16 @@ from widgets.timeline_rows import (  # noqa: F401 - moved there, still importabl
 
 MORE_INDENT = 2
 """Columns before the cursor row's text when it follows under the row."""
+
+
+class _Pass(NamedTuple):
+    """What every line of one render pass shares: looked up once a pass, not once a line."""
+
+    width: int
+    base: Style
+    top: int
+    focused: bool
+    more: list[Text]
 
 
 def more_lines(event: Event, row: str, width: int, console, *, limit: int) -> list[Text]:
@@ -89,6 +101,7 @@ class TimelineView(ScrollView, can_focus=True):
         self.cursor = -1
         self._strips: LRUCache[tuple[int, int, bool, bool, int], Strip] = LRUCache(2048)
         self._more: LRUCache[tuple[int, int, int], list[Text]] = LRUCache(64)
+        self._pass: _Pass | None = None
 
     # -- rows ---------------------------------------------------------------------
 
@@ -195,9 +208,11 @@ class TimelineView(ScrollView, can_focus=True):
                                                 limit=limit)
         return more
 
-    def _locate(self, line: int) -> tuple[int, int]:
-        """The row at ``line`` of the view, and which of its lines (0: the row itself)."""
-        extra = len(self._cursor_more()) if self.cursor >= 0 else 0
+    def _locate(self, line: int, extra: int | None = None) -> tuple[int, int]:
+        """The row at ``line`` of the view, and which of its lines (0: the row itself); ``extra``: how
+        many lines the cursor row's text takes under it (looked up when not given)."""
+        if extra is None:
+            extra = len(self._cursor_more()) if self.cursor >= 0 else 0
         if line <= self.cursor or self.cursor < 0:
             return line, 0
         if line <= self.cursor + extra:
@@ -246,18 +261,28 @@ class TimelineView(ScrollView, can_focus=True):
         else:
             self.move_cursor(index)
 
+    def _look(self) -> _Pass:
+        return _Pass(self._width(), self.rich_style, self.scroll_offset.y, self.has_focus, self._cursor_more())
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The lines of ``crop``, from one look at the width, style, scroll and cursor row shared by all."""
+        self._pass = self._look()
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._pass = None
+
     def render_line(self, y: int) -> Strip:
-        width = self._width()
-        base = self.rich_style
-        index, part = self._locate(self.scroll_offset.y + y)
+        view = self._pass or self._look()
+        width, base, more = view.width, view.base, view.more
+        index, part = self._locate(view.top + y, len(more) if self.cursor >= 0 else 0)
         if not 0 <= index < len(self.rows):
             return Strip.blank(width, base)
         event = self.rows[index]
         is_cursor = index == self.cursor
-        key = (event.id, width, is_cursor, self.has_focus, part)
+        key = (event.id, width, is_cursor, view.focused, part)
         strip = self._strips.get(key)
         if strip is None:
-            more = self._cursor_more() if part else []
             if part and part > len(more):
                 return Strip.blank(width, base)
             text = more[part - 1] if part else self.render_row(event, width)
