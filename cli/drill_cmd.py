@@ -50,7 +50,7 @@ def operator_session(cluster_name: str, cluster: Cluster, incident: Path, operat
 
 def close_session(session: Session) -> None:
     """Write the record a last time, release the locks, and say if the record could not be written."""
-    session.write_record()
+    session.flush_record()
     session.close()
     if session.alarm:
         print_error(session.alarm)

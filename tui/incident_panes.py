@@ -8,7 +8,8 @@ from textual.containers import Horizontal
 
 from checks.incident.fences import fences_of
 from checks.incident.journal import Event, JournalError
-from checks.runbook.gates import RunbookState, evaluate
+from checks.runbook.gate_events import GateEvents
+from checks.runbook.gates import RunbookState, judge
 from tui.journal_feed import follow_journal
 from tui.messages import ActionDone, JournalEvents, JournalHealth
 from widgets.checklist import Checklist
@@ -26,7 +27,8 @@ class IncidentPanes(Horizontal):
         self.actions_for_seat = actions_for_seat
         self.events: list[Event] = []
         self.fences: dict = {}   # by node: this incident's fences (checks.incident.fences), as entries come
-        self.state: RunbookState = evaluate(session.cluster, [])
+        self.gates = GateEvents()   # fed each entry once: judging costs what the gates read, not the night
+        self.state: RunbookState = judge(session.cluster, self.gates)
 
     def compose(self) -> ComposeResult:
         yield Checklist()
@@ -59,7 +61,7 @@ class IncidentPanes(Horizontal):
         self.events.extend(events)
         self.fences = {**self.fences, **fences_of(events)}   # a later fence of a node replaces its earlier one
         self.query_one(ScribeLog).add_events(events)
-        before, self.state = self.state, evaluate(self.session.cluster, self.events)
+        before, self.state = self.state, judge(self.session.cluster, self.gates.extend(events))
         checklist = self.query_one(Checklist)
         # A refusal stays shown in place until the runbook moves on (or the next action ends).
         refusal = checklist.refusal if self.state.current == before.current else None

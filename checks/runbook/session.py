@@ -20,6 +20,7 @@ from checks.incident.journal import Event, Journal, JournalError
 from checks.incident.operator_seat import OperatorSeat, take_operator_seat
 from checks.incident.record import write_record
 from checks.incident.record_time import remember_timezone
+from checks.incident.record_writer import RecordWriter
 from checks.observe.sample import NodeSample
 from checks.runbook.notify import Notifier
 from checks.runbook.operation import Operation
@@ -56,8 +57,11 @@ class Session:
         # a replay delay crossing the SLO (either way) is a sample the journal keeps: replay and the
         # record show the moment a standby went over
         self.journal.recorder.slo_replay_delay_s = cluster.slo.max_replay_delay_s
+        # record.md follows the journal off the action path: at most a second behind, whole at close
+        self.record = RecordWriter(lambda: write_record(self.dir, self.journal), on_error=self._record_failed,
+                                   name=self.dir.name)
         self.operation = Operation(self.journal, cluster_name, cluster, author=name, seat=seat,
-                                   on_event=lambda _e: self.write_record())
+                                   on_event=self._after_event)
         self.notifier: Notifier | None = None     # the team's hook ([clusters.NAME.notify]), off the action path
         if cluster.notify is not None:
             self.notifier = Notifier(cluster.notify, incident=self.dir.name, cluster=cluster_name,
@@ -120,11 +124,22 @@ class Session:
             if sample is not None:
                 self._write_sample(sample)
 
+    def _after_event(self, event: Event) -> None:
+        if event.kind == "close":            # the close-out is in the record when the close returns
+            self.flush_record()
+        else:
+            self.write_record()
+
     def write_record(self) -> None:
-        try:
-            write_record(self.dir, self.journal)
-        except (JournalError, OSError) as exc:
-            self.alarm = f"record {self.dir / 'record.md'} not written: {exc}"
+        """Have ``record.md`` re-rendered (within about a second: :class:`RecordWriter`)."""
+        self.record.request()
+
+    def flush_record(self) -> None:
+        """Render ``record.md`` now, with every entry journaled so far."""
+        self.record.flush()
+
+    def _record_failed(self, exc: Exception) -> None:
+        self.alarm = f"record {self.dir / 'record.md'} not written: {exc}"
 
     def health(self) -> str | None:
         """An alarm line when the journal cannot take writes (read-only or full disk, pending entries)."""
@@ -148,6 +163,7 @@ class Session:
         if self.notifier is not None:
             self.notifier.close()            # what is queued is sent (each run bounded), then journaled
         self.flush_samples()
+        self.record.close()                  # the record whole, with every entry, before the seat goes
         if self.lock is not None:
             self.lock.release()
         self.journal.close()
