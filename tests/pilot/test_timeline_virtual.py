@@ -9,6 +9,7 @@ import re
 from datetime import timedelta
 
 from tests.pane_fixtures import T0, Harness, make_event, screen_text
+from tui.replay_app import ReplayLog
 from widgets.scribe_log import ScribeLog, TimelineView
 
 EVENTS = 10_000
@@ -152,3 +153,22 @@ async def test_an_append_does_the_same_work_at_forty_events_and_at_ten_thousand(
             assert shown(app)[-1] == EVENTS + 1
             work.append((len(counted.rows), counted.lines))
     assert work[0] == work[1] and work[0][0]
+
+
+async def test_the_replay_timeline_shows_exactly_each_frames_events_forward_and_back():
+    """A replay's frames hold the first N events of the recording: forward the new ones are added
+    (laying out only what shows), back the later ones go, and the rows are always exactly the frame's."""
+    recording = events(1, EVENTS)
+    app = Harness(lambda: [ReplayLog()])
+    async with app.run_test(size=SIZE) as pilot:
+        log = app.query_one(ReplayLog)
+        counted = Counted(log.timeline)
+        for count in (0, 1, 5_000, 5_001, 5_040, 4_000, 4_002, 9_999, 20, EVENTS):
+            counted.reset()
+            frame = tuple(recording[:count])
+            log.show_events(frame)
+            await settled(pilot)
+            assert [e.id for e in log.all_events()] == [e.id for e in frame]
+            assert [e.id for e in log.timeline.rows] == [e.id for e in frame]
+            assert shown(app)[-1:] == [e.id for e in frame[-1:]]
+            assert len(set(counted.rows)) <= 2 * log.timeline.scrollable_content_region.height
