@@ -7,11 +7,11 @@ at any recorded moment: the :class:`~checks.observe.assess.ClusterView` of a
 moment (each judged at its own ``observed_at``, as the live cockpit judged it when it
 arrived), the events up to that moment, and the runbook state evaluated over them.
 
-Seeking is fast: while loading, the Watch's memory (the latest sample per node, the last
+Seeking is fast: while loading, the Watch's whole memory (the latest sample per node, the last
 primary mark, the first bad signal, each standby's last upstream, ...: :func:`watch_memory`) is
-snapshot every ``checkpoint_every`` samples, so a
-seek replays at most ``checkpoint_every + TRAIL_SAMPLES`` samples from the nearest
-checkpoint. Playing forward continues from the previous frame.
+snapshot every ``checkpoint_every`` samples, so a seek replays at most ``checkpoint_every +
+TRAIL_SAMPLES`` samples from the nearest checkpoint and gets what a Watch fed every sample gets
+(about 15 ms in a 24-hour journal). Playing forward continues from the previous frame.
 
 The cluster config is the one the journal names, if it still loads and still has every
 node of the recording; otherwise a minimal cluster is rebuilt from the journal (the sampled
