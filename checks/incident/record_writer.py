@@ -29,7 +29,9 @@ class RecordWriter:
         self._wake = threading.Event()
         self._closing = threading.Event()
         self._rendering = threading.Lock()        # one render at a time: the thread's or flush's
-        self._last = 0.0                          # monotonic end of the last render
+        # as if it had just rendered: a seat's first render waits a second, off its start (the record on
+        # disk is the one the last seat left, whole)
+        self._last = time.monotonic()
         self.renders = 0
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"record writer {name}")
         self._thread.start()

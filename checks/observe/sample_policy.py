@@ -19,6 +19,8 @@ sample that failed to reach the disk does not become the baseline.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from checks.observe.lsn import parse_lsn
 from checks.observe.sample import NodeSample
 
@@ -56,6 +58,18 @@ def _lsn_moved(old: str | None, new: str | None, step: int) -> bool:
         return old != new
 
 
+def state_change(last: NodeSample, sample: NodeSample) -> str | None:
+    """The first state field in which ``sample`` differs from ``last`` (its node's previous), or None."""
+    for field in _STATE_FIELDS:
+        if getattr(sample, field) != getattr(last, field):
+            return field
+    if _receiver(sample) != _receiver(last):
+        return "wal_receiver"
+    if _peers(sample) != _peers(last):
+        return "replication"
+    return None
+
+
 class SampleRecorder:
     """Decides, per node, whether a sample is worth journaling."""
 
@@ -81,13 +95,9 @@ class SampleRecorder:
         last = self._last.get(sample.name)
         if last is None:
             return "first"
-        for field in _STATE_FIELDS:
-            if getattr(sample, field) != getattr(last, field):
-                return field
-        if _receiver(sample) != _receiver(last):
-            return "wal_receiver"
-        if _peers(sample) != _peers(last):
-            return "replication"
+        changed = state_change(last, sample)
+        if changed is not None:
+            return changed
         for field in _LSN_FIELDS:
             if _lsn_moved(getattr(last, field), getattr(sample, field), self.lsn_step_bytes):
                 return field
@@ -123,5 +133,30 @@ class SampleRecorder:
         return True
 
     def _over_slo(self, sample: NodeSample) -> bool:
+        raw, slo = sample.raw_replay_delay_s, self.slo_replay_delay_s
+        if raw is None or slo is None or raw <= slo:     # the delay is never more than the raw one
+            return False
         delay = sample.replay_delay_s
-        return delay is not None and self.slo_replay_delay_s is not None and delay > self.slo_replay_delay_s
+        return delay is not None and delay > slo
+
+
+def turning_points(samples: Iterable[NodeSample], *, slo_replay_delay_s: float | None = None) -> list[NodeSample]:
+    """Of a journal's samples (in time order), what a resumed :class:`~checks.observe.assess.Watch`
+    must see to remember what the whole journal shows: each node's first sample, every sample where
+    its state changed (the fields, receiver and peers above, or the replay delay crossing the SLO)
+    with the one just before it (its last LSN and time in the old state), and its last sample. A
+    night of periodic samples that only move the LSNs a little is left out: an incident resumed after
+    eight hours assesses a few dozen samples, not thirty thousand."""
+    slo = SampleRecorder(slo_replay_delay_s=slo_replay_delay_s)._over_slo
+    ordered = list(samples)
+    wanted: set[int] = set()
+    previous: dict[str, int] = {}
+    for i, sample in enumerate(ordered):
+        before = previous.get(sample.name)
+        if before is None:
+            wanted.add(i)
+        elif state_change(ordered[before], sample) is not None or slo(sample) != slo(ordered[before]):
+            wanted.update((before, i))
+        previous[sample.name] = i
+    wanted.update(previous.values())
+    return [ordered[i] for i in sorted(wanted)]
