@@ -99,7 +99,7 @@ class FleetRun:
     def cockpit_app(self, name: str):
         """The cluster's cockpit on its incident's session (None, with a notice, when no seat opens)."""
         from checks.observe.sampler import NodeSampler
-        from tui.fleet_app import FleetCockpitApp
+        from tui.fleet_cockpit import FleetCockpitApp
 
         session = self.session(name)
         if session is None:

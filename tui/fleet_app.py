@@ -3,9 +3,10 @@
 :class:`FleetApp` reads its rows from a source (``FleetSampler.snapshot``, sampled on a thread of
 its own, so the screen never waits on a cluster) or shows fixed rows (tests, snapshots). Enter ends
 it with the chosen cluster's name; the command line (:mod:`cli.fleet_cmd`) then runs that cluster's
-cockpit, :class:`FleetCockpitApp`, whose Escape ends it with :data:`BACK`, and the fleet comes back.
-The two are separate apps run one after the other: the cockpit stays the very app ``run`` runs,
-with one key more.
+cockpit, :class:`tui.fleet_cockpit.FleetCockpitApp`, whose Escape ends it with :data:`BACK`, and the
+fleet comes back. The two are separate apps run one after the other: the cockpit stays the very app
+``run`` runs, with one key more (and is imported only when one opens: the fleet's first frame does
+not wait for it).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from textual.widgets import DataTable, Footer, Static
 
 from checks.observe.fleet import FleetRow, fleet_counts
 from checks.observe.sample import utcnow
-from tui.app import CockpitApp
 from widgets import STYLESHEET
 from widgets.confirm_modal import ConfirmModal
 from widgets.fleet_table import WIDE_FROM, FleetTable
@@ -31,6 +31,8 @@ WAITING = "waiting"
 """In the summary line until every cluster's first round is back (the complete first frame has none)."""
 SHORT = {"critical": "CRIT", "unknown": "UNKN", "warning": "WARN", "ok": "ok", "waiting": WAITING}
 POLL_S = 0.25
+FIRST_POLL_S = 0.05
+"""Until every cluster's first round is back the source is read this often (the first complete frame)."""
 
 FLEET_CSS = """
 #fleet-summary { height: 1; padding: 0 1; background: $panel; color: $text; text-style: bold; }
@@ -92,9 +94,15 @@ class FleetApp(App[str | None]):
         self.poll()
         self.table.select_cluster(self.select)
         if self.source is not None:
-            self.set_interval(self.poll_s, self.poll)
+            self._first_timer = self.set_interval(FIRST_POLL_S, self._first_poll)
         for text in self.notices:
             self.notify(text, severity="warning", timeout=10)
+
+    def _first_poll(self) -> None:
+        self.poll()
+        if self.rows and all(r.sampled for r in self.rows):
+            self._first_timer.stop()
+            self.set_interval(self.poll_s, self.poll)
 
     def poll(self) -> None:
         """Show the source's rows when they changed, and every second (how long each has been bad)."""
@@ -148,19 +156,3 @@ class FleetApp(App[str | None]):
                 ("up / down", "move between clusters"), ("q", "quit the fleet"), ("?", "this help"),
                 ("escape (in a cockpit)", "back to the fleet; the incident stays open (◆)")]
         self.push_screen(HelpScreen(keys, [FleetTable.HELP, ConfirmModal.HELP], title=f"{self.TITLE} · fleet"))
-
-
-class FleetCockpitApp(CockpitApp):
-    """:class:`~tui.app.CockpitApp` opened from the fleet: the same cockpit, and Escape goes back to
-    the fleet (its result :data:`BACK`) with the incident kept open. ``q`` still quits the cockpit."""
-
-    BINDINGS = [*CockpitApp.BINDINGS,
-                Binding("escape", "back_to_fleet", "Fleet", tooltip="Back to the fleet (the incident stays open)")]
-
-    def action_back_to_fleet(self) -> None:
-        busy = self.actions.busy if self.actions is not None else None
-        if busy:
-            self.notify(f"wait: {busy} is still running; Escape goes back to the fleet once it has ended",
-                        severity="warning")
-            return
-        self.exit(result=BACK)

@@ -87,7 +87,8 @@ def row_texts(row: FleetRow, now: datetime, *, wide: bool, held: bool = False, w
         primary = ""
     if wide:
         split = "SPLIT BRAIN" if row.split_brain else ("no" if row.sampled else "")
-        bad = human_seconds(row.bad_for_s(now)) if row.bad_since else ""
+        bad_s = row.bad_for_s(now)
+        bad = "" if bad_s is None else short_duration(bad_s) if bad_s < 60 else human_seconds(int(bad_s))
         what = row.error or row.problem or ""
         risk = human_bytes(row.data_risk_bytes) if row.data_risk_bytes is not None else ""
     else:
@@ -148,6 +149,7 @@ cockpit in a new incident (or the one this fleet already opened for it).
         self._widths: tuple[int, ...] = ()
         self._wide = False
         self._wrap = False
+        self._made: dict[str, tuple[tuple, dict[str, Text]]] = {}
         self._now: datetime | None = None
         self._held: frozenset[str] = frozenset()
 
@@ -193,13 +195,24 @@ cockpit in a new incident (or the one this fleet already opened for it).
         self._order, self._cells = [], {}
         return True
 
+    def _texts(self, row: FleetRow) -> dict[str, Text]:
+        """The row's cells, made again only when what they show changed (a round of the same facts,
+        or another second of an ok cluster, changes nothing)."""
+        bad = int(row.bad_for_s(self._now) or -1)
+        key = (tuple(v for k, v in row.__dict__.items() if k != "observed_at"), bad, row.cluster in self._held,
+               self._wide, self._wrap)
+        made = self._made.get(row.cluster)
+        if made is None or made[0] != key:
+            made = (key, row_texts(row, self._now, wide=self._wide, held=row.cluster in self._held, wrap=self._wrap))
+            self._made[row.cluster] = made
+        return made[1]
+
     def _fill(self) -> None:
         if self._now is None:
             return
         chosen = self.selected_cluster
         self._layout()
-        cells = {r.cluster: row_texts(r, self._now, wide=self._wide, held=r.cluster in self._held, wrap=self._wrap)
-                 for r in self.rows_shown}
+        cells = {r.cluster: self._texts(r) for r in self.rows_shown}
         order = [r.cluster for r in self.rows_shown]
         # wrapped, a changed sentence may need another height: the rows are added again
         rewrap = self._wrap and any(not _same(self._cells.get(n, {}).get("what"), cells[n]["what"]) for n in order)

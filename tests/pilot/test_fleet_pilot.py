@@ -15,7 +15,8 @@ from checks.runbook.session import Session
 from cli.fleet_cmd import FleetRun, fleet_refusal
 from tests.fleet_fixtures import NOW, fixed_rows
 from tests.pane_fixtures import notified
-from tui.fleet_app import BACK, FleetApp, FleetCockpitApp
+from tui.fleet_app import BACK, FleetApp
+from tui.fleet_cockpit import FleetCockpitApp
 
 
 def _closed_port() -> int:
