@@ -75,7 +75,7 @@ class FleetSampler:
         self._rows = {name: waiting_row(name, len(c.nodes)) for name, c in self.clusters.items()}
         self._samples: dict[str, list[NodeSample]] = {}
         self._version = 0
-        self._sorted: tuple[int, list[FleetRow]] | None = None
+        self._sorted: list[FleetRow] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
         self._ready = threading.Event()
@@ -87,9 +87,9 @@ class FleetSampler:
         """The rows, worst first, and a number that changes whenever what they show does (not when
         a new round finds the same facts)."""
         with self._lock:
-            if self._sorted is None or self._sorted[0] != self._version:
-                self._sorted = (self._version, worst_first(self._rows.values()))
-            return self._sorted
+            if self._sorted is None:            # rows replaced since: sorted again (at most once a poll)
+                self._sorted = worst_first(self._rows.values())
+            return self._version, self._sorted
 
     @property
     def version(self) -> int:
@@ -171,6 +171,7 @@ class FleetSampler:
                 self._samples[row.cluster] = samples
             before = self._rows.get(row.cluster)
             self._rows[row.cluster] = row
+            self._sorted = None
             if before is None or _shown(before) != _shown(row):     # a new round of the same facts: no change
                 self._version += 1
         if self.on_round is not None:

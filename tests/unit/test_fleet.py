@@ -108,3 +108,44 @@ def test_a_round_that_cannot_run_is_unknown_with_its_sentence_and_counts_as_bad(
     assert (row.verdict, row.sampled, row.error, row.bad_since) == ("unknown", True,
                                                                     "not sampled: password_env X is not set", T0)
     assert tracker.failed("x", 2, "again", at(5)).bad_since == T0
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_sampler_keeps_sampling_and_moves_its_version_only_when_a_row_shows_something_new():
+    import threading
+
+    from checks.observe.fleet_sampler import FleetSampler
+
+    clusters = {name: Cluster.model_validate({"approvers": ["alice"], "sampling": {"interval_s": 0.1}, "nodes": [
+        {"name": "n1", "dsn": f"postgresql://cockpit@127.0.0.1:{_closed_port()}/postgres"}]}) for name in ("b", "a")}
+    rounds: dict[str, list] = {"a": [], "b": []}
+    enough = threading.Event()
+
+    def heard(row):
+        rounds[row.cluster].append(row)
+        if all(len(r) >= 4 for r in rounds.values()):
+            enough.set()
+
+    sampler = FleetSampler(clusters, on_round=heard).start()
+    try:
+        assert enough.wait(30), rounds
+        version, rows = sampler.snapshot()
+        assert sampler.complete and [r.cluster for r in rows] == ["a", "b"]          # both critical: by name
+        assert sampler.latest_samples("a")[0].name == "n1"
+    finally:
+        sampler.stop()
+    for row in rows:
+        assert row.verdict == "critical" and row.cause == "refused"
+        assert row.error.startswith(f"cluster {row.cluster} cannot be reached: its only node does not answer (n1: ")
+    seen = rounds["a"]
+    assert len({r.observed_at for r in seen}) == len(seen)                         # a new round each time
+    assert {r.bad_since for r in seen} == {seen[0].observed_at}                     # bad since the first
+    # the same facts round after round: the version moved for each cluster's first row and not since
+    assert version == 2
