@@ -31,7 +31,6 @@ from typing import Any
 
 from checks.config.redact import redact
 from checks.config.text import visible, visible_data
-from checks.incident import sample_peaks
 from checks.incident.directory import JOURNAL_FILE, check_no_symlinks, prepare_incident_dir
 from checks.incident.errors import (  # noqa: F401  (raised here; callers catch them from the journal)
     JournalError, JournalWriteError
@@ -79,7 +78,6 @@ class Journal(JournalSamples):
         self.recorder = recorder or SampleRecorder()
         self._unstored: dict[str, NodeSample] = {}
         self._read_events: list[Event] = []       # every event read so far, in id order (see events)
-        self._peaks: dict[str, NodeSample] | None = None    # see standby_peaks
         self.meta: dict[str, str] = dict(conn.execute("SELECT key, value FROM meta").fetchall())
 
     # -- opening ------------------------------------------------------------------------
@@ -235,6 +233,7 @@ class Journal(JournalSamples):
                 self._conn.execute("COMMIT")
                 return result
             except (sqlite3.Error, OSError) as exc:
+                self._forget_notes()            # what the rolled-back samples taught is read from disk again
                 try:
                     if self._conn.in_transaction:
                         self._conn.execute("ROLLBACK")
@@ -287,13 +286,9 @@ class Journal(JournalSamples):
         return cur.lastrowid
 
     def _insert_sample(self, conn: sqlite3.Connection, sample: NodeSample) -> None:
-        conn.execute("INSERT INTO samples (at, node, data) VALUES (?, ?, ?)",
-                     (iso_utc(sample.observed_at), sample.name, to_json(sample.model_dump(mode="json"))))
-        peaks = sample_peaks.raised(self._current_peaks(), sample)
-        if peaks is not None:        # in the sample's transaction: a peak is never ahead of its sample
-            conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
-                         "excluded.value", (sample_peaks.META_KEY, sample_peaks.dumps(peaks)))
-            self._peaks = peaks
+        cur = conn.execute("INSERT INTO samples (at, node, data) VALUES (?, ?, ?)",
+                           (iso_utc(sample.observed_at), sample.name, to_json(sample.model_dump(mode="json"))))
+        self._note_sample(conn, sample, cur.lastrowid)     # its peaks and turning points, same transaction
 
     def _stored(self, sample: NodeSample) -> None:
         self.recorder.kept(sample)

@@ -1,4 +1,7 @@
-"""The journal's SQLite schema (``PRAGMA user_version`` 1): events, node samples, and the incident's meta."""
+"""The journal's SQLite schema (``PRAGMA user_version`` 1): events, node samples, and the incident's meta.
+
+``turning_points`` (the ids of the samples a resumed Watch must see) came later, in the same version: a
+journal without it is read as before, whole (:mod:`checks.incident.journal_samples`)."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -21,4 +24,5 @@ CREATE TABLE IF NOT EXISTS samples (
 );
 CREATE INDEX IF NOT EXISTS samples_node_at ON samples (node, at);
 CREATE INDEX IF NOT EXISTS samples_at ON samples (at);
+CREATE TABLE IF NOT EXISTS turning_points (sample_id INTEGER PRIMARY KEY);
 """

@@ -106,7 +106,7 @@ class SampleRecorder:
             old_gap is not None and new_gap is not None and abs(new_gap - old_gap) >= self.unreplayed_step_bytes
         ):
             return "bytes_not_replayed"
-        if self.slo_replay_delay_s is not None and self._over_slo(sample) != self._over_slo(last):
+        if self.slo_replay_delay_s is not None and self.over_slo(sample) != self.over_slo(last):
             return "replay_delay_slo"
         if (sample.observed_at - last.observed_at).total_seconds() >= self.full_every_s:
             return "periodic"
@@ -132,7 +132,7 @@ class SampleRecorder:
         self.kept(sample)
         return True
 
-    def _over_slo(self, sample: NodeSample) -> bool:
+    def over_slo(self, sample: NodeSample) -> bool:
         raw, slo = sample.raw_replay_delay_s, self.slo_replay_delay_s
         if raw is None or slo is None or raw <= slo:     # the delay is never more than the raw one
             return False
@@ -147,16 +147,17 @@ def turning_points(samples: Iterable[NodeSample], *, slo_replay_delay_s: float |
     with the one just before it (its last LSN and time in the old state), and its last sample. A
     night of periodic samples that only move the LSNs a little is left out: an incident resumed after
     eight hours assesses a few dozen samples, not thirty thousand."""
-    slo = SampleRecorder(slo_replay_delay_s=slo_replay_delay_s)._over_slo
+    over_slo = SampleRecorder(slo_replay_delay_s=slo_replay_delay_s).over_slo
     ordered = list(samples)
     wanted: set[int] = set()
-    previous: dict[str, int] = {}
+    previous: dict[str, tuple[int, bool]] = {}           # by node: its last sample's place, and over the SLO
     for i, sample in enumerate(ordered):
+        over = over_slo(sample)
         before = previous.get(sample.name)
         if before is None:
             wanted.add(i)
-        elif state_change(ordered[before], sample) is not None or slo(sample) != slo(ordered[before]):
-            wanted.update((before, i))
-        previous[sample.name] = i
-    wanted.update(previous.values())
+        elif over != before[1] or state_change(ordered[before[0]], sample) is not None:
+            wanted.update((before[0], i))
+        previous[sample.name] = (i, over)
+    wanted.update(i for i, _ in previous.values())
     return [ordered[i] for i in sorted(wanted)]

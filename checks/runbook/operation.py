@@ -24,7 +24,6 @@ from checks.incident.evidence import Check
 from checks.incident.fences import fences_of
 from checks.incident.journal import Event, Journal
 from checks.observe.assess import ClusterView, Watch
-from checks.observe.sample_policy import turning_points
 from checks.observe.sampler import NodeSampler, sample_all
 from checks.runbook.commands import CommandResult
 from checks.runbook.gate_events import GATE_KINDS, GateEvents
@@ -59,7 +58,7 @@ class Operation:
         self.app_writers: dict[str, str] = {}   # unreachable nodes Odoo writes to through a pooler (last probe)
         self._samplers = {n.name: NodeSampler(n, cluster.sampling) for n in cluster.nodes}
         # a resumed incident: what the journal's samples show (its turning points, not every sample)
-        for sample in turning_points(journal.samples(), slo_replay_delay_s=cluster.slo.max_replay_delay_s):
+        for sample in journal.turning_samples(slo_replay_delay_s=cluster.slo.max_replay_delay_s):
             self._remember(sample)
 
     # -- the journal ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from checks.incident.seats import SEATS
 from checks.observe.assess import ClusterView, Watch
 from checks.observe.lsn import lsn_diff
 from checks.observe.sample import NodeSample, iso_utc
-from checks.observe.sample_policy import SampleRecorder
+from checks.observe.sample_policy import SampleRecorder, turning_points
 from checks.runbook.operation import Operation
 from checks.training.scenario import SIM_DRAIN_MS
 
@@ -80,6 +80,9 @@ class TrainingJournal:
 
     def standby_peaks(self) -> list[NodeSample]:
         return [s for s in self.samples() if s.in_recovery is True]
+
+    def turning_samples(self, *, slo_replay_delay_s: float | None = None) -> list[NodeSample]:
+        return turning_points(self.samples(), slo_replay_delay_s=slo_replay_delay_s)
 
     def latest_samples(self) -> dict[str, NodeSample]:
         return self.samples_at(None)

@@ -46,3 +46,31 @@ def test_every_change_of_state_and_the_sample_before_it_are_turning_points():
     assert node1[last_up] in points and node1[last_up + 1] in points     # the last LSN seen, then the crash
     assert {s.name for s in points} == set(NODES)
     assert all(any(p is s for p in points) for s in (samples[-1], node1[0], node1[-1]))
+
+
+def test_the_journal_keeps_the_turning_points_as_it_writes_them(tmp_path):
+    from bench.long_journal import build_long_journal
+    from checks.incident.journal import Journal
+
+    cluster = build_long_journal(tmp_path / "inc", hours=0.3, events=300, crash_at_s=500)
+    journal = Journal.open(tmp_path / "inc")
+    whole = turning_points(journal.samples(), slo_replay_delay_s=cluster.slo.max_replay_delay_s)
+    kept = journal.turning_samples(slo_replay_delay_s=cluster.slo.max_replay_delay_s)
+    assert [(s.name, s.observed_at) for s in kept] == [(s.name, s.observed_at) for s in whole]
+    assert 10 < len(kept) < len(journal.samples()) / 10
+    journal.close()
+
+
+def test_a_journal_without_the_table_is_read_whole(tmp_path):
+    import sqlite3
+
+    from bench.long_journal import build_long_journal
+    from checks.incident.journal import Journal
+
+    build_long_journal(tmp_path / "inc", hours=0.1, events=50, crash_at_s=200)
+    with sqlite3.connect(tmp_path / "inc" / "journal.sqlite3") as db:
+        db.execute("DROP TABLE turning_points")            # as a journal of an earlier cockpit
+    journal = Journal.open(tmp_path / "inc")
+    assert [s.observed_at for s in journal.turning_samples()] == \
+        [s.observed_at for s in turning_points(journal.samples())]
+    journal.close()
