@@ -16,6 +16,7 @@ import pytest
 from checks.config.model import load_config
 from checks.incident.journal import Journal
 from checks.observe.pooler import PoolProbe
+from checks.observe.sample import parse_iso
 from checks.observe.signals import SignalBoard
 from checks.runbook.operation import Operation
 from checks.stages.pgbouncer import admin_show, entry_target
@@ -24,6 +25,18 @@ from tests.conftest import psql
 from tests.drill_helpers import ROOT, drill, events, last_line, writable_nodes
 
 pytestmark = pytest.mark.lab
+
+
+def close_stage_seconds(cluster, events, figures: dict) -> dict:
+    """Time per stage recomputed the full way (every prefix judged afresh) from a real drill's journal."""
+    import checks.stages.close as close
+    from tests.unit.test_incremental_closeout import full_stage_passed_at
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(close, "stage_passed_at", full_stage_passed_at)
+        origin = figures["rto_origin_at"] and parse_iso(figures["rto_origin_at"])
+        return close.closeout(cluster, events, [], [], started_at=events[0].at,
+                              first_bad_at=origin if figures["rto_from"] == "first bad signal" else None)["stage_seconds"]
 
 
 def pgbouncer_target(config: str) -> tuple:
@@ -50,6 +63,13 @@ def test_crash_failover_promotes_the_freshest_standby_and_moves_pgbouncer(fresh_
     record = (incident / "record.md").read_text()
     assert "approved by alice" in record.lower() or "alice approves" in record
     assert "RTO" in record and "node2 promoted: writable" in record
+    _, cluster = load_config(st["config"]).cluster(None)
+    recorded = Journal.open(incident)
+    close_event = recorded.events(kinds={"close"})[-1]
+    every = recorded.events()
+    assert close_stage_seconds(cluster, every[: every.index(close_event)], close_event.data) == \
+        close_event.data["stage_seconds"]       # the close-out journaled (incremental) is the full one
+    recorded.close()
 
     # pressing promote again is harmless: nothing is sent, the journal says so
     _, cluster = load_config(st["config"]).cluster(None)
