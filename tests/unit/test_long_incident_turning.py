@@ -82,13 +82,20 @@ def split_brain_night() -> list[NodeSample]:
 @pytest.mark.xfail(strict=True, reason="defect: turning_points keeps a node's samples only at its own changes "
                    "of state; the old primary's last sample while it was the only writer (just before node2 "
                    "was promoted) is no turning point, so the resumed Watch's last_primary is node1 at 5 s, "
-                   "55 MiB behind what a Watch fed every sample marked")
+                   "55 MiB behind what a Watch fed every sample marked (node3's data risk: 1 MiB, within the "
+                   "SLO, instead of 56 MiB over it)")
 def test_a_journal_ending_in_two_writers_resumes_with_the_same_last_primary(cluster):
     samples = split_brain_night()
     every = watched(cluster, samples)
     resumed = watched(cluster, turning_points(samples, slo_replay_delay_s=cluster.slo.max_replay_delay_s))
     assert every.last_primary.node == "node1" and sum(s.writable for s in every.samples.values()) == 2
     assert memory(resumed) == memory(every)
+    risk = {n.name: n.data_risk_bytes for n in resumed.update(now=samples[-1].observed_at).nodes}
+    assert risk["node3"] == every_risk(every, samples)["node3"]
+
+
+def every_risk(watch: Watch, samples) -> dict:
+    return {n.name: n.data_risk_bytes for n in watch.update(now=samples[-1].observed_at).nodes}
 
 
 @pytest.mark.xfail(strict=True, reason="defect: as above, through the journal's turning_points table "
