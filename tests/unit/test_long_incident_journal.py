@@ -263,3 +263,23 @@ def test_standby_samples_with_no_delay_or_backlog_measured_give_the_same_figures
     assert whole(incident) == (0.0, 0)
     assert figures(journal.standby_peaks()) == (0.0, 0)
     journal.close()
+
+
+@pytest.mark.xfail(strict=True, reason="defect: JournalSamples._note_sample compares with this Journal's in-memory "
+                   "_previous, not the node's newest sample on disk: after another process wrote samples, the "
+                   "sample before a change of state is the wrong one, and the primary's last LSN seen is lost")
+def test_two_processes_writing_samples_keep_the_sample_before_a_change(incident):
+    def up(t: float, lsn: int) -> NodeSample:
+        return NodeSample(name="node1", observed_at=T0 + timedelta(seconds=t), reachable=True, in_recovery=False,
+                          timeline=1, current_lsn=f"0/{lsn:X}")
+
+    journal = Journal.open(incident)
+    for t in range(3):
+        journal.record_sample(up(t, 0x1000000 + t), force=True)
+    proc = spawn(SAMPLE_WRITER, incident, *(up(t, 0x9000000 + t).model_dump_json() for t in (3, 4)))
+    assert proc.wait(timeout=60) == 0, proc.stderr.read()
+    journal.record_sample(NodeSample(name="node1", observed_at=T0 + timedelta(seconds=5), reachable=False,
+                                     error="connection refused"), force=True)
+    kept = [s.current_lsn for s in journal.turning_samples()]
+    journal.close()
+    assert "0/9000004" in kept                         # the last LSN node1 showed before it went down
