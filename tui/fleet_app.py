@@ -119,7 +119,7 @@ class FleetApp(App[str | None]):
 
     def show(self, rows: list[FleetRow], now: datetime) -> None:
         summary = self.query_one("#fleet-summary", Static)
-        summary.update(fleet_summary(rows, now, wide=self.size.width >= WIDE_FROM))
+        summary.update(fleet_summary(rows, now, wide=self.size.width >= WIDE_FROM), layout=False)   # one line, always
         counts = fleet_counts(rows)
         summary.set_class(bool(counts["critical"]), "-critical")
         summary.set_class(not counts["critical"] and bool(counts["warning"] + counts["unknown"]), "-warning")

@@ -77,9 +77,18 @@ def _delay(seconds: float | None, wide: bool) -> str:
     return human_seconds(seconds) if wide or seconds < 10 else short_duration(seconds)
 
 
-def row_texts(row: FleetRow, now: datetime, *, wide: bool, held: bool = False, wrap: bool = False) -> dict[str, Text]:
+def middle_cut(name: str, width: int | None) -> str:
+    """A name cut in the middle to ``width`` (its start and its end tell clusters apart: odoo-…mer-07)."""
+    if width is None or len(name) <= width or width < 5:
+        return name
+    head = (width - 1) // 2
+    return f"{name[:head]}…{name[len(name) - (width - 1 - head):]}"
+
+
+def row_texts(row: FleetRow, now: datetime, *, wide: bool, held: bool = False, wrap: bool = False,
+              name_width: int | None = None) -> dict[str, Text]:
     """Every cell of one row, as the table shows it at this width; with ``wrap`` the sentence is
-    whole, on as many lines as it takes."""
+    whole, on as many lines as it takes; the cluster's name is cut in the middle to ``name_width``."""
     verdict = row.verdict if row.sampled else "waiting"
     word = verdict if wide else SHORT_VERDICT.get(verdict, "…")
     primary = row.primary or ("+".join(row.writable) if row.split_brain and row.writable else "none")
@@ -98,7 +107,8 @@ def row_texts(row: FleetRow, now: datetime, *, wide: bool, held: bool = False, w
         risk = short_bytes(row.data_risk_bytes)
     cells = {
         "verdict": Text(word, style=VERDICT_STYLE.get(verdict, "dim")),
-        "cluster": Text(f"{HELD} {row.cluster}" if held else row.cluster, style="bold" if row.severity else ""),
+        "cluster": Text(f"{HELD} " * held + middle_cut(row.cluster, name_width and name_width - 2 * held),
+                        style="bold" if row.severity else ""),
         "primary": Text(primary, style="bold red" if row.split_brain else ("red" if primary == "none" else "")),
         "nodes": Text(f"{row.reachable}/{row.nodes}" if row.sampled else "",
                       style="red" if row.sampled and row.reachable < row.nodes else ""),
@@ -134,7 +144,7 @@ configured), the worst **replay delay** and the largest **data at risk** (WAL th
 received) among its standbys, **split** brain (more than one writable node, or an old primary back
 on an older timeline), how long it has been **bad** (since the first round whose verdict was not ok),
 and **what**: the round's first problem, or why it cannot be reached. Under 120 columns the
-verdicts and sizes are abbreviated; the sentence is cut to fit until it has 60 columns of its own
+verdicts and sizes are abbreviated and a long cluster name is cut in the middle (`odoo-…mer-07`); the sentence is cut to fit until it has 60 columns of its own
 (about 180 columns in all), and is whole from there on. **up**/**down** move, **enter** opens the cluster's
 cockpit in a new incident (or the one this fleet already opened for it).
 """
@@ -199,11 +209,13 @@ cockpit in a new incident (or the one this fleet already opened for it).
         """The row's cells, made again only when what they show changed (a round of the same facts,
         or another second of an ok cluster, changes nothing)."""
         bad = int(row.bad_for_s(self._now) or -1)
+        name_width = self._widths[1] - 1 if self._widths else None        # less the separating space
         key = (tuple(v for k, v in row.__dict__.items() if k != "observed_at"), bad, row.cluster in self._held,
-               self._wide, self._wrap)
+               self._wide, self._wrap, name_width)
         made = self._made.get(row.cluster)
         if made is None or made[0] != key:
-            made = (key, row_texts(row, self._now, wide=self._wide, held=row.cluster in self._held, wrap=self._wrap))
+            made = (key, row_texts(row, self._now, wide=self._wide, held=row.cluster in self._held, wrap=self._wrap,
+                                   name_width=name_width))
             self._made[row.cluster] = made
         return made[1]
 
