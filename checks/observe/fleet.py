@@ -71,7 +71,9 @@ def unreachable_sentence(view: ClusterView) -> str | None:
     count = len(view.nodes)
     who = "its only node" if count == 1 else f"none of its {count} nodes"
     verb = "does not answer" if count == 1 else "answers"
-    return f"cluster {view.cluster} cannot be reached: {who} {verb} ({first.name}: {first.error or 'no answer'})"
+    error = first.error or "no answer"
+    said = error if error.startswith(f"{first.name}: ") else f"{first.name}: {error}"    # a sampler's own refusal names it
+    return f"cluster {view.cluster} cannot be reached: {who} {verb} ({said})"
 
 
 def row_from_view(view: ClusterView, bad_since: datetime | None = None) -> FleetRow:

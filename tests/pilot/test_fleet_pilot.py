@@ -94,6 +94,8 @@ async def test_enter_opens_a_new_incident_escape_returns_with_the_seat_kept_and_
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert app.session is session and session.is_operator
+        shown = app.screen.active_bindings["escape"]
+        assert shown.binding.description == "Fleet" and shown.binding.show and shown.enabled   # in the footer
         await pilot.press("escape")
     assert app.return_value == BACK
     fleet.after_cockpit("shop", app.return_value)

@@ -149,3 +149,10 @@ def test_the_sampler_keeps_sampling_and_moves_its_version_only_when_a_row_shows_
     assert {r.bad_since for r in seen} == {seen[0].observed_at}                     # bad since the first
     # the same facts round after round: the version moved for each cluster's first row and not since
     assert version == 2
+
+
+def test_a_node_the_sampler_refused_to_try_is_named_once():
+    samples = [down(n, T0, f"{n}: password_env PGPASS_SHOP is not set") for n in ("node1", "node2", "node3")]
+    row = _row("shop", samples)
+    assert row.error == ("cluster shop cannot be reached: none of its 3 nodes answers (node1: password_env "
+                         "PGPASS_SHOP is not set)")
