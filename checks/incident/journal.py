@@ -233,7 +233,6 @@ class Journal(JournalSamples):
                 self._conn.execute("COMMIT")
                 return result
             except (sqlite3.Error, OSError) as exc:
-                self._forget_notes()            # what the rolled-back samples taught is read from disk again
                 try:
                     if self._conn.in_transaction:
                         self._conn.execute("ROLLBACK")

@@ -16,8 +16,6 @@ from checks.observe.sample_policy import SampleRecorder, state_change, turning_p
 
 
 class JournalSamples:
-    _peaks: dict[str, NodeSample] | None = None
-    _previous: dict[str, tuple[int, NodeSample]] | None = None     # by node: its newest sample on disk, with its id
     _turning: bool | None = None                                    # the journal has a turning_points table
     _lock: Any
     _conn: Any
@@ -47,12 +45,10 @@ class JournalSamples:
         """The standby samples that hold the incident's peaks (the largest replay delay, the most bytes
         not replayed): kept as samples are written (:mod:`checks.incident.sample_peaks`), not read from
         every sample at close; a journal from before that is read whole once."""
-        with self._lock:
-            if self._peaks is None:
-                rows = self._read("SELECT value FROM meta WHERE key = ?", (sample_peaks.META_KEY,))
-                self._peaks = (sample_peaks.loads(rows[0][0]) if rows else
-                               sample_peaks.of_samples(s for s in self.samples() if s.in_recovery))
-            return list(self._peaks.values())
+        rows = self._read("SELECT value FROM meta WHERE key = ?", (sample_peaks.META_KEY,))
+        peaks = (sample_peaks.loads(rows[0][0]) if rows else
+                 sample_peaks.of_samples(s for s in self.samples() if s.in_recovery))
+        return list(peaks.values())
 
     def latest_samples(self) -> dict[str, NodeSample]:
         """The newest journaled sample of every node."""
@@ -70,14 +66,26 @@ class JournalSamples:
         return found
 
     def turning_samples(self, *, slo_replay_delay_s: float | None = None) -> list[NodeSample]:
-        """The journal's turning points and each node's newest sample, in time order: what a resumed
-        Watch must see (:func:`turning_points`), read from the ids kept as samples were written. A
-        journal made before they were kept has no such table: it is read whole, once."""
+        """What a resumed Watch must see (:func:`turning_points`), in time order: the samples marked as
+        they were written (each node's first, and both sides of each change of its state), every other
+        node's newest sample before each mark, and each node's newest. A journal made before marks
+        were kept has no ``turning_points`` table: it is read whole, once. (The marks were judged with
+        the SLO the recorder had when they were written, the one ``Session`` gives it.)"""
         if not self._has_turning_table():
             return turning_points(self.samples(), slo_replay_delay_s=slo_replay_delay_s)
-        rows = self._read("SELECT data FROM samples WHERE id IN (SELECT sample_id FROM turning_points UNION "
-                          "SELECT (SELECT t.id FROM samples t WHERE t.node = n.node ORDER BY t.at DESC, t.id DESC "
-                          "LIMIT 1) FROM (SELECT DISTINCT node FROM samples) n) ORDER BY at, id")
+        marks = self._read("SELECT s.id, s.at FROM samples s JOIN turning_points t ON t.sample_id = s.id")
+        nodes = [n for (n,) in self._read("SELECT DISTINCT node FROM samples")]
+        wanted = {row_id for row_id, _ in marks}
+        for row_id, at in marks:                  # the context of each mark: every node's state just before it
+            for node in nodes:
+                wanted.update(r[0] for r in self._read(
+                    "SELECT id FROM samples WHERE node = ? AND (at < ? OR (at = ? AND id < ?)) ORDER BY at DESC, "
+                    "id DESC LIMIT 1", (node, at, at, row_id)))
+        for node in nodes:
+            wanted.update(r[0] for r in self._read(
+                "SELECT id FROM samples WHERE node = ? ORDER BY at DESC, id DESC LIMIT 1", (node,)))
+        rows = self._read(f"SELECT data FROM samples WHERE id IN ({', '.join('?' * len(wanted))}) ORDER BY at, id",
+                          tuple(wanted))
         return [NodeSample.model_validate_json(r[0]) for r in rows]
 
     def _has_turning_table(self) -> bool:
@@ -87,36 +95,34 @@ class JournalSamples:
         return self._turning
 
     def _note_sample(self, conn, sample: NodeSample, sample_id: int) -> None:
-        """In the sample's own transaction: a new peak, and the turning points it makes (itself and the
-        node's sample before it when its state changed, by the rule of :func:`turning_points`)."""
-        if self._peaks is None:
-            self.standby_peaks()
-        peaks = sample_peaks.raised(dict(self._peaks or {}), sample)
+        """In the sample's own transaction (which holds the journal's write lock, so what is read here is
+        what every process wrote): a new peak, and the marks it makes, by the rule of
+        :func:`turning_points`: itself when it is its node's first, and both sides of a change of state
+        with its neighbours in time (a sample written after newer ones, as an action's round can be, is
+        judged where it falls)."""
+        stored = conn.execute("SELECT value FROM meta WHERE key = ?", (sample_peaks.META_KEY,)).fetchone()
+        if stored is not None:
+            peaks = sample_peaks.raised(sample_peaks.loads(stored[0]), sample)
+        else:       # the first sample, or a journal from before peaks were kept: every standby sample, this one too
+            peaks = sample_peaks.of_samples(s for s in self.samples() if s.in_recovery)
         if peaks is not None:
             conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
                          "excluded.value", (sample_peaks.META_KEY, sample_peaks.dumps(peaks)))
-            self._peaks = peaks
         if not self._has_turning_table():
             return
-        if self._previous is None:
-            self._previous = {}
-            for row_id, data in conn.execute("SELECT s.id, s.data FROM samples s WHERE s.id = (SELECT t.id FROM "
-                                             "samples t WHERE t.node = s.node AND t.id < ? ORDER BY t.at DESC, t.id "
-                                             "DESC LIMIT 1)", (sample_id,)):
-                before = NodeSample.model_validate_json(data)
-                self._previous[before.name] = (row_id, before)
-        before = self._previous.get(sample.name)
-        over = self.recorder.over_slo
-        if before is None:
-            marks = (sample_id,)
-        elif state_change(before[1], sample) is not None or over(sample) != over(before[1]):
-            marks = (before[0], sample_id)
-        else:
-            marks = ()
+        at = iso_utc(sample.observed_at)
+        before = conn.execute("SELECT id, data FROM samples WHERE node = ? AND id != ? AND (at < ? OR (at = ? AND "
+                              "id < ?)) ORDER BY at DESC, id DESC LIMIT 1",
+                              (sample.name, sample_id, at, at, sample_id)).fetchone()
+        after = conn.execute("SELECT id, data FROM samples WHERE node = ? AND id != ? AND (at > ? OR (at = ? AND "
+                             "id > ?)) ORDER BY at, id LIMIT 1", (sample.name, sample_id, at, at, sample_id)).fetchone()
+        marks = set() if before is not None else {sample_id}
+        for row in (before, after):
+            if row is not None and self._changed(NodeSample.model_validate_json(row[1]), sample):
+                marks.update((row[0], sample_id))
         conn.executemany("INSERT OR IGNORE INTO turning_points (sample_id) VALUES (?)", [(m,) for m in marks])
-        self._previous[sample.name] = (sample_id, sample)
 
-    def _forget_notes(self) -> None:
-        """A write failed and was rolled back: what was kept in memory is read from disk again."""
-        self._peaks = self._previous = None
+    def _changed(self, one: NodeSample, other: NodeSample) -> bool:
+        over = self.recorder.over_slo
+        return state_change(one, other) is not None or over(one) != over(other)
 

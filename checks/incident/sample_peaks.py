@@ -19,6 +19,7 @@ _MEASURES = {"replay_delay_s": lambda s: s.replay_delay_s, "bytes_not_replayed":
 
 
 def _value(sample: NodeSample, measure: str) -> float | None:
+    """The measure of a standby sample (None when unmeasured: the close-out counts it as 0, as any)."""
     return _MEASURES[measure](sample) if sample.in_recovery is True else None
 
 
@@ -28,7 +29,7 @@ def raised(peaks: dict[str, NodeSample], sample: NodeSample) -> dict[str, NodeSa
     for measure in _MEASURES:
         value = _value(sample, measure)
         held = peaks.get(measure)
-        if value is not None and (held is None or value > (_value(held, measure) or 0)):
+        if sample.in_recovery is True and (held is None or (value or 0) > (_value(held, measure) or 0)):
             better[measure] = sample
     return {**peaks, **better} if better else None
 

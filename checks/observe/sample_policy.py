@@ -142,22 +142,28 @@ class SampleRecorder:
 
 def turning_points(samples: Iterable[NodeSample], *, slo_replay_delay_s: float | None = None) -> list[NodeSample]:
     """Of a journal's samples (in time order), what a resumed :class:`~checks.observe.assess.Watch`
-    must see to remember what the whole journal shows: each node's first sample, every sample where
-    its state changed (the fields, receiver and peers above, or the replay delay crossing the SLO)
-    with the one just before it (its last LSN and time in the old state), and its last sample. A
-    night of periodic samples that only move the LSNs a little is left out: an incident resumed after
-    eight hours assesses a few dozen samples, not thirty thousand."""
+    must see to remember what the whole journal shows. Marked: each node's first sample, and both
+    sides of every change of its state (the fields, receiver and peers above, or the replay delay
+    crossing the SLO). With each mark, every other node's newest sample before it: what a Watch
+    remembers across nodes (the last primary's LSN while it was the only writer) is judged on the
+    states all nodes were in at that moment. And each node's last sample. A night of periodic samples
+    that only move the LSNs a little is left out: an incident resumed after eight hours assesses a few
+    hundred samples, not thirty thousand."""
     over_slo = SampleRecorder(slo_replay_delay_s=slo_replay_delay_s).over_slo
     ordered = list(samples)
-    wanted: set[int] = set()
+    marks: set[int] = set()
     previous: dict[str, tuple[int, bool]] = {}           # by node: its last sample's place, and over the SLO
+    newest_before: list[tuple[int, ...]] = []              # at each place: every node's newest sample before it
     for i, sample in enumerate(ordered):
+        newest_before.append(tuple(j for j, _ in previous.values()))
         over = over_slo(sample)
         before = previous.get(sample.name)
         if before is None:
-            wanted.add(i)
+            marks.add(i)
         elif over != before[1] or state_change(ordered[before[0]], sample) is not None:
-            wanted.update((before[0], i))
+            marks.update((before[0], i))
         previous[sample.name] = (i, over)
-    wanted.update(i for i, _ in previous.values())
+    wanted = marks | {i for i, _ in previous.values()}
+    for m in marks:
+        wanted.update(newest_before[m])
     return [ordered[i] for i in sorted(wanted)]

@@ -240,9 +240,6 @@ def test_a_snapshot_whose_event_fails_to_write_leaves_no_peak_ahead_of_the_journ
     journal.close()
 
 
-@pytest.mark.xfail(strict=True, reason="defect: Journal._insert_sample raises the peaks from this Journal's "
-                   "in-memory copy, not from meta in the write transaction: another process's higher peak is "
-                   "overwritten with a lower one")
 def test_two_processes_writing_samples_never_lower_the_peaks(incident):
     journal = Journal.open(incident)
     journal.record_sample(standby("node2", 0, delay=5.0, behind=1000), force=True)     # this journal's peaks now
@@ -254,8 +251,6 @@ def test_two_processes_writing_samples_never_lower_the_peaks(incident):
     journal.close()
 
 
-@pytest.mark.xfail(strict=True, reason="defect: sample_peaks keeps no peak from standby samples with neither a "
-                   "replay delay nor a replay backlog, so the close-out says '?' where every sample said 0")
 def test_standby_samples_with_no_delay_or_backlog_measured_give_the_same_figures(incident):
     journal = Journal.open(incident)
     for t in range(3):
@@ -265,9 +260,6 @@ def test_standby_samples_with_no_delay_or_backlog_measured_give_the_same_figures
     journal.close()
 
 
-@pytest.mark.xfail(strict=True, reason="defect: JournalSamples._note_sample compares with this Journal's in-memory "
-                   "_previous, not the node's newest sample on disk: after another process wrote samples, the "
-                   "sample before a change of state is the wrong one, and the primary's last LSN seen is lost")
 def test_two_processes_writing_samples_keep_the_sample_before_a_change(incident):
     def up(t: float, lsn: int) -> NodeSample:
         return NodeSample(name="node1", observed_at=T0 + timedelta(seconds=t), reachable=True, in_recovery=False,

@@ -79,11 +79,6 @@ def split_brain_night() -> list[NodeSample]:
     return out
 
 
-@pytest.mark.xfail(strict=True, reason="defect: turning_points keeps a node's samples only at its own changes "
-                   "of state; the old primary's last sample while it was the only writer (just before node2 "
-                   "was promoted) is no turning point, so the resumed Watch's last_primary is node1 at 5 s, "
-                   "55 MiB behind what a Watch fed every sample marked (node3's data risk: 1 MiB, within the "
-                   "SLO, instead of 56 MiB over it)")
 def test_a_journal_ending_in_two_writers_resumes_with_the_same_last_primary(cluster):
     samples = split_brain_night()
     every = watched(cluster, samples)
@@ -98,8 +93,6 @@ def every_risk(watch: Watch, samples) -> dict:
     return {n.name: n.data_risk_bytes for n in watch.update(now=samples[-1].observed_at).nodes}
 
 
-@pytest.mark.xfail(strict=True, reason="defect: as above, through the journal's turning_points table "
-                   "(Journal.turning_samples), which keeps the same rule as it writes")
 def test_the_journal_kept_turning_points_of_a_split_brain_resume_the_same_last_primary(cluster, tmp_path):
     journal = Journal.create(tmp_path / "inc", incident_id="inc", cluster="lab")
     for s in split_brain_night():
@@ -127,10 +120,6 @@ def test_a_clean_crash_then_a_promotion_resumes_the_same(cluster, tmp_path):
     journal.close()
 
 
-@pytest.mark.xfail(strict=True, reason="defect: JournalSamples._note_sample compares a sample with the node's "
-                   "sample written just before it, not the one just before it in time; samples written out of "
-                   "time order (the seat's queued samples after an action's refresh wrote newer ones) lose the "
-                   "first sample of the new state, so the resumed Watch's lost_at is later than the journal's")
 def test_samples_written_out_of_time_order_keep_the_same_turning_points(cluster, tmp_path):
     journal = Journal.create(tmp_path / "inc", incident_id="inc", cluster="lab")
     lsn = BASE
