@@ -139,7 +139,12 @@ class Session:
         self.record.flush()
 
     def _record_failed(self, exc: Exception) -> None:
-        self.alarm = f"record {self.dir / 'record.md'} not written: {exc}"
+        if isinstance(exc, JournalError):    # its sentence names the file and why
+            self.alarm = str(exc)
+            return
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0] if str(exc) \
+            else "the render failed"
+        self.alarm = f"record {self.dir / 'record.md'} not written: {why}"
 
     def health(self) -> str | None:
         """An alarm line when the journal cannot take writes (read-only or full disk, pending entries)."""
