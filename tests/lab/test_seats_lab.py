@@ -121,4 +121,8 @@ def test_a_planted_password_appears_nowhere(lab, tmp_path, tmux, where):
             (str(p), p.read_bytes().decode("utf-8", "replace")) for p in incident.rglob("*") if p.is_file()]:
         assert password not in content, f"the password leaked into {name}"
     # the record escapes markdown in people's text: the mask is written so that it renders as *****
+    # (the record follows the journal within a second: wait for it, bounded)
+    deadline = time.monotonic() + 10
+    while r"\*\*\*\*\*" not in (incident / "record.md").read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert r"\*\*\*\*\*" in (incident / "record.md").read_text()

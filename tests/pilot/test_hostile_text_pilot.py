@@ -82,6 +82,7 @@ async def test_a_multi_line_paste_with_an_esc_is_journaled_whole_in_order_and_es
         await _until(pilot, lambda: _notes(app))
         assert _notes(app) == ["order-A order-B \\x1b[31m order-C\nsecond line\\x07 rings\n    third, indented"]
         assert note.value == ""
+    app.session.flush_record()               # the record follows within a second; now, for the test
     assert control_characters((app.session.dir / "record.md").read_bytes()) == []
 
 
