@@ -57,7 +57,7 @@ class _Fleet:
             screen = self._tmux("capture-pane", "-p", "-t", "fleet")
             if complete_frame(screen, self.clusters):
                 return round(time.monotonic() - started, 3)
-            time.sleep(0.02)
+            time.sleep(0.05)     # each look is a tmux process: looking more often takes the CPU it measures
         raise RuntimeError(f"no complete fleet frame within {timeout_s}s; last screen:\n{screen}")
 
     @property
