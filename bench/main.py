@@ -25,6 +25,8 @@ TARGETS = {
     "long_incident_close_ms": ("<=", 300.0),
     "record_render_ms_10k": ("<=", 500.0),
     "replay_seek_ms_24h": ("<=", 100.0),
+    "fleet_sampling_cpu_pct_150_nodes": ("<=", 5.0),
+    "fleet_first_frame_s": ("<=", 2.0),
     "replay_seek_ms": ("<=", 100.0),
     "guided_failover_s": ("<=", 10.0),
     "guided_failover_keys": ("<=", 11),     # 9 before issue 15's evaluation, which is ⏎ y of its own
@@ -35,6 +37,7 @@ def measure(quick: bool) -> dict:
     from bench.cutover import cutover_figures
     from bench.failover import failover_rto_s, promotion_figures
     from bench.first_frame import first_frame_s
+    from bench.fleet_bench import fleet_figures
     from bench.guided import guided_figures  # the human loop, and its peer by the documented keys
     from bench.journal_bench import journal_bytes_per_node_hour
     from bench.long_incident import long_incident_figures
@@ -74,6 +77,7 @@ def measure(quick: bool) -> dict:
     figures.update(long_incident_figures())        # the eight-hour journal even with --quick: that is the figure
     figures.update(cutover_figures(make_lab, root, 9 if quick else 20))
     figures.update(patroni_figures(root, quick))
+    figures.update(fleet_figures(make_lab, root, quick))
     minutes = 5 if quick else 30
     figures.update(rss_mb_10_nodes(minutes))
     figures["rss_minutes_of_samples"] = minutes
