@@ -41,7 +41,7 @@ def measure(quick: bool) -> dict:
     from bench.guided import guided_figures  # the human loop, and its peer by the documented keys
     from bench.journal_bench import journal_bytes_per_node_hour
     from bench.long_incident import long_incident_figures
-    from bench.memory import rss_mb_10_nodes
+    from bench.memory import rss_mb_10_nodes_fresh
     from bench.patroni_peer import patroni_figures  # the peer, measured here (None + note when absent)
     from bench.replay_bench import replay_seek_ms, replay_seek_ms_24h
     from bench.repmgr_peer import repmgr_promote_ms  # the peer of our promotion (None + note when absent)
@@ -79,7 +79,7 @@ def measure(quick: bool) -> dict:
     figures.update(patroni_figures(root, quick))
     figures.update(fleet_figures(make_lab, root, quick))
     minutes = 5 if quick else 30
-    figures.update(rss_mb_10_nodes(minutes))
+    figures.update(rss_mb_10_nodes_fresh(minutes))
     figures["rss_minutes_of_samples"] = minutes
     return figures
 

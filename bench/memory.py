@@ -4,6 +4,9 @@ an operator session journaling samples), fed 18,000 samples headless as fast as 
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -62,3 +65,14 @@ def rss_mb_10_nodes(minutes: float = 30) -> dict:
         return asyncio.run(go())
     finally:
         session.close()
+
+
+def rss_mb_10_nodes_fresh(minutes: float = 30) -> dict:
+    """:func:`rss_mb_10_nodes` in a process of its own: the bench's process has held other journals."""
+    out = subprocess.run([sys.executable, "-m", "bench.memory", str(minutes)], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parent.parent)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+if __name__ == "__main__":
+    print(json.dumps(rss_mb_10_nodes(float(sys.argv[1]) if len(sys.argv) > 1 else 30)))

@@ -53,6 +53,8 @@ def visible(text: str, *, multiline: bool = True) -> str:
 
     Line breaks are kept as ``\\n`` when ``multiline`` (``\\r\\n`` and ``\\r`` become ``\\n``),
     otherwise escaped too (``\\x0a``); a tab becomes four spaces."""
+    if "\t" not in text and _CONTROL.search(text) is None and (multiline or "\n" not in text):
+        return text                        # the usual case (a record renders ten thousand of these)
     if multiline:
         text = _LINE_BREAK.sub("\n", text)
         return "\n".join(_CONTROL.sub(_escape, line.replace("\t", TAB)) for line in text.split("\n"))
@@ -123,7 +125,7 @@ def md(text: Any, *, line_start: bool = False) -> str:
     lines = visible(text if isinstance(text, str) else str(text)).split("\n")
     out = []
     for i, line in enumerate(lines):
-        line = _MD_UNDERSCORE.sub(r"\\_", _MD_ANYWHERE.sub(lambda m: "\\" + m.group(), line))
+        line = _MD_UNDERSCORE.sub(r"\\_", _MD_ANYWHERE.sub(r"\\\g<0>", line))
         if i or line_start:
             line = _MD_LINE_START.sub(lambda m: m.group(1) + _lead(m.group(2)), line, count=1)
         out.append(line)
