@@ -20,7 +20,15 @@ def host_key(host: str | None) -> str:
     return host
 
 
-def node_endpoints(node: Node) -> set[tuple[str, int]]:
-    """Both endpoints of ``node`` as (host key, port)."""
-    params = node.params                  # libpq's reading of the DSN
-    return {(host_key(node.host), node.port), (host_key(params.host), params.port)}
+def node_endpoints(node: Node) -> frozenset[tuple[str, int]]:
+    """Both endpoints of ``node`` as (host key, port). Asked for each standby of each round (the
+    topology), so it is worked out once per DSN and application endpoint."""
+    key = (node.dsn, node.app_host, node.app_port)
+    found = _ENDPOINTS.get(key)
+    if found is None:
+        params = node.params              # libpq's reading of the DSN
+        found = _ENDPOINTS[key] = frozenset({(host_key(node.host), node.port), (host_key(params.host), params.port)})
+    return found
+
+
+_ENDPOINTS: dict[tuple[str, str | None, int | None], frozenset[tuple[str, int]]] = {}
