@@ -14,6 +14,9 @@ from checks.incident import sample_peaks
 from checks.observe.sample import NodeSample, iso_utc
 from checks.observe.sample_policy import SampleRecorder, state_change, turning_points
 
+TURNING_LOOKUPS_MAX = 20_000
+"""Above this many lookups (marks times nodes) a resume reads the samples whole instead."""
+
 
 class JournalSamples:
     _turning: bool | None = None                                    # the journal has a turning_points table
@@ -75,6 +78,8 @@ class JournalSamples:
             return turning_points(self.samples(), slo_replay_delay_s=slo_replay_delay_s)
         marks = self._read("SELECT s.id, s.at FROM samples s JOIN turning_points t ON t.sample_id = s.id")
         nodes = [n for (n,) in self._read("SELECT DISTINCT node FROM samples")]
+        if len(marks) * len(nodes) > TURNING_LOOKUPS_MAX:     # a node flapping all night: reading it whole is faster
+            return turning_points(self.samples(), slo_replay_delay_s=slo_replay_delay_s)
         wanted = {row_id for row_id, _ in marks}
         for row_id, at in marks:                  # the context of each mark: every node's state just before it
             for node in nodes:
@@ -84,9 +89,11 @@ class JournalSamples:
         for node in nodes:
             wanted.update(r[0] for r in self._read(
                 "SELECT id FROM samples WHERE node = ? ORDER BY at DESC, id DESC LIMIT 1", (node,)))
-        rows = self._read(f"SELECT data FROM samples WHERE id IN ({', '.join('?' * len(wanted))}) ORDER BY at, id",
-                          tuple(wanted))
-        return [NodeSample.model_validate_json(r[0]) for r in rows]
+        ids = sorted(wanted)
+        rows = [r for i in range(0, len(ids), 500) for r in self._read(      # SQLite's bound on parameters
+            f"SELECT at, id, data FROM samples WHERE id IN ({', '.join('?' * len(ids[i:i + 500]))})",
+            tuple(ids[i:i + 500]))]
+        return [NodeSample.model_validate_json(data) for _, _, data in sorted(rows)]
 
     def _has_turning_table(self) -> bool:
         if self._turning is None:

@@ -74,3 +74,17 @@ def test_a_journal_without_the_table_is_read_whole(tmp_path):
     assert [s.observed_at for s in journal.turning_samples()] == \
         [s.observed_at for s in turning_points(journal.samples())]
     journal.close()
+
+
+def test_a_journal_with_more_marks_than_lookups_are_worth_is_read_whole_to_the_same_points(tmp_path, monkeypatch):
+    from bench.long_journal import build_long_journal
+    from checks.incident import journal_samples
+    from checks.incident.journal import Journal
+
+    cluster = build_long_journal(tmp_path / "inc", hours=0.2, events=100, crash_at_s=300)
+    journal = Journal.open(tmp_path / "inc")
+    slo = cluster.slo.max_replay_delay_s
+    by_marks = [(s.name, s.observed_at) for s in journal.turning_samples(slo_replay_delay_s=slo)]
+    monkeypatch.setattr(journal_samples, "TURNING_LOOKUPS_MAX", 1)
+    assert [(s.name, s.observed_at) for s in journal.turning_samples(slo_replay_delay_s=slo)] == by_marks
+    journal.close()
