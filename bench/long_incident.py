@@ -81,7 +81,7 @@ def resume_s(directory: Path, config: Path, timeout_s: float = 60.0) -> float:
             if mark in screen:
                 return round(time.monotonic() - started, 3)
             time.sleep(0.02)
-        raise RuntimeError(f"the resumed incident did not show "{mark}" within {timeout_s:g} s; last screen:\n{screen}")
+        raise RuntimeError(f"the resumed incident did not show '{mark}' within {timeout_s:g} s; last screen:\n{screen}")
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
 
