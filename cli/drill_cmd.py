@@ -14,7 +14,7 @@ import asyncio
 from pathlib import Path
 
 from checks.config.model import Cluster
-from checks.runbook.gates import approval_problem, closed_sentence, standing_close
+from checks.runbook.gates import approval_problem, closed_sentence
 from checks.runbook.operation import GateRefused, Operation
 from checks.runbook.session import Session
 from checks.stages.close import close_incident
@@ -172,7 +172,7 @@ async def _repoint(op: Operation) -> None:
 
 def _refuse_or_reopen(op: Operation, reopen: bool) -> None:
     """A closed incident is refused (journaled), unless ``--reopen``: then a reopen is journaled."""
-    standing = standing_close(op.journal.events())
+    standing = op.standing_close()
     if standing is None:
         if reopen:
             say(f"incident {op.journal.incident_id} is open: there is nothing to reopen")

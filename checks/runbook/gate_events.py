@@ -26,11 +26,15 @@ def _data(event: Any) -> dict:
     return event.data or {}
 
 
+def is_reopen(event: Any) -> bool:
+    """A reopen is journaled as a ``system`` event whose data says ``reopen``."""
+    return event.kind == "system" and bool(_data(event).get("reopen"))
+
+
 class GateEvents:
     """The gate-relevant events of an incident, in journal order, by stage and kind."""
 
     def __init__(self, events: Iterable[Any] = ()) -> None:
-        self.count = 0                                   # events fed, of every kind
         self.roles: dict[str, str] = {}
         self._by_stage: dict[tuple[int | None, str], list[Any]] = {}
         self._position: dict[int, int] = {}              # id(event) -> its place among the events fed
@@ -38,7 +42,6 @@ class GateEvents:
         self.last_stage_note: Any | None = None          # the last ``stage`` event (the current stage shown)
         self._verify_runs: dict[Any, list[Any]] = {}     # stage 5 evidence since the last reopen, by run
         self._last_run: Any = None
-        self.has_verification = False
         self.extend(events)
 
     def extend(self, events: Iterable[Any]) -> GateEvents:
@@ -48,15 +51,14 @@ class GateEvents:
 
     def add(self, event: Any) -> None:
         kind, stage, data = event.kind, event.stage, _data(event)
-        self._position[id(event)] = self.count
-        self.count += 1
+        self._position[id(event)] = len(self._position)
         if kind == "role" and isinstance(data.get("roles"), dict):
             self.roles.update({k: v for k, v in data["roles"].items() if k in ROLE_NAMES and v})
         elif kind == "close":
             self.standing_close = event
-        elif kind == "system" and data.get("reopen"):
+        elif is_reopen(event):
             self.standing_close = None
-            self._verify_runs, self._last_run, self.has_verification = {}, None, False
+            self._verify_runs, self._last_run = {}, None
         elif kind == "stage":
             self.last_stage_note = event
         if stage is not None and kind in ("decision", "action", "evidence", "approval"):
@@ -64,14 +66,11 @@ class GateEvents:
             if stage == 5 and kind == "evidence":
                 run = data.get("verify_run")
                 self._verify_runs.setdefault(run, []).append(event)
-                self._last_run, self.has_verification = run, True
+                self._last_run = run
 
-    def of(self, stage: int, *kinds: str) -> list[Any]:
-        """The events of ``stage`` of these kinds, in journal order."""
-        if len(kinds) == 1:
-            return list(self._by_stage.get((stage, kinds[0]), ()))
-        found = [e for k in kinds for e in self._by_stage.get((stage, k), ())]
-        return sorted(found, key=lambda e: self._position[id(e)])
+    def of(self, stage: int, kind: str) -> list[Any]:
+        """The events of ``stage`` of this kind, in journal order."""
+        return list(self._by_stage.get((stage, kind), ()))
 
     def after(self, event: Any, candidates: list[Any]) -> list[Any]:
         """Those of ``candidates`` fed after ``event``."""
@@ -80,4 +79,4 @@ class GateEvents:
 
     def last_verification(self) -> list[Any]:
         """The evidence of the last verification run since the last reopen (empty before one)."""
-        return list(self._verify_runs.get(self._last_run, ())) if self.has_verification else []
+        return list(self._verify_runs.get(self._last_run, ()))

@@ -73,11 +73,8 @@ def _data(event: EventLike) -> dict:
 
 
 def roles_of(events: Iterable[EventLike]) -> dict[str, str]:
-    roles: dict[str, str] = {}
-    for e in events:
-        if e.kind == "role" and isinstance(_data(e).get("roles"), dict):
-            roles.update({k: v for k, v in _data(e)["roles"].items() if k in ("operator", "scribe", "approver") and v})
-    return roles
+    """The roles the incident's ``role`` events name (the latest of each)."""
+    return GateEvents(events).roles
 
 
 def approval_problem(approver: str | None, cluster: Cluster, operator: str | None) -> str:
@@ -154,11 +151,6 @@ def judge(cluster: Cluster, gates: GateEvents) -> RunbookState:
 
 
 # -- closed, reopened --------------------------------------------------------------------------------
-def is_reopen(event: EventLike) -> bool:
-    """A reopen is journaled as a ``system`` event whose data says ``reopen``."""
-    return event.kind == "system" and bool(_data(event).get("reopen"))
-
-
 def reopen_data(closed: EventLike) -> dict:
     """The data of the reopen event for the close it reopens."""
     return {"reopen": True, "closed_at": iso_utc(closed.at), "closed_by": closed.author}
@@ -166,13 +158,7 @@ def reopen_data(closed: EventLike) -> dict:
 
 def standing_close(events: Iterable[EventLike]) -> EventLike | None:
     """The close that stands: the last close with no reopen after it (None: the incident is open)."""
-    standing = None
-    for e in events:
-        if e.kind == "close":
-            standing = e
-        elif is_reopen(e):
-            standing = None
-    return standing
+    return GateEvents(events).standing_close
 
 
 def closed_sentence(close: EventLike, incident_id: str) -> str:
