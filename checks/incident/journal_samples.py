@@ -21,7 +21,6 @@ TURNING_LOOKUPS_MAX = 20_000
 class JournalSamples:
     _turning: bool | None = None                                    # the journal has a turning_points table
     _lock: Any
-    _conn: Any
     recorder: SampleRecorder
 
     def _read(self, sql: str, params: tuple = ()) -> list[tuple]:

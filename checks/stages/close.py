@@ -17,7 +17,7 @@ from checks.incident.rpo import close_figures, measured_rpo
 from checks.observe.lsn import human_bytes, human_seconds
 from checks.observe.sample import NodeSample, iso_utc, parse_iso
 from checks.runbook.gate_events import GATE_KINDS, GateEvents
-from checks.runbook.gates import STAGES, closed_sentence, evaluate, judge, last_passed_run, standing_close
+from checks.runbook.gates import STAGES, closed_sentence, evaluate, judge, last_passed_run
 from checks.runbook.one_writer import authoritative_node, confirm_one_writer
 from checks.runbook.operation import Operation
 from checks.stages.reprotect_summary import reprotect_lines
@@ -64,7 +64,7 @@ def closeout(cluster: Cluster, events: list, standbys: Iterable[NodeSample], lat
     maxima are figures, ``Journal.standby_peaks``); ``latest``:
     the newest sample of each node (the follow-ups read the new primary's); ``first_bad_at``: the
     first bad signal; one after the RTO's end is a later fault and is ignored."""
-    latest = list(latest)
+    open_follow_ups = follow_ups(events, list(latest))
     passed = stage_passed_at(cluster, events)
     state = evaluate(cluster, events)
     run = last_passed_run(cluster, events)
@@ -114,7 +114,7 @@ def closeout(cluster: Cluster, events: list, standbys: Iterable[NodeSample], lat
                                       "until then the new primary has fewer standbys (operator key h, or "
                                       "checks.aftermath.reprotect); re-point every other standby at it (operator key j, "
                                       "checks.aftermath.repoint): they still follow the old primary."]),
-        *(f"Open follow-up: {line}" for line in follow_ups(events, latest)),
+        *(f"Open follow-up: {line}" for line in open_follow_ups),
     ]
     rpo = {"rpo_bytes": measured.get("bytes"), "rpo_s": measured.get("seconds"),
            "rpo_statement": measured.get("statement") or risk.get("statement")}
@@ -132,7 +132,7 @@ def closeout(cluster: Cluster, events: list, standbys: Iterable[NodeSample], lat
         "max_replay_delay_s": max_delay,
         "hardening": hardening,
         "verified": state.current == 6,
-        "follow_ups": follow_ups(events, latest),
+        "follow_ups": open_follow_ups,
     }
 
 
