@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from checks.incident.journal import Journal
@@ -28,6 +29,21 @@ def events(incident: Path, kind: str | None = None):
         return journal.events(kinds={kind} if kind else None)
     finally:
         journal.close()
+
+
+def wait_record(incident: Path, *texts: str, timeout: float = 10.0) -> str:
+    """``record.md`` once it holds every text. A live seat renders it off the action path, up to about a
+    second after the entry is journaled (RecordWriter), so a test reading it beside a live seat waits."""
+    path = incident / "record.md"
+    deadline = time.monotonic() + timeout
+    while True:
+        record = path.read_text() if path.exists() else ""
+        if all(text in record for text in texts):
+            return record
+        if time.monotonic() > deadline:
+            missing = [text for text in texts if text not in record]
+            raise AssertionError(f"{path} lacks {missing} after {timeout:.0f}s:\n{record[-2000:]}")
+        time.sleep(0.1)
 
 
 def writable_nodes(lab) -> list[str]:

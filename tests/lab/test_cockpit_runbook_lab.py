@@ -15,7 +15,7 @@ from checks.stages.freshness import choose
 from checks.stages.promote import promote_candidate
 from checks.stages.stabilize import set_roles, skip_freeze
 from tests.conftest import psql
-from tests.drill_helpers import writable_nodes
+from tests.drill_helpers import wait_record, writable_nodes
 from tests.tmux_helpers import Tmux, cockpit
 
 pytestmark = pytest.mark.lab
@@ -100,8 +100,9 @@ def test_crash_failover_through_the_cockpit_with_an_approver_seat(fresh_lab, tmp
     close = wait_journal(incident, lambda e: e.kind == "close", "close")
     assert close.data["verified"] is True
     assert writable_nodes(lab) == ["node2"]
-    record = (incident / "record.md").read_text()
-    assert "alice" in record and "write_probe: pass" in record and "## Close-out" in record
+    # the seat renders the close-out just after journaling it: wait for the render, not the entry
+    record = wait_record(incident, "## Close-out")
+    assert "alice" in record and "write_probe: pass" in record
 
     # A failback that discards more than the SLO: the operator names no approver; the approver's
     # seat approves the failback the refusal asked for, and only then does the rollback run.
