@@ -179,7 +179,7 @@ class Lab:
             odoo.set_up(paths, state)
             clusters_toml.write(paths, state)
         self._odoo_ensure(state)
-        if not paths.config.exists():
+        if not paths.config.exists() or clusters_toml.is_stale(paths):
             clusters_toml.write(paths, state)
         return list(held.values())
 

@@ -110,7 +110,7 @@ def stop(paths: LabPaths, node: NodeSpec, mode: str, timeout: int = 10) -> None:
 
 
 def quit_now(pid: int, timeout_s: float = 10.0) -> None:
-    """SIGQUIT (immediate shutdown) and wait; the lab's fence does the same (procfs.fence)."""
+    """SIGQUIT (immediate shutdown) and wait; the lab's fence (fence.sh) does the same in shell."""
     try:
         procfs.quit_now(pid, timeout_s)
     except TimeoutError as exc:

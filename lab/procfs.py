@@ -1,12 +1,8 @@
-"""Reading /proc and signalling processes, with the standard library only; also the lab's fence.
+"""Reading /proc and signalling processes, with the standard library only.
 
-This module imports nothing from the project (nor pathlib: ~17 ms), so the lab's fence can run it as a script:
-
-    python -I -S lab/procfs.py fence DATA_DIR
-
-which starts in ~20 ms, where ``failover-cockpit lab crash`` spends ~250 ms importing. The fence
-runs inside a planned switchover's PgBouncer PAUSE, so its start-up is time every Odoo request
-waits (``cutover_stall_ms`` in ``bench/run``). A production fence is the operator's own command.
+The lab's crash, hang and resume use it in-process. The lab's fence, which a planned switchover
+runs inside PgBouncer's PAUSE, is ``fence.sh`` beside it: the same SIGCONT, SIGQUIT and wait, from a
+shell that starts in about a millisecond.
 """
 
 from __future__ import annotations
@@ -113,31 +109,6 @@ def quit_now(pid: int, timeout_s: float = 10.0) -> None:
     raise TimeoutError(f"postmaster {pid} did not stop within {timeout_s:g}s of SIGQUIT")
 
 
-def fence(data_dir: str, timeout_s: float = 10.0) -> str:
-    """Stop the postmaster of data_dir at once (thawed first, so a hung node stops too)."""
-    pid = postmaster_of(data_dir)
-    if pid is None:
-        return f"no postmaster running for {data_dir}: already down"
-    thaw(pid)
-    quit_now(pid, timeout_s)
-    return f"postmaster {pid} of {data_dir} stopped (SIGQUIT, immediate shutdown)"
-
-
-def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[0] != "fence":
-        print("usage: procfs.py fence DATA_DIR", file=sys.stderr)
-        return 2
-    data_dir = os.path.abspath(argv[1])
-    if not os.path.isdir(data_dir):
-        print(f"fence: {data_dir} is not a data directory", file=sys.stderr)
-        return 2
-    try:
-        print(fence(data_dir))
-    except (TimeoutError, PermissionError) as exc:
-        print(f"fence: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+if __name__ == "__main__":   # a fence from a lab config older than fence.sh: fail, never a silent success
+    sys.exit("procfs.py is no longer the lab's fence: `failover-cockpit lab up` rewrites the lab's "
+             "clusters.toml with lab/fence.sh")

@@ -29,6 +29,7 @@ from checks.config.model import load_config
 from lab import Lab, LabError
 from lab.cli import add_lab_parser, run_lab
 from lab.credentials import read_password
+from tests.drill_helpers import ROOT
 from tests.lab_fixture import free_base_port, make_lab
 
 pytestmark = pytest.mark.lab
@@ -152,7 +153,7 @@ def test_generated_files(lab: Lab) -> None:
     cluster = tomllib.loads(text)["clusters"]["lab"]
     assert cluster["approvers"] == ["alice", "bob"] and cluster["sampling"]["interval_s"] == 1.0
     assert [n["priority"] for n in cluster["nodes"]] == [100, 100, 90]
-    assert cluster["nodes"][1]["fence"][-2:] == ["fence", str(lab.dir / "node2" / "data")]
+    assert cluster["nodes"][1]["fence"] == ["/bin/sh", str(ROOT / "lab" / "fence.sh"), str(lab.dir / "node2" / "data")]
     assert cluster["pgbouncers"][0]["databases"] == ["odoo"]
     loaded = load_config(lab.status()["config"]).cluster(None)[1]  # the real loader accepts it
     assert [(n.name, n.port) for n in loaded.nodes] == [(n["name"], n["port"]) for n in lab.status()["nodes"]]
@@ -263,7 +264,7 @@ async def test_hang_times_out_through_the_proxy_and_resume_restores(lab: Lab) ->
 
 
 async def test_generated_fence_stops_a_hung_node_and_accepts_a_down_one(lab: Lab) -> None:
-    """The config's fence is the stdlib-only procfs script: run exactly as the cockpit runs it."""
+    """The config's fence is lab/fence.sh under /bin/sh: run exactly as the cockpit runs it."""
     import subprocess
     fence = next(n["fence"] for n in tomllib.loads((lab.dir / "clusters.toml").read_text())["clusters"]["lab"]["nodes"]
                  if n["name"] == "node3")
@@ -279,6 +280,13 @@ async def test_generated_fence_stops_a_hung_node_and_accepts_a_down_one(lab: Lab
         assert again.returncode == 0 and "already down" in again.stdout
         wrong = subprocess.run([*fence[:-1], str(lab.dir / "no-such-dir")], capture_output=True, text=True)
         assert wrong.returncode == 2 and "no-such-dir is not a data directory" in wrong.stderr
+        # a data directory whose postmaster.pid names a live process that is not its postmaster
+        # (a pid reused after a crash): not signalled, and the fence says the node is down
+        other = lab.dir / "not-a-node"
+        other.mkdir()
+        (other / "postmaster.pid").write_text(f"{os.getpid()}\n")
+        stranger = subprocess.run([*fence[:-1], str(other)], capture_output=True, text=True, timeout=20)
+        assert stranger.returncode == 0 and "already down" in stranger.stdout
     finally:
         lab.start("node3")
     await wait_streaming(lab, {"node2", "node3"})

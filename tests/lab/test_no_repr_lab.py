@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -159,7 +158,7 @@ async def crash_failover(lab, seen: Seen, op: Operation, approver_op: Operation,
     await p("fence", lambda: fence_old_primary(op, allowed=False), "refused")     # drill without --fence
     with fence_command(op, "node1", ["/nonexistent/stonith", "node1"]):          # cannot even start
         await p("fence", rb.fence, "refused")
-    with fence_command(op, "node1", [sys.executable, "-I", "-S", str(ROOT / "lab" / "procfs.py"), "fence",
+    with fence_command(op, "node1", ["/bin/sh", str(ROOT / "lab" / "fence.sh"),
                                      "/nonexistent/data"]):                      # exits non-zero
         await p("fence", rb.fence, "refused")
     await p("fence", rb.fence)
