@@ -93,14 +93,9 @@ def error_line(exc: BaseException, dsn: str | None = None) -> str:
     return redact(text.splitlines()[0]) if text else type(exc).__name__
 
 
-async def console_show(pgb: PgBouncer, whats: tuple[str, ...], timeout_s: float = 10.0) -> dict[str, list[dict]]:
-    """``SHOW <what>`` for each of ``whats`` (DATABASES, POOLS, STATS, SERVERS, CLIENTS) on one
-    admin session, by name; PgBouncerError with one line otherwise."""
-    for what in whats:
-        if not re.fullmatch(r"[A-Za-z_]+", what):
-            raise ValueError(f"not a SHOW target: {what!r}")
-    import psycopg  # only SHOW needs it: not loaded at cockpit start-up
-    from psycopg.rows import dict_row
+async def console_connect(pgb: PgBouncer, timeout_s: float = 10.0):
+    """A psycopg session (autocommit) on ``pgb``'s admin console; PgBouncerError with one line."""
+    import psycopg  # only the console needs it: not loaded at cockpit start-up
 
     try:
         password = node_password(pgb.name, pgb.password_env)
@@ -108,27 +103,48 @@ async def console_show(pgb: PgBouncer, whats: tuple[str, ...], timeout_s: float 
         raise PgBouncerError(f"{pgb.name}: cannot reach the admin console: {exc}") from None
     kwargs = {"password": password} if password else {}
     try:
-        conn = await asyncio.wait_for(
+        return await asyncio.wait_for(
             psycopg.AsyncConnection.connect(pgb.admin_dsn, autocommit=True, connect_timeout=max(1, int(timeout_s)),
                                             **kwargs),
             timeout=timeout_s + 0.5)
     except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001
         raise PgBouncerError(f"{pgb.name}: cannot reach the admin console: {error_line(exc)}") from None
+
+
+async def show_on(conn, pgb: PgBouncer, whats: tuple[str, ...], timeout_s: float = 10.0) -> dict[str, list[dict]]:
+    """``SHOW <what>`` for each of ``whats`` on an open console session, by name."""
+    for what in whats:
+        if not re.fullmatch(r"[A-Za-z_]+", what):
+            raise ValueError(f"not a SHOW target: {what!r}")
+    from psycopg.rows import dict_row
+
     shown: dict[str, list[dict]] = {}
+    async with conn.cursor(row_factory=dict_row) as cur:
+        for what in whats:
+            try:
+                await asyncio.wait_for(cur.execute(f"SHOW {what.upper()}"), timeout=timeout_s)
+                shown[what.lower()] = list(await cur.fetchall())
+            except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001
+                raise PgBouncerError(f"{pgb.name}: SHOW {what.upper()} failed: {error_line(exc)}") from None
+    return shown
+
+
+async def console_close(conn) -> None:
+    """Close a console session, never waiting more than a second on a server that went away."""
     try:
-        async with conn.cursor(row_factory=dict_row) as cur:
-            for what in whats:
-                try:
-                    await asyncio.wait_for(cur.execute(f"SHOW {what.upper()}"), timeout=timeout_s)
-                    shown[what.lower()] = list(await cur.fetchall())
-                except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001
-                    raise PgBouncerError(f"{pgb.name}: SHOW {what.upper()} failed: {error_line(exc)}") from None
-        return shown
+        await asyncio.wait_for(conn.close(), timeout=1.0)
+    except (Exception, asyncio.TimeoutError):  # noqa: BLE001
+        pass
+
+
+async def console_show(pgb: PgBouncer, whats: tuple[str, ...], timeout_s: float = 10.0) -> dict[str, list[dict]]:
+    """``SHOW <what>`` for each of ``whats`` (DATABASES, POOLS, STATS, SERVERS, CLIENTS) on one
+    admin session of its own, by name; PgBouncerError with one line otherwise."""
+    conn = await console_connect(pgb, timeout_s)
+    try:
+        return await show_on(conn, pgb, whats, timeout_s)
     finally:
-        try:
-            await asyncio.wait_for(conn.close(), timeout=1.0)
-        except (Exception, asyncio.TimeoutError):  # noqa: BLE001
-            pass
+        await console_close(conn)
 
 
 def client_dsn(pgb: PgBouncer, database: str) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from contextlib import contextmanager
-from typing import Callable
+from typing import Any, Callable
 
 from checks.config.model import Cluster
 from checks.errors import CockpitError
@@ -24,6 +24,7 @@ from checks.incident.evidence import Check
 from checks.incident.fences import fences_of
 from checks.incident.journal import Event, Journal
 from checks.observe.assess import ClusterView, Watch
+from checks.observe.connect import connection_opening
 from checks.observe.sampler import NodeSampler, sample_all
 from checks.runbook.commands import CommandResult
 from checks.runbook.gate_events import GATE_KINDS, GateEvents
@@ -57,6 +58,9 @@ class Operation:
         self.view: ClusterView | None = None
         self.app_writers: dict[str, str] = {}   # unreachable nodes Odoo writes to through a pooler (last probe)
         self._samplers = {n.name: NodeSampler(n, cluster.sampling) for n in cluster.nodes}
+        # PgBouncer console sessions a planned switchover opened before its PAUSE, by PgBouncer name,
+        # for the cutover's RESUME (checks.stages.pgbouncer.AdminConsole); closed with the others
+        self.consoles: dict[str, Any] = {}
         # a resumed incident: what the journal's samples show (its turning points, not every sample)
         for sample in journal.turning_samples(slo_replay_delay_s=cluster.slo.max_replay_delay_s):
             self._remember(sample)
@@ -199,9 +203,15 @@ class Operation:
                 "probes": [p.model_dump(mode="json") for p in probes if p.reaches == node]})
         return self.app_writers
 
+    def connection_opening(self, name: str, *, purpose: str):
+        """A connection to node ``name`` that starts opening now, in the background
+        (:func:`checks.observe.connect.connection_opening`): an action opens it while it re-checks."""
+        return connection_opening(self.cluster.node(name), self.cluster.sampling, purpose=purpose)
+
     async def close(self) -> None:
         """Close this operation's connections (it reconnects when used again)."""
-        await asyncio.gather(*(s.close() for s in self._samplers.values()))
+        consoles, self.consoles = list(self.consoles.values()), {}
+        await asyncio.gather(*(s.close() for s in self._samplers.values()), *(c.close() for c in consoles))
 
     # -- the journal, for actions ----------------------------------------------------------------
     def log_command(self, result: CommandResult, *, stage: int, step: str, **extra) -> Event:

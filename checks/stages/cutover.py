@@ -15,12 +15,12 @@ from checks.config.model import Node, PgBouncer
 from checks.errors import CockpitError
 from checks.incident.evidence import Check, Step
 from checks.observe.lsn import human_seconds
-from checks.observe.pooler import console_show, pool_queue
+from checks.observe.pooler import pool_queue
 from checks.runbook.commands import CommandResult, fill_placeholders, run_command
 from checks.runbook.operation import Operation
 from checks.stages.inifile import set_keys
 from checks.stages.pgbouncer import (
-    AdminConsole, PgBouncerError, admin_console, admin_execute, entry_target, preload_show_driver, rewrite_databases
+    AdminConsole, PgBouncerError, admin_console, entry_target, preload_show_driver, resume, rewrite_databases
 )
 
 
@@ -28,13 +28,15 @@ class StepFailed(CockpitError):
     pass
 
 
-async def cutover_pgbouncer(pgb: PgBouncer, host: str, port: int, queued: dict | None = None) -> list[str]:
+async def cutover_pgbouncer(pgb: PgBouncer, host: str, port: int, queued: dict | None = None,
+                            held: AdminConsole | None = None) -> list[str]:
     """The PAUSE/rewrite/RELOAD/verify/RESUME driver; raises StepFailed with one line. Returns step lines.
     ``queued`` receives, per database, the clients waiting and the longest wait just before RESUME
-    (``SHOW POOLS`` on the session that verifies ``SHOW DATABASES``): the stall Odoo's users felt."""
+    (``SHOW POOLS`` on the session that verifies ``SHOW DATABASES``): the stall Odoo's users felt.
+    ``held``: the session a switchover opened before its PAUSE, used when it still works."""
     preload_show_driver()
     lines = []
-    async with admin_console(pgb, timeout_s=15) as console:
+    async with admin_console(pgb, timeout_s=15, held=held) as console:
         try:                             # a PAUSE that fails on the second database still resumes the first
             for db in pgb.databases:
                 await console.execute(f"PAUSE {db}")
@@ -49,7 +51,7 @@ async def cutover_pgbouncer(pgb: PgBouncer, host: str, port: int, queued: dict |
                 lines.append(f"rewrote {', '.join(done)} in {path}")
             await console.execute("RELOAD", timeout_s=10)
             lines.append("RELOAD")
-            seen = await console_show(pgb, ("databases", "pools"))
+            seen = await console.show(("databases", "pools"))
             shown = seen["databases"]
             for db in pgb.databases:
                 queue = pool_queue(seen, db)
@@ -77,14 +79,11 @@ def queue_line(db: str, queue: dict) -> str:
 
 
 async def _resume(console: AdminConsole, db: str) -> str:
-    """RESUME on the driver's session; if that session broke, on a new one: never leave Odoo paused."""
+    """RESUME on the driver's session, or on a new one if that fails: never leave Odoo paused."""
     try:
-        await console.execute(f"RESUME {db}", timeout_s=10)
-    except PgBouncerError:
-        try:
-            await admin_execute(console.pgb, f"RESUME {db}")
-        except PgBouncerError as exc:
-            return f"RESUME {db} failed: {exc}"
+        await resume(console.pgb, db, console)
+    except PgBouncerError as exc:
+        return f"RESUME {db} failed: {exc}"
     return f"RESUME {db}"
 
 
@@ -117,8 +116,9 @@ async def cut_over(op: Operation, target: str | None = None, *, context: dict | 
     for pgb in op.cluster.pgbouncers:
         target = f"pgbouncer:{pgb.name}"
         queued: dict[str, dict] = {}
+        held = op.consoles.pop(pgb.name, None)    # opened before a switchover's PAUSE (fence_sequence)
         try:
-            lines = await cutover_pgbouncer(pgb, host, port, queued)
+            lines = await cutover_pgbouncer(pgb, host, port, queued, held=held)
             op.log("action", f"{target}: " + "; ".join(lines), stage=4,
                    data={"target": target, "exit_code": 0, "steps": lines, "queued_at_resume": queued, **extra})
             targets[target] = "ok"
@@ -126,6 +126,9 @@ async def cut_over(op: Operation, target: str | None = None, *, context: dict | 
             ok = False
             targets[target] = str(exc)
             op.log("action", f"{target}: FAILED: {exc}", stage=4, data={"target": target, "exit_code": 1, **extra})
+        finally:
+            if held is not None:                  # resumed (or failed): nothing is held paused any more
+                await held.close()
     odoo = op.cluster.odoo
     if ok and odoo and odoo.conf_path:
         try:

@@ -18,7 +18,7 @@ from checks.observe.connect import NodeUnreachable, node_connection
 from checks.observe.lsn import lsn_diff
 from checks.observe.queries import CURRENT_POSITION, RECEIVE_POSITION
 from checks.runbook.commands import CommandResult, run_command
-from checks.stages.pgbouncer import PgBouncerError, admin_execute, preload_show_driver
+from checks.stages.pgbouncer import PgBouncerError, admin_console, open_console, preload_show_driver, resume
 
 
 class FenceStep(BaseModel):
@@ -118,12 +118,30 @@ async def wait_received(candidate: Node, cluster: Cluster, lsn: str, timeout_s: 
         await asyncio.sleep(0.02)
 
 
-async def pause_poolers(cluster: Cluster) -> tuple[list[FenceStep], list[str]]:
+async def _open_console(pgb, consoles: dict):
+    """``consoles[pgb.name]``, opened now unless it is still usable; None when the console cannot be
+    reached (the PAUSE then says why, on a session of its own)."""
+    held = consoles.get(pgb.name)
+    if held is not None and held.usable:
+        return held
+    try:
+        consoles[pgb.name] = await open_console(pgb)
+        return consoles[pgb.name]
+    except PgBouncerError:
+        consoles.pop(pgb.name, None)
+        return None
+
+
+async def pause_poolers(cluster: Cluster, consoles: dict | None = None) -> tuple[list[FenceStep], list[str]]:
+    """PAUSE every database of every PgBouncer: on the sessions in ``consoles`` (opened before the
+    pause, kept for the cutover's RESUME) where there is one, else on a session of its own."""
     steps, paused = [], []
+    consoles = {} if consoles is None else consoles
     for pgb in cluster.pgbouncers:
         for db in pgb.databases:
             try:
-                await admin_execute(pgb, f"PAUSE {db}")
+                async with admin_console(pgb, held=consoles.get(pgb.name)) as console:
+                    await console.execute(f"PAUSE {db}")
                 steps.append(FenceStep(name=f"pause {pgb.name}/{db}", ok=True, text=f"PgBouncer {pgb.name}: PAUSE {db}"))
                 paused.append(f"{pgb.name}:{db}")
             except PgBouncerError as exc:
@@ -131,17 +149,22 @@ async def pause_poolers(cluster: Cluster) -> tuple[list[FenceStep], list[str]]:
     return steps, paused
 
 
-async def resume_poolers(cluster: Cluster, paused: list[str]) -> list[FenceStep]:
-    """RESUME what :func:`pause_poolers` paused (``pgbouncer:database`` pairs)."""
+async def resume_poolers(cluster: Cluster, paused: list[str], consoles: dict | None = None) -> list[FenceStep]:
+    """RESUME what :func:`pause_poolers` paused (``pgbouncer:database`` pairs), on the held sessions
+    where they still work; those are closed afterwards (nothing is paused any more)."""
     steps = []
+    consoles = {} if consoles is None else consoles
     by_name = {p.name: p for p in cluster.pgbouncers}
     for pair in paused:
         name, _, db = pair.partition(":")
         try:
-            await admin_execute(by_name[name], f"RESUME {db}")
+            await resume(by_name[name], db, consoles.get(name))
             steps.append(FenceStep(name=f"resume {name}/{db}", ok=True, text=f"PgBouncer {name}: RESUME {db}"))
         except PgBouncerError as exc:
             steps.append(FenceStep(name=f"resume {name}/{db}", ok=False, text=str(exc)))
+    for name in {pair.partition(":")[0] for pair in paused}:
+        if (console := consoles.pop(name, None)) is not None:
+            await console.close()
     return steps
 
 
@@ -160,10 +183,12 @@ class _Steps(list):
 
 async def fence_sequence(cluster: Cluster, old: Node, candidate: Node, *, catch_up_timeout_s: float = 10.0,
                          writable: bool = True, on_step=None, on_progress=None,
-                         loss_approved: bool = False) -> FenceOutcome:
+                         loss_approved: bool = False, consoles: dict | None = None) -> FenceOutcome:
     """Fence ``old``. When it is writable: pause the poolers and let the candidate catch up first; a
     switchover without that proof stops (poolers resumed, nothing fenced) unless an approver approved
-    the measured loss. ``on_step(step, command_result_or_None)`` is called as each step ends."""
+    the measured loss. ``on_step(step, command_result_or_None)`` is called as each step ends.
+    ``consoles`` (the operation's): PgBouncer sessions are opened into it before the PAUSE and left
+    there, paused, for the cutover's RESUME; without it each command has a session of its own."""
     steps = _Steps(on_step)
     paused: list[str] = []
     final = received = final_tli = None
@@ -171,8 +196,12 @@ async def fence_sequence(cluster: Cluster, old: Node, candidate: Node, *, catch_
     if writable:
         preload_show_driver()                # its first import would otherwise lengthen the pause
         async with AsyncExitStack() as held:
-            old_conn, candidate_conn = await asyncio.gather(_open(held, old, cluster), _open(held, candidate, cluster))
-            pause_steps, paused = await pause_poolers(cluster)
+            # every connection the pause will use is opened before it: each one opened inside is ~10 ms
+            # (a connection and SCRAM) that every Odoo request waits
+            old_conn, candidate_conn, *_ = await asyncio.gather(
+                _open(held, old, cluster), _open(held, candidate, cluster),
+                *(_open_console(pgb, consoles) for pgb in cluster.pgbouncers if consoles is not None))
+            pause_steps, paused = await pause_poolers(cluster, consoles)
             for step in pause_steps:
                 steps.append(step)
             try:
@@ -198,7 +227,7 @@ async def fence_sequence(cluster: Cluster, old: Node, candidate: Node, *, catch_
                                              "waited_ms": waited}))
         if not caught and not loss_approved:
             why = next((st.text for st in reversed(steps) if not st.ok), "the candidate did not catch up")
-            for step in await resume_poolers(cluster, paused):
+            for step in await resume_poolers(cluster, paused, consoles):
                 steps.append(step)
             stopped = (f"the switchover stopped before fencing {old.name}: {why}; so zero loss is not proven. "
                        f"PgBouncer was resumed and {old.name} was not fenced: it is still the primary. Choose a "
@@ -214,7 +243,7 @@ async def fence_sequence(cluster: Cluster, old: Node, candidate: Node, *, catch_
     result = await run_with_progress(f"fence {old.name}", old.fence, old.fence_timeout_s, on_progress)
     steps.append(FenceStep(name="fence", ok=result.ok, text=result.summary()), result)
     if not result.ok and paused:         # not fenced: Odoo must not stay paused in front of a live primary
-        for step in await resume_poolers(cluster, paused):
+        for step in await resume_poolers(cluster, paused, consoles):
             steps.append(step)
         outcome["paused"] = ()
     return FenceOutcome(steps=tuple(steps), command=result, **outcome)

@@ -68,7 +68,8 @@ async def _fence_old_primary(op: Operation, *, allowed: bool) -> list[FenceOutco
         outcome = await fence_sequence(op.cluster, op.cluster.node(name), op.cluster.node(state.candidate),
                                        writable=evidence["nodes"][name]["writable"], on_step=journal_step,
                                        on_progress=op.on_progress,
-                                       loss_approved=measured_loss_approved(op, state.candidate, name))
+                                       loss_approved=measured_loss_approved(op, state.candidate, name),
+                                       consoles=op.consoles)
         if outcome.final_lsn:
             op.log("evidence", outcome.final_lsn_sentence(state.candidate), stage=2,
                    data={"check": Check.FINAL_LSN, "node": name, "final_lsn": outcome.final_lsn,

@@ -1,8 +1,10 @@
 """PgBouncer's admin console, and rewriting the ``[databases]`` entries of its ini file.
 
-asyncpg cannot read the admin console (it only speaks the extended query protocol,
-which the console refuses for SHOW), but its ``execute`` of PAUSE/RELOAD/RESUME works;
-psycopg 3 reads ``SHOW ...`` fine. So commands go through asyncpg and reads through psycopg.
+One psycopg session does both the commands (PAUSE, RELOAD, RESUME) and the reads (``SHOW``): the
+console speaks only the simple query protocol, which psycopg sends for a query without
+parameters (asyncpg cannot read ``SHOW`` there). A planned switchover opens the session before
+its PAUSE and keeps it to the cutover's RESUME (:attr:`Operation.consoles`), so no connection and
+no SCRAM exchange (~10 ms each) is made while Odoo's requests wait.
 """
 
 from __future__ import annotations
@@ -11,28 +13,28 @@ import asyncio
 import re
 from contextlib import asynccontextmanager
 
-import asyncpg
-
 from checks.config.model import PgBouncer
-from checks.errors import CockpitError
-from checks.observe.libpq import asyncpg_args
-from checks.observe.pooler import PgBouncerError, console_show, error_line
-from checks.observe.sampler import node_password
+from checks.observe.pooler import PgBouncerError, console_close, console_connect, console_show, error_line, show_on
 
 __all__ = ["PgBouncerError", "AdminConsole", "admin_console", "admin_execute", "admin_show", "entry_target",
-           "preload_show_driver", "rewrite_databases"]
+           "open_console", "preload_show_driver", "resume", "rewrite_databases"]
 
 
 class AdminConsole:
-    """One session on the admin console (see :func:`admin_console`)."""
+    """One session on the admin console (see :func:`open_console`)."""
 
     def __init__(self, pgb: PgBouncer, conn, timeout_s: float) -> None:
         self.pgb, self.conn, self.timeout_s = pgb, conn, timeout_s
 
+    @property
+    def usable(self) -> bool:
+        """Still open and not broken (a held session may have been cut since it was opened)."""
+        return not self.conn.closed and not self.conn.broken
+
     async def execute(self, command: str, timeout_s: float | None = None) -> None:
         """PAUSE/RESUME/RELOAD...; ``already paused`` and ``not paused`` count as done."""
         try:
-            await self.conn.execute(command, timeout=timeout_s or self.timeout_s)
+            await asyncio.wait_for(self.conn.execute(command), timeout=timeout_s or self.timeout_s)
         except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001
             text = error_line(exc)
             if "already paused" in text and command.upper().startswith("PAUSE"):
@@ -41,31 +43,49 @@ class AdminConsole:
                 return
             raise PgBouncerError(f"{self.pgb.name}: {command} failed: {text}") from None
 
+    async def show(self, whats: tuple[str, ...], timeout_s: float | None = None) -> dict[str, list[dict]]:
+        """``SHOW <what>`` for each of ``whats`` on this session, by name."""
+        return await show_on(self.conn, self.pgb, whats, timeout_s or self.timeout_s)
+
+    async def close(self) -> None:
+        await console_close(self.conn)
+
+
+async def open_console(pgb: PgBouncer, timeout_s: float = 10.0) -> AdminConsole:
+    """A session on PgBouncer's admin console; PgBouncerError with one line when it cannot be had."""
+    return AdminConsole(pgb, await console_connect(pgb, timeout_s), timeout_s)
+
 
 @asynccontextmanager
-async def admin_console(pgb: PgBouncer, timeout_s: float = 10.0):
-    """A session on PgBouncer's admin console; a switchover runs its commands on one (each new
-    session costs a connection and SCRAM, ~14 ms, inside the pause)."""
+async def admin_console(pgb: PgBouncer, timeout_s: float = 10.0, held: AdminConsole | None = None):
+    """A session on PgBouncer's admin console: ``held`` when it is still usable (it is left open for
+    its owner), else one of its own, closed at the end."""
+    if held is not None and held.usable:
+        yield held
+        return
+    console = await open_console(pgb, timeout_s)
     try:
-        password = node_password(pgb.name, pgb.password_env)
-    except CockpitError as exc:              # password_env not set: one line, never a traceback
-        raise PgBouncerError(f"{pgb.name}: cannot reach the admin console: {exc}") from None
-    try:
-        conn = await asyncio.wait_for(
-            asyncpg.connect(**asyncpg_args(pgb.admin_dsn, password), timeout=timeout_s, statement_cache_size=0),
-            timeout=timeout_s + 0.5)
-    except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001
-        raise PgBouncerError(f"{pgb.name}: cannot reach the admin console: {error_line(exc, pgb.admin_dsn)}") from None
-    try:
-        yield AdminConsole(pgb, conn, timeout_s)
+        yield console
     finally:
-        conn.terminate()
+        await console.close()
 
 
 async def admin_execute(pgb: PgBouncer, command: str, timeout_s: float = 10.0) -> None:
     """One command on a session of its own."""
     async with admin_console(pgb, timeout_s) as console:
         await console.execute(command)
+
+
+async def resume(pgb: PgBouncer, db: str, held: AdminConsole | None = None) -> None:
+    """RESUME ``db`` on the held session; if that fails in any way, once more on a session of its own:
+    Odoo must never stay paused because one session broke. PgBouncerError when both fail."""
+    if held is not None and held.usable:
+        try:
+            await held.execute(f"RESUME {db}", timeout_s=10)
+            return
+        except PgBouncerError:
+            pass
+    await admin_execute(pgb, f"RESUME {db}")
 
 
 def preload_show_driver() -> None:

@@ -17,7 +17,7 @@ import time
 from pydantic import BaseModel, ConfigDict
 
 from checks.incident.evidence import Check
-from checks.observe.connect import NodeUnreachable, node_connection
+from checks.observe.connect import NodeUnreachable
 from checks.observe.divergence import DivergenceError, read_node
 from checks.observe.queries import IN_RECOVERY, PROMOTE_NO_WAIT, WRITABLE_CHECK
 from checks.runbook.gates import attestations
@@ -96,6 +96,22 @@ async def _promote_candidate(op: Operation, confirm: str) -> PromotionResult:
     op.require(3, "promote")                 # anything that would act: refused on a closed incident
     if confirm != candidate:
         raise op.refuse("promote", f"promotion not confirmed: type the candidate's name exactly ('{candidate}')", 3)
+    # the promotion's connection opens while the gates' round runs: inside a switchover's pause each
+    # connection opened in turn is ~10 ms that every Odoo request waits
+    async with op.connection_opening(candidate, purpose="promote") as opening:
+        result, timeline = await _recheck_and_promote(op, state, candidate, opening)
+    op.log("evidence", result.sentence(), stage=3, data={
+        "check": Check.PROMOTED, "passed": result.promoted, "node": candidate, "already": result.already,
+        "promote_to_writable_ms": result.promote_to_writable_ms, "error": result.error})
+    if timeline is not None:
+        journal_timeline_switch(op, candidate, timeline)
+    if not op.consoles:    # a switchover holding Odoo paused cuts over first; verify takes the next round
+        await op.refresh()
+    return result
+
+
+async def _recheck_and_promote(op: Operation, state, candidate: str, opening) -> tuple[PromotionResult, object]:
+    """Every gate on a fresh round, then the promotion on the connection ``opening`` gives."""
     view = await op.refresh()
     op.refuse_if_promoted_elsewhere("promote", view, 3)
     sample = view.node(candidate).sample
@@ -126,23 +142,17 @@ async def _promote_candidate(op: Operation, confirm: str) -> PromotionResult:
     node = op.cluster.node(candidate)
     timeline: tuple | DivergenceError | None = None
     try:
-        async with node_connection(node, op.cluster.sampling, purpose="promote") as conn:
-            result = await promote_on(conn, candidate, op.cluster.sampling.statement_timeout_s)
-            if result.promoted and not result.already:
-                # on the promotion's connection: a new one is ~12 ms more of a switchover's pause
-                try:
-                    timeline = await read_node(node, op.cluster, conn)
-                except DivergenceError as exc:
-                    timeline = exc
+        conn = await opening
+        result = await promote_on(conn, candidate, op.cluster.sampling.statement_timeout_s)
+        if result.promoted and not result.already:
+            # on the promotion's connection: a new one is ~12 ms more of a switchover's pause
+            try:
+                timeline = await read_node(node, op.cluster, conn)
+            except DivergenceError as exc:
+                timeline = exc
     except NodeUnreachable as exc:
         result = PromotionResult(node=candidate, promoted=False, error=str(exc))
-    op.log("evidence", result.sentence(), stage=3, data={
-        "check": Check.PROMOTED, "passed": result.promoted, "node": candidate, "already": result.already,
-        "promote_to_writable_ms": result.promote_to_writable_ms, "error": result.error})
-    if timeline is not None:
-        journal_timeline_switch(op, candidate, timeline)
-    await op.refresh()
-    return result
+    return result, timeline
 
 
 def journal_timeline_switch(op: Operation, node: str, read: tuple | DivergenceError) -> None:

@@ -7,6 +7,7 @@ its coroutines to the end without an event loop (training never waits on I/O).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Coroutine
 from datetime import datetime
@@ -145,6 +146,11 @@ class TrainingOperation(Operation):
 
     async def close(self) -> None:
         return None
+
+    @contextlib.asynccontextmanager
+    async def connection_opening(self, name: str, *, purpose: str):
+        """Training never connects: its promotion is simulated once the real re-checks have passed."""
+        yield None
 
     def log(self, kind: str, text: str, *, stage: int | None = None, data: dict | None = None) -> Event:
         event = super().log(kind, text, stage=stage, data=data)
