@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from checks.training.scenario import SCENARIO_DIR
+from checks.training import SCENARIO_DIR
 from cli.console import print_error
 
 UNKNOWN_SCENARIO = 2

@@ -14,10 +14,7 @@ from checks.config.model import Cluster
 from checks.errors import CockpitError
 from checks.observe.sample import NodeSample, iso_utc
 from checks.runbook.operation import GateRefused
-
-SCENARIO_DIR = Path(__file__).with_name("scenarios")   # the bundled scenarios (package data)
-
-
+from checks.training import SCENARIO_DIR  # noqa: F401 - the bundled scenarios, importable from here too
 
 SCENARIO_VERSION = 1
 TRAINING_HOST = "training.invalid"      # RFC 2606: a name that never resolves; nothing connects anyway
