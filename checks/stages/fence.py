@@ -119,11 +119,13 @@ async def wait_received(candidate: Node, cluster: Cluster, lsn: str, timeout_s: 
 
 
 async def _open_console(pgb, consoles: dict):
-    """``consoles[pgb.name]``, opened now unless it is still usable; None when the console cannot be
+    """``consoles[pgb.name]``, opened now unless it still answers; None when the console cannot be
     reached (the PAUSE then says why, on a session of its own)."""
     held = consoles.get(pgb.name)
-    if held is not None and held.usable:
+    if held is not None and await held.answers():
         return held
+    if held is not None:
+        await held.close()
     try:
         consoles[pgb.name] = await open_console(pgb)
         return consoles[pgb.name]

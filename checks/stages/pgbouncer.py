@@ -31,6 +31,17 @@ class AdminConsole:
         """Still open and not broken (a held session may have been cut since it was opened)."""
         return not self.conn.closed and not self.conn.broken
 
+    async def answers(self) -> bool:
+        """One round trip (``SHOW VERSION``) proves a held session still works; a server that went
+        away or a cut connection says no within a second."""
+        if not self.usable:
+            return False
+        try:
+            await asyncio.wait_for(self.conn.execute("SHOW VERSION"), timeout=1.0)
+            return True
+        except (Exception, asyncio.TimeoutError):  # noqa: BLE001 - any failure: open a new session
+            return False
+
     async def execute(self, command: str, timeout_s: float | None = None) -> None:
         """PAUSE/RESUME/RELOAD...; ``already paused`` and ``not paused`` count as done."""
         try:
@@ -58,9 +69,9 @@ async def open_console(pgb: PgBouncer, timeout_s: float = 10.0) -> AdminConsole:
 
 @asynccontextmanager
 async def admin_console(pgb: PgBouncer, timeout_s: float = 10.0, held: AdminConsole | None = None):
-    """A session on PgBouncer's admin console: ``held`` when it is still usable (it is left open for
+    """A session on PgBouncer's admin console: ``held`` when it still answers (it is left open for
     its owner), else one of its own, closed at the end."""
-    if held is not None and held.usable:
+    if held is not None and await held.answers():
         yield held
         return
     console = await open_console(pgb, timeout_s)
