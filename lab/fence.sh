@@ -22,48 +22,68 @@ if [ ! -d "$1" ]; then
 fi
 data_dir=$(cd "$1" && pwd)
 
-# the live postmaster of the data directory: the first line of postmaster.pid, a process whose
-# command line names this directory and that is not a zombie
+# the live postmaster of the data directory: the first line of postmaster.pid, a live process (not
+# a zombie) with this directory as one argument of its command line (world-readable, unlike its
+# working directory; a pid reused by another program after a crash has other arguments). Shell
+# builtins from here on but for that check and `sleep`: each program started is a millisecond of
+# the pause.
 pid=
 if [ -r "$data_dir/postmaster.pid" ]; then
     read -r pid < "$data_dir/postmaster.pid" || pid=
 fi
-state() {   # the one-letter state of $1 (R, S, T, Z, ...), empty when it is gone
-    line=
-    read -r line < "/proc/$1/stat" 2>/dev/null || return 0
-    line=${line##*) }
-    echo "${line%% *}"
-}
-alive() {
-    s=$(state "$1")
-    [ -n "$s" ] && [ "$s" != Z ] && [ "$s" != X ]
-}
 case $pid in
     ''|*[!0-9]*) pid= ;;
 esac
-if [ -z "$pid" ] || ! alive "$pid" || ! tr '\0' '\n' < "/proc/$pid/cmdline" 2>/dev/null | grep -qxF -e "$data_dir" -e "-D$data_dir"; then
+alive=
+check_alive() {   # sets alive=yes when $1 is a live process (any state but zombie or dead)
+    alive=
+    line=
+    { read -r line < "/proc/$1/stat"; } 2>/dev/null || return 0
+    line=${line##*) }
+    case ${line%% *} in
+        Z|X|x|'') ;;
+        *) alive=yes ;;
+    esac
+}
+if [ -n "$pid" ]; then
+    check_alive "$pid"
+fi
+if [ -z "$alive" ] || ! tr '\0' '\n' < "/proc/$pid/cmdline" 2>/dev/null | grep -qxF -e "$data_dir"; then
     echo "no postmaster running for $data_dir: already down"
     exit 0
 fi
 
 # thaw: a SIGQUIT to a stopped process waits for a SIGCONT (PostgreSQL's children are the
 # postmaster's own; none of theirs matter to the fence)
-for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+children=
+if [ -r "/proc/$pid/task/$pid/children" ]; then
+    { read -r children < "/proc/$pid/task/$pid/children"; } 2>/dev/null
+else                 # a kernel without CONFIG_PROC_CHILDREN: every process whose parent it is
+    for stat in /proc/[0-9]*/stat; do
+        { read -r line < "$stat"; } 2>/dev/null || continue
+        set -- ${line##*) }
+        [ "${2:-}" = "$pid" ] && { child=${stat#/proc/}; children="$children ${child%/stat}"; }
+    done
+fi
+for child in $children; do
     kill -CONT "$child" 2>/dev/null
 done
 kill -CONT "$pid" 2>/dev/null
 if ! kill -QUIT "$pid" 2>/dev/null; then
-    alive "$pid" || { echo "no postmaster running for $data_dir: already down"; exit 0; }
+    check_alive "$pid"
+    [ -z "$alive" ] && { echo "no postmaster running for $data_dir: already down"; exit 0; }
     echo "fence: cannot signal postmaster $pid of $data_dir" >&2
     exit 1
 fi
 steps=0
-while alive "$pid"; do
+check_alive "$pid"
+while [ -n "$alive" ]; do
     steps=$((steps + 1))
     if [ $steps -gt 5000 ]; then     # at least 10 s of 2 ms steps
         echo "fence: postmaster $pid did not stop within 10s of SIGQUIT" >&2
         exit 1
     fi
     sleep 0.002
+    check_alive "$pid"
 done
 echo "postmaster $pid of $data_dir stopped (SIGQUIT, immediate shutdown)"

@@ -4,9 +4,10 @@ Promotion re-checks everything first: the candidate still in recovery, no other 
 writable or unproven, the data risk no worse than the one decided.
 
 ``pg_promote(wait => true)`` and ``pg_ctl promote`` poll at 100 ms, so they never
-return sooner; the server is writable ~40 ms after the call, so we poll every
-``poll_s`` (10 ms) ourselves. Promoting a node that is already out of recovery
-is harmless: it is reported as already promoted, and nothing is sent.
+return sooner; the server is writable ~20-40 ms after the call, so we poll every
+``poll_s`` ourselves (3 ms: each poll is one round trip, and a switchover's pause waits
+on it). Promoting a node that is already out of recovery is harmless: it is reported as
+already promoted, and nothing is sent.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class PromotionResult(BaseModel):
         return f"{self.node} promoted: writable {self.promote_to_writable_ms:.0f} ms after pg_promote"
 
 
-async def promote_on(conn, name: str, statement_timeout_s: float, *, poll_s: float = 0.01,
+async def promote_on(conn, name: str, statement_timeout_s: float, *, poll_s: float = 0.003,
                      timeout_s: float = 60.0) -> PromotionResult:
     """Promote over an open connection: nothing is sent to a node already out of recovery."""
     t = statement_timeout_s
