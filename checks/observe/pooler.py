@@ -174,6 +174,9 @@ NOT_CONNECTING = ("pgbouncer cannot connect to server: it holds no server connec
                   "one (it waits to retry after a failed connect), so a new client waits")
 
 
+NOT_CONNECTING_STEP_S = 0.05    # a crash failover probes the client path three times before it promotes
+
+
 async def _not_connecting(pgb: PgBouncer, database: str, timeout_s: float) -> bool:
     """True once PgBouncer's own counters say a waiting client will get no server: clients wait for
     the database and it holds no server connection in any state, not even one logging in, twice in a
@@ -181,7 +184,9 @@ async def _not_connecting(pgb: PgBouncer, database: str, timeout_s: float) -> bo
     within milliseconds, so this never cuts a slow but working path short. Returns False at the end
     of ``timeout_s`` (the client path's own timeout then says it)."""
     deadline = time.monotonic() + timeout_s
-    await asyncio.sleep(0.15)                     # its chance to start connecting, as it does for any new client
+    # its chance to start connecting, as it does for any new client: PgBouncer counts a server
+    # connection as sv_login from its connect() on, so 50 ms is many round trips even to a remote server
+    await asyncio.sleep(NOT_CONNECTING_STEP_S)
     seen = 0
     while time.monotonic() < deadline:
         try:
@@ -193,7 +198,7 @@ async def _not_connecting(pgb: PgBouncer, database: str, timeout_s: float) -> bo
         seen = seen + 1 if rows and waiting and not servers else 0
         if seen >= 2:
             return True
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(NOT_CONNECTING_STEP_S)
     return False
 
 

@@ -169,10 +169,13 @@ async def login_with_retry(client: OdooClient) -> tuple[int, int, float]:
             if "Access Denied" in str(exc) or "refused on database" in str(exc) or \
                     time.monotonic() - started > LOGIN_RETRY_S:
                 raise
-            await asyncio.sleep(0.5)
+            # PgBouncer answers such a login at once: a short step ends the wait soon after its retry
+            # delay does (each try is one XML-RPC call), and the RTO ends at this check's write probe
+            await asyncio.sleep(LOGIN_RETRY_STEP_S)
 
 
 LOGIN_RETRY_S = 20.0
+LOGIN_RETRY_STEP_S = 0.1
 
 
 def _promoted_at(op: Operation) -> datetime:
