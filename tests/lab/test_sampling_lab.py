@@ -14,7 +14,7 @@ import pytest
 from checks.config.model import load_config
 from checks.observe.assess import Watch
 from checks.observe.lsn import lsn_diff
-from checks.observe.sampler import NodeSampler, sample_all
+from checks.observe.sampler import SAMPLE_STATEMENT, NodeSampler, sample_all
 from tests.conftest import psql
 
 pytestmark = pytest.mark.lab
@@ -139,6 +139,32 @@ def _eventually_reachable(lab, node: str, seconds: float = 15) -> bool:
 
 async def _close(samplers):
     await asyncio.gather(*(s.close() for s in samplers))
+
+
+def test_the_sample_query_is_parsed_once_per_connection(lab):
+    """A named server-side statement: the server's own list of the session's prepared statements
+    shows it prepared once, at the same time, however many samples follow (an unnamed one is parsed
+    and planned again by every sample)."""
+    _, cluster = cluster_of(lab)
+    sampler = NodeSampler(cluster.node("node2"), cluster.sampling)
+
+    async def go():
+        seen = []
+        try:
+            for _ in range(3):
+                sample = await sampler.sample()
+                assert sample.reachable and sample.in_recovery, sample.error
+                seen.append(await sampler._conn.fetch(
+                    "SELECT name, prepare_time FROM pg_prepared_statements WHERE name = $1", SAMPLE_STATEMENT))
+            pid = sampler.server_pid
+        finally:
+            await sampler.close()
+        return seen, pid
+
+    seen, pid = asyncio.run(go())
+    assert pid is not None
+    assert all(len(rows) == 1 for rows in seen), seen
+    assert len({rows[0]["prepare_time"] for rows in seen}) == 1, seen
 
 
 def test_persistent_connection_reconnects_after_crash_and_start(scratch_lab):
