@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import LabError
-from .lab import Lab
-from .load import MAX_LOAD_SECONDS, MAX_LOAD_WORKERS, run_load
+from .load import MAX_LOAD_SECONDS, MAX_LOAD_WORKERS
 
 PROG = "failover-cockpit lab"
 DEFAULT_DIR = Path("./.lab")
@@ -94,6 +93,8 @@ def run_lab(args: argparse.Namespace) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    from .lab import Lab  # here, not at the top: every command builds this parser
+
     lab = Lab(args.dir)
     verb = args.lab_verb
     if verb == "up":
@@ -122,6 +123,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(json.dumps(status, indent=2) if args.json else format_status(status))
         return 0
     if verb == "load":
+        from .load import run_load
+
         print(json.dumps(run_load(lab.dir, args.seconds, args.workers)), flush=True)
         return 0
     if verb in ("rewind", "start-standby", "start-read-only"):

@@ -11,6 +11,7 @@ not wait for it).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
@@ -33,6 +34,9 @@ SHORT = {"critical": "CRIT", "unknown": "UNKN", "warning": "WARN", "ok": "ok", "
 POLL_S = 0.25
 FIRST_POLL_S = 0.05
 """Until every cluster's first round is back the source is read this often (the first complete frame)."""
+FIRST_SHOW_S = 0.25
+"""... but shown at most this often until then: a round coming back every few milliseconds would
+otherwise redraw the table twenty times a second, on the GIL the sampler's first connections need."""
 
 FLEET_CSS = """
 #fleet-summary { height: 1; padding: 0 1; background: $panel; color: $text; text-style: bold; }
@@ -78,6 +82,7 @@ class FleetApp(App[str | None]):
         self.rows: list[FleetRow] = []
         self._version: int | None = None
         self._second: int | None = None
+        self._shown_at = 0.0                  # when the rows were last shown (time.monotonic)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="fleet-summary", markup=False)
@@ -99,8 +104,12 @@ class FleetApp(App[str | None]):
             self.notify(text, severity="warning", timeout=10)
 
     def _first_poll(self) -> None:
+        _, rows = self.source()
+        complete = bool(rows) and all(r.sampled for r in rows)
+        if not complete and time.monotonic() - self._shown_at < FIRST_SHOW_S:
+            return
         self.poll()
-        if self.rows and all(r.sampled for r in self.rows):
+        if complete:
             self._first_timer.stop()
             self.set_interval(self.poll_s, self.poll)
 
@@ -118,6 +127,7 @@ class FleetApp(App[str | None]):
         self.show(rows, now)
 
     def show(self, rows: list[FleetRow], now: datetime) -> None:
+        self._shown_at = time.monotonic()
         summary = self.query_one("#fleet-summary", Static)
         summary.update(fleet_summary(rows, now, wide=self.size.width >= WIDE_FROM), layout=False)   # one line, always
         counts = fleet_counts(rows)
