@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tomllib
-from importlib import metadata, resources
 from pathlib import Path
 
 from cli.console import print_error
@@ -18,7 +16,11 @@ _SOURCE_ROOT = Path(__file__).resolve().parents[1]
 
 def package_version() -> str:
     """The installed package's version; run from a source tree without metadata, the version its
-    pyproject.toml declares, said to be from the source tree."""
+    pyproject.toml declares, said to be from the source tree. (importlib.metadata, ~40 ms, and
+    tomllib are imported here: every command builds the parser this module is part of.)"""
+    import tomllib
+    from importlib import metadata
+
     try:
         return metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:
@@ -49,6 +51,8 @@ def add_sample_parser(sub) -> None:
 
 def sample_text() -> str | None:
     """The sample config's text: shipped in the ``cli`` package, else the source tree's (None: neither)."""
+    from importlib import resources
+
     for source in (resources.files("cli").joinpath(SAMPLE), _SOURCE_ROOT / SAMPLE):
         try:
             return source.read_text(encoding="utf-8")

@@ -11,11 +11,16 @@ Quitting the fleet gives up every seat it holds.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from checks.config.model import Cluster
 from checks.incident.directory import login_name, new_incident_dir
 from cli.console import UNKNOWN, print_error
+
+FIRST_ROUND_WAIT_S = 1.5
+"""The longest the fleet screen waits for every cluster's first round before it opens anyway (an
+unreachable cluster's round lasts its connect timeout: its row then opens as waiting)."""
 
 # run's options that name one cluster or one incident, which --all does not
 _ONE_ONLY = ("cluster", "incident", "reopen", "scribe", "approver", "watch")
@@ -76,6 +81,7 @@ class FleetRun:
 
     def run(self) -> int:
         self.sampler.start()
+        self.first_round()
         chosen: str | None = None
         try:
             while True:
@@ -88,6 +94,16 @@ class FleetRun:
         finally:
             self.sampler.stop()
             self.close()
+
+    def first_round(self) -> None:
+        """Say what is being sampled, then open the fleet screen once every cluster's first round is
+        back (or after FIRST_ROUND_WAIT_S, the rest still waiting): a screen starting beside 150 first
+        connections slows them on the same GIL and cores more than it saves (median first complete
+        frame 2.65 s against 2.31 s, interleaved runs on 50 clusters of the fleet bench)."""
+        nodes = sum(len(c.nodes) for c in self.clusters.values())
+        print(f"sampling {len(self.clusters)} cluster{'s' if len(self.clusters) != 1 else ''} "
+              f"({nodes} node{'s' if nodes != 1 else ''}) ...", file=sys.stderr, flush=True)
+        self.sampler.wait_complete(FIRST_ROUND_WAIT_S)
 
     def fleet_app(self, select: str | None = None):
         from tui.fleet_app import FleetApp

@@ -44,6 +44,9 @@ class FleetSampler:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
         self._ready = threading.Event()
+        self._first_round = threading.Event()     # set once every cluster has had a round
+        if not self.clusters:
+            self._first_round.set()
         self._thread: threading.Thread | None = None
 
     # -- what the screen reads, from any thread -----------------------------------------------
@@ -68,8 +71,11 @@ class FleetSampler:
     @property
     def complete(self) -> bool:
         """Every cluster has had a round (sampled, or found unreachable)."""
-        with self._lock:
-            return all(row.sampled for row in self._rows.values())
+        return self._first_round.is_set()
+
+    def wait_complete(self, timeout_s: float) -> bool:
+        """Wait until every cluster has had a round, at most ``timeout_s``; whether they all had."""
+        return self._first_round.wait(timeout_s)
 
     # -- the sampling thread ------------------------------------------------------------------
 
@@ -139,6 +145,8 @@ class FleetSampler:
             self._sorted = None
             if before is None or _shown(before) != _shown(row):     # a new round of the same facts: no change
                 self._version += 1
+            if not self._first_round.is_set() and all(r.sampled for r in self._rows.values()):
+                self._first_round.set()
         if self.on_round is not None:
             self.on_round(row)
 

@@ -156,3 +156,39 @@ def test_a_node_the_sampler_refused_to_try_is_named_once():
     row = _row("shop", samples)
     assert row.error == ("cluster shop cannot be reached: none of its 3 nodes answers (node1: password_env "
                          "PGPASS_SHOP is not set)")
+
+
+def test_the_first_round_is_complete_only_when_every_cluster_had_one():
+    """The fleet screen opens on ``wait_complete``: a cluster whose node never answers keeps it
+    incomplete until its own connect timeout ends its round, and never blocks the others' rows."""
+    import socket
+    import time
+
+    from checks.observe.fleet_sampler import FleetSampler
+
+    silent = socket.socket()                       # accepts (the kernel's backlog) and never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        dsn = "postgresql://cockpit@127.0.0.1:{}/postgres"
+        clusters = {
+            "refused": Cluster.model_validate({"approvers": ["alice"], "sampling": {"interval_s": 0.1}, "nodes": [
+                {"name": "n1", "dsn": dsn.format(_closed_port())}]}),
+            "silent": Cluster.model_validate({"approvers": ["alice"], "sampling": {
+                "interval_s": 0.1, "connect_timeout_s": 1.0, "statement_timeout_s": 0.5}, "nodes": [
+                {"name": "n1", "dsn": dsn.format(silent.getsockname()[1])}]}),
+        }
+        sampler = FleetSampler(clusters).start()
+        try:
+            started = time.monotonic()
+            assert sampler.wait_complete(0.3) is False and not sampler.complete
+            _, rows = sampler.snapshot()
+            assert {r.cluster: r.sampled for r in rows} == {"refused": True, "silent": False}
+            assert sampler.wait_complete(10) is True and sampler.complete
+            assert time.monotonic() - started >= 0.9          # the silent node's connect timeout, not sooner
+            assert all(r.sampled for r in sampler.snapshot()[1])
+        finally:
+            sampler.stop()
+    finally:
+        silent.close()
+    assert FleetSampler({}).wait_complete(0) is True           # nothing to wait for
