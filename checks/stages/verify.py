@@ -169,13 +169,19 @@ async def login_with_retry(client: OdooClient) -> tuple[int, int, float]:
             if "Access Denied" in str(exc) or "refused on database" in str(exc) or \
                     time.monotonic() - started > LOGIN_RETRY_S:
                 raise
-            # PgBouncer answers such a login at once: a short step ends the wait soon after its retry
-            # delay does (each try is one XML-RPC call), and the RTO ends at this check's write probe
-            await asyncio.sleep(LOGIN_RETRY_STEP_S)
+            await asyncio.sleep(login_retry_step(time.monotonic() - started))
 
 
 LOGIN_RETRY_S = 20.0
-LOGIN_RETRY_STEP_S = 0.1
+LOGIN_RETRY_FAST_S = 2.0
+
+
+def login_retry_step(elapsed_s: float) -> float:
+    """The wait before the next login try. PgBouncer refuses such a login at once, so short steps
+    end the wait soon after its retry delay does (the RTO ends at this check's write probe): every
+    0.1 s for the first two seconds, which covers a short ``server_login_retry``; then every second,
+    so that the default 15 s does not meet ten logins a second on an Odoo just cut over."""
+    return 0.1 if elapsed_s < LOGIN_RETRY_FAST_S else 1.0
 
 
 def _promoted_at(op: Operation) -> datetime:

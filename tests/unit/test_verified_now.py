@@ -107,3 +107,16 @@ def test_exactly_one_writer_now_names_the_nodes_otherwise():
     # a standby last seen as one, unreachable now, cannot write: no proof needed
     standby_down = _view(down("node1", T0), primary("node2", T0, LSN, timeline=2), down("node3", T0))
     assert _judge(standby_down, fenced={"node1"}) == ""
+
+
+def test_odoo_login_is_retried_fast_at_first_then_gently():
+    """Short steps while a short server_login_retry ends (the RTO waits on them), then one try a
+    second: PgBouncer's default 15 s must not meet ten logins a second on an Odoo just cut over."""
+    from checks.stages.verify import LOGIN_RETRY_FAST_S, LOGIN_RETRY_S, login_retry_step
+
+    elapsed, tries = 0.0, 0
+    while elapsed < LOGIN_RETRY_S:
+        elapsed += login_retry_step(elapsed)
+        tries += 1
+    assert login_retry_step(0) == 0.1 and login_retry_step(LOGIN_RETRY_FAST_S) == 1.0
+    assert tries <= 20 + (LOGIN_RETRY_S - LOGIN_RETRY_FAST_S) + 1       # ~38 in 20 s, not 200
