@@ -104,22 +104,24 @@ class FleetApp(App[str | None]):
             self.notify(text, severity="warning", timeout=10)
 
     def _first_poll(self) -> None:
-        _, rows = self.source()
+        snapshot = self.source()
+        rows = snapshot[1]
         complete = bool(rows) and all(r.sampled for r in rows)
         if not complete and time.monotonic() - self._shown_at < FIRST_SHOW_S:
             return
-        self.poll()
+        self.poll(snapshot)
         if complete:
             self._first_timer.stop()
             self.set_interval(self.poll_s, self.poll)
 
-    def poll(self) -> None:
-        """Show the source's rows when they changed, and every second (how long each has been bad)."""
+    def poll(self, snapshot: tuple[int, list[FleetRow]] | None = None) -> None:
+        """Show the source's rows when they changed, and every second (how long each has been bad);
+        ``snapshot``: the source's, already read by the caller."""
         now = self.clock()
         if self.source is None:
             version, rows = 0, self.fixed_rows
         else:
-            version, rows = self.source()
+            version, rows = snapshot or self.source()
         second = int(now.timestamp())
         if version == self._version and second == self._second:
             return

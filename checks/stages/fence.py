@@ -18,7 +18,7 @@ from checks.observe.connect import NodeUnreachable, node_connection
 from checks.observe.lsn import lsn_diff
 from checks.observe.queries import CURRENT_POSITION, RECEIVE_POSITION
 from checks.runbook.commands import CommandResult, run_command
-from checks.stages.pgbouncer import PgBouncerError, admin_console, open_console, preload_show_driver, resume
+from checks.stages.pgbouncer import PgBouncerError, admin_execute, open_console, preload_show_driver, resume
 
 
 class FenceStep(BaseModel):
@@ -142,8 +142,11 @@ async def pause_poolers(cluster: Cluster, consoles: dict | None = None) -> tuple
     for pgb in cluster.pgbouncers:
         for db in pgb.databases:
             try:
-                async with admin_console(pgb, held=consoles.get(pgb.name)) as console:
-                    await console.execute(f"PAUSE {db}")
+                held = consoles.get(pgb.name)      # just opened, or proven by _open_console: no second check
+                if held is not None:
+                    await held.execute(f"PAUSE {db}")
+                else:
+                    await admin_execute(pgb, f"PAUSE {db}")
                 steps.append(FenceStep(name=f"pause {pgb.name}/{db}", ok=True, text=f"PgBouncer {pgb.name}: PAUSE {db}"))
                 paused.append(f"{pgb.name}:{db}")
             except PgBouncerError as exc:
