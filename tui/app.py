@@ -22,6 +22,7 @@ from checks.observe.sample import NodeSample, iso_utc, utcnow
 from checks.observe.signals import Change, SignalBoard
 from checks.observe.ticker import sample_forever
 from tui.activity_keys import ActivityKeys
+from tui.closing import while_open
 from tui.incident_panes import IncidentPanes
 from tui.messages import NodeSampled, SignalsSeen
 from tui.notices import TOAST_CSS, NoticeBoard
@@ -191,9 +192,8 @@ class CockpitApp(NoticeBoard, ActivityKeys, RunbookKeys, App):
 
     # -- sampling -----------------------------------------------------------------
 
+    @while_open
     def on_node_sampled(self, message: NodeSampled) -> None:
-        if self._reports_too_late():
-            return
         # what this incident fenced (the journal's fence actions): FENCED on the panels, not a problem
         fences = self.panes.fences if self.session is not None else None   # kept as journal entries come
         view = self.cluster_watch.update(message.sample, now=self.clock(), fences=fences)
@@ -206,14 +206,8 @@ class CockpitApp(NoticeBoard, ActivityKeys, RunbookKeys, App):
             self._journal_signals(view)
         self._signals_changed(changes)
 
-    def _reports_too_late(self) -> bool:
-        """A worker's report that arrives as the cockpit closes finds its widgets being removed
-        (the header's own parts go first): there is nothing left to show it on."""
-        return not self.screen_stack or not self.screen_stack[0].query("CockpitHeader #verdict")
-
+    @while_open
     def on_signals_seen(self, message: SignalsSeen) -> None:
-        if self._reports_too_late():
-            return
         changes = self.signal_board.update(probes=message.probes, odoo=message.odoo, infra=message.infra,
                                            now=self.clock())
         if self.cluster_view is not None:

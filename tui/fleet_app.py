@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from checks.observe.fleet import FleetRow, fleet_counts
 from checks.observe.sample import utcnow
+from tui.closing import while_open
 from widgets import STYLESHEET
 from widgets.confirm_modal import ConfirmModal
 from widgets.fleet_table import WIDE_FROM, FleetTable
@@ -103,6 +104,7 @@ class FleetApp(App[str | None]):
         for text in self.notices:
             self.notify(text, severity="warning", timeout=10)
 
+    @while_open
     def _first_poll(self) -> None:
         snapshot = self.source()
         rows = snapshot[1]
@@ -114,6 +116,7 @@ class FleetApp(App[str | None]):
             self._first_timer.stop()
             self.set_interval(self.poll_s, self.poll)
 
+    @while_open
     def poll(self, snapshot: tuple[int, list[FleetRow]] | None = None) -> None:
         """Show the source's rows when they changed, and every second (how long each has been bad);
         ``snapshot``: the source's, already read by the caller."""

@@ -10,6 +10,7 @@ from checks.incident.fences import fences_of
 from checks.incident.journal import Event, JournalError
 from checks.runbook.gate_events import GateEvents
 from checks.runbook.gates import RunbookState, judge
+from tui.closing import while_open
 from tui.journal_feed import follow_journal
 from tui.messages import ActionDone, JournalEvents, JournalHealth
 from widgets.checklist import Checklist
@@ -49,6 +50,7 @@ class IncidentPanes(Horizontal):
 
         follow_journal(self, self.session, get_current_worker())
 
+    @while_open
     def on_journal_events(self, message: JournalEvents) -> None:
         self.show_events(message.events)
 
@@ -69,8 +71,9 @@ class IncidentPanes(Horizontal):
                                refusal=refusal)
         self.app.refresh_bindings()      # the footer shows the keys that can act at this stage
 
+    @while_open
     def on_journal_health(self, message: JournalHealth) -> None:
-        self.query_one(ScribeLog).set_alarm(message.alarm)
+        self.show_alarm(message.alarm)
         if message.alarm:
             self.app.notify(message.alarm, title="JOURNAL", severity="error", timeout=30)
 
@@ -82,8 +85,13 @@ class IncidentPanes(Horizontal):
     @work(thread=True, exit_on_error=False, group="notes")
     def run_note(self, kind: str, text: str, data: dict | None) -> None:
         if self.session.note(kind, text, data=data) is None:
-            self.app.call_from_thread(self.query_one(ScribeLog).set_alarm, self.session.alarm)
+            self.app.call_from_thread(self.show_alarm, self.session.alarm)
 
+    @while_open
+    def show_alarm(self, alarm: str | None) -> None:
+        self.query_one(ScribeLog).set_alarm(alarm)
+
+    @while_open
     def on_action_done(self, message: ActionDone) -> None:
         # What the action journaled is on screen before "running" clears: the next step proposed is
         # never the one just done (the feed would bring it up to 0.3 s later).

@@ -24,6 +24,7 @@ from checks.incident.events import Event
 from checks.observe.assess import NodeView
 from checks.training.replay import Recording, ReplayError, ReplayFrame
 from tui.app import PANEL_MIN_WIDTH, TREND_WINDOW_S, CockpitApp
+from tui.closing import while_open
 from widgets import STYLESHEET
 from widgets.checklist import Checklist
 from widgets.cockpit_header import CockpitHeader
@@ -223,6 +224,7 @@ class ReplayScreen(Screen):
             self.at = self.recording.clamp(moment)
             await self._show_position()
 
+    @while_open
     async def _tick(self) -> None:
         now = time.monotonic()
         elapsed, self._last_tick = now - self._last_tick, now

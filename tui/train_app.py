@@ -32,6 +32,7 @@ from checks.training.run import TrainingRun
 from checks.training.scenario import TrainingRefused
 from checks.training.score import TRAINING_BASE, headline, render_score_card, write_training_record
 from tui.app import CockpitApp
+from tui.closing import while_open
 from tui.runbook_bindings import APPROVER_KEYS, OPERATOR_KEYS
 from widgets.checklist import Checklist
 from widgets.cockpit_header import CockpitHeader
@@ -184,6 +185,7 @@ class TrainingApp(CockpitApp):
         event.prevent_default()
 
     # -- time ------------------------------------------------------------------------------------
+    @while_open
     def _tick(self) -> None:
         now = time.monotonic()
         elapsed, self._last_tick = now - self._last_tick, now
