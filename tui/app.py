@@ -22,7 +22,6 @@ from checks.observe.sample import NodeSample, iso_utc, utcnow
 from checks.observe.signals import Change, SignalBoard
 from checks.observe.ticker import sample_forever
 from tui.activity_keys import ActivityKeys
-from tui.closing import while_open
 from tui.incident_panes import IncidentPanes
 from tui.messages import NodeSampled, SignalsSeen
 from tui.notices import TOAST_CSS, NoticeBoard
@@ -32,6 +31,7 @@ from tui.runbook_bindings import RUNBOOK_BINDINGS
 from tui.runbook_keys import RunbookKeys
 from tui.runbook_palette import RunbookCommands
 from widgets import STYLESHEET
+from widgets.closing import while_open
 from widgets.cockpit_header import CockpitHeader
 from widgets.confirm_modal import ConfirmModal
 from widgets.help_screen import HelpScreen

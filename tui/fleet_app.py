@@ -21,8 +21,8 @@ from textual.widgets import DataTable, Footer, Static
 
 from checks.observe.fleet import FleetRow, fleet_counts
 from checks.observe.sample import utcnow
-from tui.closing import while_open
 from widgets import STYLESHEET
+from widgets.closing import while_open
 from widgets.confirm_modal import ConfirmModal
 from widgets.fleet_table import WIDE_FROM, FleetTable
 from widgets.help_screen import HelpScreen

@@ -10,10 +10,10 @@ from checks.incident.fences import fences_of
 from checks.incident.journal import Event, JournalError
 from checks.runbook.gate_events import GateEvents
 from checks.runbook.gates import RunbookState, judge
-from tui.closing import while_open
 from tui.journal_feed import follow_journal
 from tui.messages import ActionDone, JournalEvents, JournalHealth
 from widgets.checklist import Checklist
+from widgets.closing import while_open
 from widgets.scribe_log import ScribeLog
 
 NOTE_KINDS = {"note", "decision", "status", "todo"}

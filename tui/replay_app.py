@@ -24,9 +24,9 @@ from checks.incident.events import Event
 from checks.observe.assess import NodeView
 from checks.training.replay import Recording, ReplayError, ReplayFrame
 from tui.app import PANEL_MIN_WIDTH, TREND_WINDOW_S, CockpitApp
-from tui.closing import while_open
 from widgets import STYLESHEET
 from widgets.checklist import Checklist
+from widgets.closing import while_open
 from widgets.cockpit_header import CockpitHeader
 from widgets.help_screen import HelpScreen
 from widgets.node_panel import NodePanel

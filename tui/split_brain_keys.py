@@ -10,7 +10,7 @@ so it is refused with the sentence saying how to open one.
 
 from __future__ import annotations
 
-from tui.closing import while_open
+from widgets.closing import while_open
 from widgets.confirm_modal import ConfirmModal
 from widgets.prompt_modal import PromptModal
 from widgets.typed_confirm import TypedConfirmModal

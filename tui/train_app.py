@@ -32,9 +32,9 @@ from checks.training.run import TrainingRun
 from checks.training.scenario import TrainingRefused
 from checks.training.score import TRAINING_BASE, headline, render_score_card, write_training_record
 from tui.app import CockpitApp
-from tui.closing import while_open
 from tui.runbook_bindings import APPROVER_KEYS, OPERATOR_KEYS
 from widgets.checklist import Checklist
+from widgets.closing import while_open
 from widgets.cockpit_header import CockpitHeader
 from widgets.confirm_modal import ConfirmModal
 from widgets.replay_bar import ReplayBar

@@ -16,6 +16,7 @@ from checks.runbook.gates import STAGES, RunbookState, StageState
 from widgets.checklist_lines import (  # noqa: F401 - component_style and status_text are still importable from here
     STATUS_MARKS, component_style, hanging, key_pairs, keys_line, status_text
 )
+from widgets.closing import while_open
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 SHORT_BELOW = 16
@@ -353,6 +354,7 @@ its gate and next action under it.
         else:
             busy.update("")
 
+    @while_open
     def _spin(self) -> None:
         self._frame += 1
         self._show_busy()

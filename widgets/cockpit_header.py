@@ -15,6 +15,7 @@ from textual.widgets import Label, Static
 from checks.observe.assess import VERDICTS, ClusterView
 from checks.observe.lsn import human_seconds
 from checks.observe.sample import utcnow
+from widgets.closing import while_open
 
 Clock = Callable[[], datetime]
 
@@ -105,6 +106,7 @@ class CockpitHeader(Widget):
         self.tick()
         self.set_interval(1.0, self.tick)
 
+    @while_open
     def tick(self) -> None:
         """Read the clock (once a second, and whenever a view arrives)."""
         self.now = self.clock()

@@ -1,4 +1,4 @@
-"""Reports that arrive as the cockpit closes: dropped, never shown and never a crash (tui.closing).
+"""Reports that arrive as the cockpit closes: dropped, never shown and never a crash (widgets.closing).
 
 Textual removes the widgets of a closing app each on its own task, in no fixed order, while the app
 still handles messages already queued. CI once raised ``NoMatches`` on the split-brain banner when a
@@ -20,9 +20,9 @@ from checks.runbook.session import Session
 from tests.fixtures_samples import T0, StepClock, healthy, healthy_round
 from tests.pane_fixtures import timeline
 from tui.app import CockpitApp
-from tui.closing import closing
 from tui.incident_panes import IncidentPanes
 from tui.messages import JournalEvents, JournalHealth, NodeSampled
+from widgets.closing import closing
 
 
 def keep_posting(post: Callable[[int], None]) -> asyncio.Task:
