@@ -13,10 +13,11 @@ SELECT
   current_setting('cluster_name') AS cluster_name,
   (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier,
   pg_postmaster_start_time() AS postmaster_start,
-  -- pg_settings hides data_directory from a role without pg_read_all_settings (NULL, no error)
-  (SELECT setting FROM pg_settings WHERE name = 'data_directory') AS data_directory,
+  -- data_directory is readable only with pg_read_all_settings' privileges (NULL without, no error)
+  CASE WHEN pg_has_role('pg_read_all_settings', 'USAGE') THEN current_setting('data_directory') END
+       AS data_directory,
   CASE WHEN r.in_recovery
-       THEN (SELECT setting::float8 / 1000 FROM pg_settings WHERE name = 'recovery_min_apply_delay')
+       THEN extract(epoch FROM current_setting('recovery_min_apply_delay')::interval)::float8
        END AS apply_delay_s,
   CASE WHEN r.in_recovery THEN pg_last_wal_receive_lsn()::text END AS receive_lsn,
   CASE WHEN r.in_recovery THEN pg_last_wal_replay_lsn()::text END AS replay_lsn,

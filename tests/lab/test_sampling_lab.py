@@ -167,6 +167,58 @@ def test_the_sample_query_is_parsed_once_per_connection(lab):
     assert len({rows[0]["prepare_time"] for rows in seen}) == 1, seen
 
 
+def _sample_as(st, cluster, node: str, role: str | None = None):
+    """One sample of ``node``: as configured (the cockpit role), or as ``role`` on its real port (the
+    lab trusts every role but cockpit there)."""
+    target = cluster.node(node)
+    if role is not None:
+        port = next(n["port"] for n in st["nodes"] if n["name"] == node)
+        target = target.model_copy(update={"dsn": f"postgresql://{role}@127.0.0.1:{port}/postgres",
+                                           "password_env": None})
+    sampler = NodeSampler(target, cluster.sampling)
+
+    async def go():
+        try:
+            return await sampler.sample()
+        finally:
+            await sampler.close()
+
+    return asyncio.run(go())
+
+
+def test_the_sample_reads_the_data_directory_by_privilege_and_a_standby_s_apply_delay(lab):
+    """current_setting, not the pg_settings view (which builds every setting's row on every sample):
+    data_directory is shown to a role with pg_read_all_settings' privileges (a superuser, pg_monitor)
+    and NULL to one without, never an error; recovery_min_apply_delay in seconds, whatever its unit."""
+    st = lab.status()
+    _, cluster = cluster_of(lab)
+    data_directory = psql(st, "node1", "show data_directory")
+    psql(st, "node1", "create role sample_plain login; create role sample_monitor login in role pg_monitor")
+    try:
+        assert cluster.node("node1").dsn.startswith("postgresql://cockpit@")        # the lab's superuser
+        seen = {role: _sample_as(st, cluster, "node1", None if role == "cockpit" else role)
+                for role in ("cockpit", "sample_monitor", "sample_plain")}
+        assert all(s.reachable and s.error is None for s in seen.values()), {r: s.error for r, s in seen.items()}
+        assert seen["cockpit"].data_directory == seen["sample_monitor"].data_directory == data_directory
+        assert seen["sample_plain"].data_directory is None
+        assert seen["sample_plain"].current_lsn and seen["sample_plain"].system_identifier   # the rest is there
+    finally:
+        psql(st, "node1", "drop role sample_plain; drop role sample_monitor")
+    before = one_round(lab).node("node2").sample
+    assert before.apply_delay_s == 0.0
+    psql(st, "node2", "alter system set recovery_min_apply_delay = '5min'")
+    try:
+        psql(st, "node2", "select pg_reload_conf()")
+        deadline = time.monotonic() + 10
+        while (delayed := one_round(lab).node("node2").sample).apply_delay_s != 300.0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert delayed.apply_delay_s == 300.0
+        assert delayed.data_directory == psql(st, "node2", "show data_directory")
+    finally:
+        psql(st, "node2", "alter system reset recovery_min_apply_delay")
+        psql(st, "node2", "select pg_reload_conf()")
+
+
 def test_persistent_connection_reconnects_after_crash_and_start(scratch_lab):
     lab = scratch_lab
     name, cluster = cluster_of(lab)
