@@ -219,6 +219,24 @@ def test_the_sample_reads_the_data_directory_by_privilege_and_a_standby_s_apply_
         psql(st, "node2", "select pg_reload_conf()")
 
 
+def test_a_sample_query_the_server_refuses_is_said_as_its_error_not_as_a_failed_connection(lab):
+    """A DBA's monitoring role that may not call a function the sample needs: the connection was
+    made, so the line says the server answered the query with its error, in the server's words."""
+    st = lab.status()
+    _, cluster = cluster_of(lab)
+    port = next(n["port"] for n in st["nodes"] if n["name"] == "node1")
+    psql(st, "node1", "create role sample_denied login")
+    psql(st, "node1", "revoke execute on function pg_postmaster_start_time() from public")
+    try:
+        sample = _sample_as(st, cluster, "node1", "sample_denied")
+    finally:
+        psql(st, "node1", "grant execute on function pg_postmaster_start_time() to public")
+        psql(st, "node1", "drop role sample_denied")
+    assert not sample.reachable
+    assert sample.error == (f'the server at "127.0.0.1", port {port} answered the sample query with an error: '
+                            "permission denied for function pg_postmaster_start_time")
+
+
 def test_persistent_connection_reconnects_after_crash_and_start(scratch_lab):
     lab = scratch_lab
     name, cluster = cluster_of(lab)
