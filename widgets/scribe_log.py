@@ -206,14 +206,32 @@ Each row: UTC time `HH:MM:SS.fZ`, seat, author, kind and text.
         """all -> notes & decisions -> actions & evidence -> alarms -> all."""
         self.filter_index = (self.filter_index + 1) % len(FILTERS)
 
-    def action_close(self) -> None:
-        """Escape: hide the full text if shown, else leave the input: closed, or (pinned, in the scribe
-        seat) still shown with the focus on the timeline, so the next key is a key again."""
+    def _escape_does(self) -> str | None:
+        """What Escape does here now: hide the full text if shown, else leave the input: closed, or
+        (pinned, in the scribe seat) still shown with the focus on the timeline, so the next key is a
+        key again; None when there is nothing to close, and Escape goes on to the screen's own
+        binding (the fleet cockpit's: back to the fleet) in the same press."""
         if self._detail_id is not None:
+            return "detail"
+        if self.show_input and not self.pin_input:
+            return "input"
+        if self.query_one("#scribe-input").has_focus:
+            return "focus"
+        return None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "close":
+            return self._escape_does() is not None
+        return True
+
+    def action_close(self) -> None:
+        """Escape (see :meth:`_escape_does`)."""
+        does = self._escape_does()
+        if does == "detail":
             self._show_detail(None)
-        elif self.show_input and not self.pin_input:
+        elif does == "input":
             self.close_input()
-        elif self.query_one("#scribe-input").has_focus:
+        elif does == "focus":
             self.timeline.focus()
 
     # -- reactive plumbing --------------------------------------------------------

@@ -120,6 +120,28 @@ async def test_enter_opens_a_new_incident_escape_returns_with_the_seat_kept_and_
     assert (directory / "journal.sqlite3").exists()
 
 
+async def test_escape_in_the_scribe_log_goes_back_at_once_when_it_has_nothing_to_close(fleet):
+    """The scribe log takes Escape only to close what it shows (the full text, the note input); with
+    its timeline focused and nothing open, one Escape goes back to the fleet."""
+    from widgets.scribe_log import ScribeLog
+
+    app = fleet.cockpit_app("shop")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        log = app.query_one(ScribeLog)
+        log.open_input()
+        log.focus_input()
+        await pilot.pause()
+        await pilot.press("escape")                      # the first closes the note input ...
+        await pilot.pause()
+        assert app.is_running and not log.show_input
+        log.timeline.focus()
+        await pilot.pause()
+        await pilot.press("escape")                      # ... and with nothing open, one goes back
+        await pilot.pause()
+    assert app.return_value == BACK
+
+
 async def test_escape_waits_for_a_running_action(fleet):
     app = fleet.cockpit_app("erp")
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
