@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -89,7 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--quick", action="store_true", help="a short run that still measures every figure")
     args = parser.parse_args(argv)
-    figures = measure(args.quick)
+    from lab.errors import LabError
+
+    try:
+        figures = measure(args.quick)
+    except (LabError, RuntimeError, OSError, subprocess.SubprocessError) as exc:   # a lab or tool failed here
+        print(f"bench/run: stopped: {exc}", file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps(figures))
         return 0
