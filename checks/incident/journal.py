@@ -41,11 +41,11 @@ from checks.incident.events import (  # noqa: F401  (re-exported: the kinds are 
 )
 from checks.incident.journal_samples import JournalSamples
 from checks.incident.schema import SCHEMA as _SCHEMA
+from checks.incident.schema import SCHEMA_VERSION
 from checks.incident.seats import SEATS
 from checks.observe.sample import NodeSample, iso_utc, utcnow
 from checks.observe.sample_policy import STATE_REASONS, SampleRecorder
 
-SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 5000
 
 # Before these are journaled, the newest sample of every node is written too, so the
@@ -238,6 +238,7 @@ class Journal(JournalSamples):
                         self._conn.execute("ROLLBACK")
                 except sqlite3.Error:
                     pass
+                self._current, self._turning = False, None      # an upgrade it held is undone too: ask again
                 raise JournalWriteError(f"journal {self.path} is not writable: {_reason(exc)}") from None
 
     def append(self, kind: str, text: str, *, seat: str, author: str, stage: int | None = None,

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from checks.incident import sample_peaks
+from checks.incident.schema import SCHEMA_VERSION
 from checks.observe.sample import NodeSample, iso_utc
 from checks.observe.sample_policy import SampleRecorder, state_change, turning_points
 
@@ -20,6 +21,7 @@ TURNING_LOOKUPS_MAX = 20_000
 
 class JournalSamples:
     _turning: bool | None = None                                    # the journal has a turning_points table
+    _current = False                                                # its schema version is this cockpit's
     _lock: Any
     recorder: SampleRecorder
 
@@ -106,6 +108,8 @@ class JournalSamples:
         :func:`turning_points`: itself when it is its node's first, and both sides of a change of state
         with its neighbours in time (a sample written after newer ones, as an action's round can be, is
         judged where it falls)."""
+        if not self._current:
+            self._upgrade(conn)
         stored = conn.execute("SELECT value FROM meta WHERE key = ?", (sample_peaks.META_KEY,)).fetchone()
         if stored is not None:
             peaks = sample_peaks.raised(sample_peaks.loads(stored[0]), sample)
@@ -127,6 +131,28 @@ class JournalSamples:
             if row is not None and self._changed(NodeSample.model_validate_json(row[1]), sample):
                 marks.update((row[0], sample_id))
         conn.executemany("INSERT OR IGNORE INTO turning_points (sample_id) VALUES (?)", [(m,) for m in marks])
+
+    def _upgrade(self, conn) -> None:
+        """A version 1 journal (:mod:`checks.incident.schema`) becomes version 2 in the transaction of the
+        first sample written to it: its peaks counted again from every sample (the else branch of
+        :meth:`_note_sample`), and its marks made again from every sample by the same rule."""
+        if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            conn.execute("DELETE FROM meta WHERE key = ?", (sample_peaks.META_KEY,))
+            conn.execute("CREATE TABLE IF NOT EXISTS turning_points (sample_id INTEGER PRIMARY KEY)")
+            conn.execute("DELETE FROM turning_points")
+            marks, last = set(), {}
+            for row_id, node, data in conn.execute("SELECT id, node, data FROM samples ORDER BY node, at, id"):
+                sample = NodeSample.model_validate_json(data)
+                before = last.get(node)
+                if before is None:
+                    marks.add(row_id)
+                elif self._changed(before[1], sample):
+                    marks.update((before[0], row_id))
+                last[node] = (row_id, sample)
+            conn.executemany("INSERT INTO turning_points (sample_id) VALUES (?)", [(m,) for m in marks])
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._turning = True
+        self._current = True
 
     def _changed(self, one: NodeSample, other: NodeSample) -> bool:
         over = self.recorder.over_slo

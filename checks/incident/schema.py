@@ -1,7 +1,14 @@
-"""The journal's SQLite schema (``PRAGMA user_version`` 1): events, node samples, and the incident's meta.
+"""The journal's SQLite schema (``PRAGMA user_version``): events, node samples, and the incident's meta.
 
-``turning_points`` (the ids of the samples a resumed Watch must see) came later, in the same version: a
-journal without it is read as before, whole (:mod:`checks.incident.journal_samples`)."""
+Version 2 keeps, as each sample is written, the standby peaks (in ``meta``) and ``turning_points`` (the
+ids of the samples a resumed Watch must see). A cockpit that reads version 1 knows neither, and writing
+samples it would leave both stale (a close-out that understates a standby's data risk), so it refuses a
+version 2 journal ("newer than this cockpit reads"). A version 1 journal is read here, and becomes
+version 2 with the first sample written to it: its peaks counted again from every sample, and the
+marks an older cockpit may have left incomplete dropped (it is then read whole on resume, as before).
+"""
+
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
