@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -93,20 +92,6 @@ def patroni_defaults() -> dict[str, int]:
         return {"ttl": 30, "loop_wait": 10, "retry_timeout": 10}  # Patroni 3.x's documented defaults
 
 
-def free_ports(count: int) -> list[int]:
-    """count distinct loopback ports nothing listens on (held together while chosen)."""
-    socks = []
-    try:
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind(("127.0.0.1", 0))
-            socks.append(sock)
-        return [sock.getsockname()[1] for sock in socks]
-    finally:
-        for sock in socks:
-            sock.close()
-
-
 def _http_json(url: str, timeout: float = 2.0):
     with urllib.request.urlopen(url, timeout=timeout) as reply:
         return json.loads(reply.read().decode())
@@ -142,6 +127,7 @@ class PatroniLab:
 
     def __init__(self, folder: Path):
         from lab.processes import give_away
+        from tests.lab_fixture import free_ports
 
         self.dir = Path(folder)
         self.dir.mkdir(parents=True, exist_ok=True)

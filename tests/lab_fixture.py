@@ -16,6 +16,7 @@ from lab.layout import ODOO_OFFSET
 from lab.processes import lab_processes
 
 _handed_out: set[int] = set()
+_handed_ports: set[int] = set()
 _made: list[Lab] = []
 
 
@@ -29,16 +30,61 @@ def _port_free(port: int) -> bool:
     return True
 
 
+LOWEST_BASE = 10000
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+def ephemeral_ports() -> tuple[int, int]:
+    """The kernel's range for the local ports of outgoing connections (Linux's default if unreadable)."""
+    try:
+        low, high = (int(v) for v in EPHEMERAL_RANGE.read_text().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def _base_ranges() -> list[tuple[int, int]]:
+    """Where a lab's 202 ports may start: below and above the ephemeral range. A port inside it can be
+    taken by any outgoing connection (150 of them in the fleet bench) between the check and the bind,
+    and a lab's proxy once failed with "address already in use" that way."""
+    low, high = ephemeral_ports()
+    ranges = [(LOWEST_BASE, low - 1 - ODOO_OFFSET), (max(high + 1, LOWEST_BASE), 65535 - ODOO_OFFSET)]
+    return [(a, b) for a, b in ranges if b - a >= 10 * ODOO_OFFSET]
+
+
 def free_base_port(attempts: int = 200) -> int:
-    """A random base port in 20000-50000 with base..base+201 all free right now."""
+    """A random base port outside the ephemeral range with base..base+201 all free right now."""
+    ranges = _base_ranges()
+    if not ranges:
+        raise RuntimeError(f"no room for a lab's ports outside the ephemeral range {ephemeral_ports()} "
+                           f"({EPHEMERAL_RANGE})")
     for _ in range(attempts):
-        base = random.randint(20000, 50000 - ODOO_OFFSET)
-        if any(abs(base - other) <= ODOO_OFFSET for other in _handed_out):
-            continue  # another lab of this test run may not have bound its ports yet
+        start, end = random.choices(ranges, weights=[b - a for a, b in ranges])[0]
+        base = random.randint(start, end)
+        if any(abs(base - other) <= ODOO_OFFSET for other in _handed_out) or any(
+                base <= p <= base + ODOO_OFFSET for p in _handed_ports):
+            continue  # another lab (or bench cluster) of this run may not have bound its ports yet
         if all(_port_free(port) for port in range(base, base + ODOO_OFFSET + 1)):
             _handed_out.add(base)
             return base
-    raise RuntimeError("no free range of 202 ports found in 20000-50000")
+    raise RuntimeError(f"no free range of {ODOO_OFFSET + 1} ports found outside the ephemeral range "
+                       f"{ephemeral_ports()}")
+
+
+def free_ports(count: int, attempts: int = 2000) -> list[int]:
+    """``count`` distinct loopback ports outside the ephemeral range, nothing listening on them now
+    (the kernel's own choice, port 0, comes from inside that range)."""
+    ranges, chosen = _base_ranges(), []
+    for _ in range(attempts):
+        if len(chosen) == count:
+            return chosen
+        start, end = random.choices(ranges, weights=[b - a for a, b in ranges])[0]
+        port = random.randint(start, end + ODOO_OFFSET)
+        taken = port in chosen or port in _handed_ports or any(b <= port <= b + ODOO_OFFSET for b in _handed_out)
+        if not taken and _port_free(port):
+            chosen.append(port)
+            _handed_ports.add(port)
+    raise RuntimeError(f"no {count} free ports found outside the ephemeral range {ephemeral_ports()}")
 
 
 def _traversable_by_all(path: Path) -> bool:
