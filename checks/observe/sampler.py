@@ -160,11 +160,13 @@ def describe_error(exc: BaseException, sampling: Sampling, dsn: str | None = Non
     """One redacted line for an exception met while sampling, in libpq's words (checks.observe.libpq):
     one stable text per cause; a query that outlived the statement timeout says so, and one the
     server answered with an error says that (never "connection failed": the connection was made)."""
-    where = cached_params(dsn).where if dsn else "server"
-    if query and isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+    if not query:
+        return connection_error(exc, dsn)
+    where = cached_params(dsn).where if dsn else "server"      # a configured DSN, read at load
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         return (f"timeout expired: the {where} accepted the connection but did not answer the sample query "
                 f"within {sampling.statement_timeout_s:g} s")
-    if query and isinstance(exc, asyncpg.PostgresError):
+    if isinstance(exc, asyncpg.PostgresError):
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return redact(f"the {where} answered the sample query with an error: {text}")
     return connection_error(exc, dsn)
