@@ -215,7 +215,8 @@ Each row: UTC time `HH:MM:SS.fZ`, seat, author, kind and text.
             return "detail"
         if self.show_input and not self.pin_input:
             return "input"
-        if self.query_one("#scribe-input").has_focus:
+        field = self.query("#scribe-input")      # asked by the footer too, also while the log is removed
+        if field and field.first().has_focus:
             return "focus"
         return None
 
