@@ -111,6 +111,9 @@ def clean_text(text: Any, field: str, *, required: bool = False) -> str:
 _MD_ANYWHERE = re.compile(r"[`*\[\]<>|]|~(?=~)|(?<=~)~|\\(?=[!-/:-@\[-`{-~])|&(?=[A-Za-z#])")
 _MD_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 _MD_LINE_START = re.compile(r"^(\s*)([#+=~-]|\d+(?=[.)]))")
+# One line of printable ASCII holding none of the characters md escapes: unchanged by md (most
+# text is; a record of ten thousand entries is rendered mostly through this test).
+_MD_PLAIN = re.compile(r"[ !\"#$%'()+,\-./0-9:;=?@A-Z^a-z{}]*")
 
 
 def md(text: Any, *, line_start: bool = False) -> str:
@@ -122,7 +125,14 @@ def md(text: Any, *, line_start: bool = False) -> str:
     text. Line breaks are kept (``list_item`` indents them); every line after the first, and the
     first too when ``line_start``, also has a leading ``#``, ``-``, ``+``, ``=``, ``~`` or ``1.``
     escaped (a heading, a list, a setext underline, a fence)."""
-    lines = visible(text if isinstance(text, str) else str(text)).split("\n")
+    text = text if isinstance(text, str) else str(text)
+    if not line_start and _MD_PLAIN.fullmatch(text):
+        return text
+    return _md_escaped(text, line_start)
+
+
+def _md_escaped(text: str, line_start: bool) -> str:
+    lines = visible(text).split("\n")
     out = []
     for i, line in enumerate(lines):
         line = _MD_UNDERSCORE.sub(r"\\_", _MD_ANYWHERE.sub(r"\\\g<0>", line))

@@ -87,18 +87,22 @@ class RiskBook:
                     f"the data risk {entry['origin']} at {clock(entry['at'])}, stated in the summary"
         return statement
 
+    def _replaced(self) -> list[str]:
+        """The statements text may hold, longest first (the record asks for each of its lines)."""
+        return sorted((x["statement"] for x in self.entries if len(x["statement"]) >= MIN_STATEMENT),
+                      key=lambda statement: -len(statement))
+
     def refer(self, text: str, clock) -> str:
         """``text`` with every statement the summary states replaced by its reference."""
-        for entry in sorted(self.entries, key=lambda x: -len(x["statement"])):
-            if len(entry["statement"]) >= MIN_STATEMENT and entry["statement"] in text:
-                text = text.replace(entry["statement"], self.reference(entry["statement"], clock))
+        for statement in self._replaced():
+            if statement in text:
+                text = text.replace(statement, self.reference(statement, clock))
         return text
 
     def without(self, text: str) -> str:
         """``text`` with the statements left out (a short line of the summary)."""
-        for entry in sorted(self.entries, key=lambda x: -len(x["statement"])):
-            if len(entry["statement"]) >= MIN_STATEMENT:
-                text = text.replace(entry["statement"], "")
+        for statement in self._replaced():
+            text = text.replace(statement, "")
         return text.strip().rstrip(":;,").strip()
 
 

@@ -15,7 +15,7 @@ def utcnow() -> datetime:
 
 def iso_utc(moment: datetime) -> str:
     """``2026-12-01T08:12:21.123456Z``: UTC with microseconds and an explicit zone."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")[:-6] + "Z"   # strftime's %f, faster
 
 
 def parse_iso(text: str) -> datetime:

@@ -9,7 +9,9 @@ cluster's nodes are closed ports, so the drill stops at stage 1 after journaling
 
 from __future__ import annotations
 
+import random
 import socket
+import string
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -18,7 +20,7 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from checks.config.text import NAME_MAX, TEXT_MAX, TextRefused, clean_name, clean_text, md, visible
+from checks.config.text import NAME_MAX, TEXT_MAX, TextRefused, _md_escaped, clean_name, clean_text, md, visible
 from checks.incident.events import Event
 from checks.incident.journal import Journal
 from checks.incident.record import render_record_from
@@ -80,6 +82,19 @@ def test_markdown_escape_leaves_plain_words_alone():
     assert md("transaction_read_only = off on node2 (1.5 kB)") == "transaction_read_only = off on node2 (1.5 kB)"
     assert md("<b>*x* _y_ [l](u) a|b ~~s~~ `c` &amp;") == r"\<b\>\*x\* \_y\_ \[l\](u) a\|b \~\~s\~\~ \`c\` \&amp;"
     assert md("one\n# two\n- three\n1. four\n```\n~~~") == "one\n\\# two\n\\- three\n1\\. four\n\\`\\`\\`\n\\~\\~\\~"
+
+
+def test_markdown_fast_path_gives_what_the_full_escape_gives():
+    """md answers most text at once, unchanged: every string that test lets through is one the full
+    escape leaves as it is, and every string holding something it escapes goes the long way."""
+    rng = random.Random(17)
+    alphabet = string.printable + "é€\u202e\x1b\x7f\u2028"
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert md(text) == _md_escaped(text, False), text
+        assert md(text, line_start=True) == _md_escaped(text, True), text
+    for plain in ("node2 is 1.5 kB behind (replay 0:00:03)", "# 1. - + = ~ a heading's marks, mid-line", ""):
+        assert md(plain) == _md_escaped(plain, False) == plain
 
 
 # -- the record ------------------------------------------------------------------------------------
