@@ -42,13 +42,19 @@ class IncidentPanes(Horizontal):
             # after the first refresh: the screen's auto-focus would otherwise take it back
             self.call_after_refresh(log.focus_input)
         self.query_one(Checklist).update_state(self.state, actions=self.actions_for_seat(self.state))
+        # A resumed incident's entries are read here, before the first frame: read by the feed's thread
+        # they came a layout later, and held the journal while the screen's first note waited on it.
+        try:
+            self.show_events(self.session.journal.events())
+        except JournalError:
+            pass                             # the feed shows the journal's alarm
         self.follow()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="journal")
     def follow(self) -> None:
         from textual.worker import get_current_worker
 
-        follow_journal(self, self.session, get_current_worker())
+        follow_journal(self, self.session, get_current_worker(), self.events[-1].id if self.events else 0)
 
     @while_open
     def on_journal_events(self, message: JournalEvents) -> None:

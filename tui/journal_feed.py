@@ -16,9 +16,8 @@ from tui.messages import JournalEvents, JournalHealth
 POLL_S = 0.3
 
 
-def follow_journal(target, session, worker) -> None:
-    """Runs in a thread worker until cancelled."""
-    last_id = 0
+def follow_journal(target, session, worker, last_id: int = 0) -> None:
+    """Runs in a thread worker until cancelled; ``last_id``: the newest entry already on screen."""
     last_alarm: str | None = None
     while not worker.is_cancelled:
         try:

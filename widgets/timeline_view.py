@@ -143,7 +143,7 @@ class TimelineView(ScrollView, can_focus=True):
         self._resize_virtual()
         if follow:
             self.move_cursor(len(self.rows) - 1, announce=False)
-            self._pinned = True
+            self._pin(True)
         self.refresh()
 
     def row_text(self, index: int) -> str:
@@ -168,24 +168,31 @@ class TimelineView(ScrollView, can_focus=True):
 
     # -- actions ------------------------------------------------------------------
 
+    def _pin(self, pinned: bool) -> None:
+        """Follow the newest row (or stop). Following, the view is anchored to its end (Textual's
+        anchor): the compositor puts it there as it lays the view out, so a resumed night's first
+        frame already shows its last entry, not its first rows and a scroll a frame later."""
+        self._pinned = pinned
+        self.anchor(pinned)
+
     def action_cursor(self, step: int) -> None:
-        self._pinned = False
+        self._pin(False)
         self.move_cursor(self.cursor + step)
 
     def action_page(self, direction: int) -> None:
-        self._pinned = False
+        self._pin(False)
         self.move_cursor(self.cursor + direction * max(1, self.scrollable_content_region.height - 1))
 
     def action_first(self) -> None:
-        self._pinned = False
+        self._pin(False)
         self.move_cursor(0)
 
     def action_newest(self) -> None:
-        self._pinned = True
+        self._pin(True)
         self.move_cursor(len(self.rows) - 1)
 
     def on_mouse_scroll_up(self) -> None:
-        self._pinned = False             # reading older rows: new ones must not pull the view away
+        self._pin(False)                 # reading older rows: new ones must not pull the view away
 
     def action_select(self) -> None:
         if self.cursor_event is not None:
@@ -227,8 +234,7 @@ class TimelineView(ScrollView, can_focus=True):
         if self.cursor < 0:
             return
         if height == 0:
-            self.call_after_refresh(self._scroll_to_cursor)
-            return
+            return                          # not laid out yet: on_resize scrolls, before the first frame
         top, last = self.scroll_offset.y, self.cursor + len(self._cursor_more())
         if self.cursor < top:
             self.scroll_to(y=self.cursor, animate=False, immediate=True)

@@ -172,3 +172,37 @@ async def test_the_replay_timeline_shows_exactly_each_frames_events_forward_and_
             assert [e.id for e in log.timeline.rows] == [e.id for e in frame]
             assert shown(app)[-1:] == [e.id for e in frame[-1:]]
             assert len(set(counted.rows)) <= 2 * log.timeline.scrollable_content_region.height
+
+
+async def test_a_resumed_nights_first_frame_shows_its_newest_entry():
+    """Events handed over before the first layout (a resumed incident reads its journal as the panes
+    mount): the very first lines the timeline renders are its tail, not its first rows with a scroll
+    a frame later; the arrows leave the tail (new events do not pull the view), `end` follows again."""
+    frames: list[str] = []
+
+    def setup(app) -> None:
+        view = app.query_one(ScribeLog).timeline
+        render_lines = view.render_lines
+
+        def recorded(crop):
+            strips = render_lines(crop)
+            frames.append("\n".join(strip.text for strip in strips))
+            return strips
+
+        view.render_lines = recorded
+        app.query_one(ScribeLog).add_events(events(1, EVENTS))
+
+    app = Harness(lambda: [ScribeLog()], setup)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        view = app.query_one(ScribeLog).timeline
+        assert frames and f"event {EVENTS:05d}" in frames[0] and "event 00001 " not in frames[0]
+        assert view.is_anchored
+        view.focus()
+        await pilot.press("up")
+        assert not view.is_anchored
+        app.query_one(ScribeLog).add_events(events(EVENTS + 1, 1))
+        await settled(pilot)
+        assert EVENTS + 1 not in shown(app)
+        await pilot.press("end")
+        assert view.is_anchored and shown(app)[-1] == EVENTS + 1
