@@ -219,6 +219,53 @@ def test_the_sample_reads_the_data_directory_by_privilege_and_a_standby_s_apply_
         psql(st, "node2", "select pg_reload_conf()")
 
 
+def test_the_wal_senders_and_receiver_are_the_views_rows_for_every_role(lab):
+    """The sample reads pg_stat_get_wal_senders() and pg_stat_get_wal_receiver(), the functions behind
+    pg_stat_replication and pg_stat_wal_receiver (cheaper for a fresh backend to plan): the same rows
+    as the views, for the lab's superuser, a pg_monitor member and a plain role (which the functions
+    show the rows without their positions, as the views do), and none where a node has none."""
+    st = lab.status()
+    _, cluster = cluster_of(lab)
+    psql(st, "node1", "create role sample_plain login; create role sample_monitor login in role pg_monitor")
+    views = {}
+    try:
+        for role in ("cockpit", "sample_monitor", "sample_plain"):
+            as_role = None if role == "cockpit" else role
+            for node in ("node1", "node2"):
+                sample = _sample_as(st, cluster, node, as_role)
+                assert sample.reachable, sample.error
+                port = next(n["port"] for n in st["nodes"] if n["name"] == node)
+                seen = psql_as(role, port, "select coalesce(json_agg(s), '[]') from (select application_name, "
+                                           "state, sent_lsn::text from pg_stat_replication order by 1) s")
+                receiver = psql_as(role, port, "select coalesce(json_agg(w), '[]') from (select status, "
+                                               "sender_port, received_tli from pg_stat_wal_receiver) w")
+                views[(role, node)] = (json.loads(seen), json.loads(receiver))
+                senders = [{"application_name": p.application_name, "state": p.state, "sent_lsn": p.sent_lsn}
+                           for p in sample.replication]
+                got = [{"status": w.status, "sender_port": w.sender_port, "received_tli": w.received_tli}
+                       for w in ([sample.wal_receiver] if sample.wal_receiver else [])]
+                want_senders, want_receiver = views[(role, node)]
+                assert [p["application_name"] for p in senders] == [p["application_name"] for p in want_senders]
+                assert [p["state"] for p in senders] == [p["state"] for p in want_senders]
+                assert [p["sent_lsn"] is None for p in senders] == [p["sent_lsn"] is None for p in want_senders]
+                assert got == want_receiver
+    finally:
+        psql(st, "node1", "drop role sample_plain; drop role sample_monitor")
+    assert [p["application_name"] for p in views[("cockpit", "node1")][0]] == ["node2", "node3"]
+    assert views[("cockpit", "node1")][0][0]["sent_lsn"] is not None
+    assert views[("sample_plain", "node1")][0][0]["sent_lsn"] is None        # hidden from a plain role
+    assert views[("cockpit", "node2")][0] == [] and views[("cockpit", "node2")][1][0]["status"] == "streaming"
+
+
+def psql_as(role: str, port: int, sql: str) -> str:
+    """``sql`` as ``role`` on the node's real port (the lab trusts every role but cockpit there; the
+    cockpit role is a superuser, as postgres is)."""
+    out = subprocess.run(["runuser", "-u", "postgres", "--", "psql", "-X", "-At", "-h", "127.0.0.1", "-p", str(port),
+                          "-U", "postgres" if role == "cockpit" else role, "-d", "postgres", "-c", sql],
+                         capture_output=True, text=True, timeout=30, check=True)
+    return out.stdout.strip()
+
+
 def test_a_sample_query_the_server_refuses_is_said_as_its_error_not_as_a_failed_connection(lab):
     """A DBA's monitoring role that may not call a function the sample needs: the connection was
     made, so the line says the server answered the query with its error, in the server's words."""
