@@ -9,13 +9,11 @@ none is still waiting for its first round (every row has a sampled or an unreach
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
-from bench.first_frame import ROOT
+from bench.tmux_pane import Pane
 
 SIZE = (120, 40)
 
@@ -32,40 +30,18 @@ def complete_frame(screen: str, clusters: int) -> bool:
     return f"Fleet · {clusters} clusters · " in first and " waiting" not in first
 
 
-class _Fleet:
+class _Fleet(Pane):
     """``failover-cockpit run --all CONFIG`` in a tmux pane of a private tmux server."""
 
     def __init__(self, config_path: str) -> None:
-        self.socket = f"ofc-bench-fleet-{uuid.uuid4().hex[:8]}"
         self.config = str(Path(config_path).resolve())
         self.clusters = _clusters(self.config)
-
-    def _tmux(self, *args: str) -> str:
-        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True).stdout
-
-    def start(self) -> float:
-        # COLUMNS/LINES (exported by some shells and by pytest) would win over the pane's size
-        command = ["env", "-u", "COLUMNS", "-u", "LINES", sys.executable, "-m", "cli", "run", "--all", self.config]
-        started = time.monotonic()
-        subprocess.run(["tmux", "-L", self.socket, "new-session", "-d", "-s", "fleet", "-x", str(SIZE[0]),
-                        "-y", str(SIZE[1]), "-c", str(ROOT), *command], check=True)
-        return started
+        super().__init__([sys.executable, "-m", "cli", "run", "--all", self.config], size=SIZE, name="fleet")
 
     def wait_complete(self, started: float, timeout_s: float) -> float:
-        screen = ""
-        while time.monotonic() - started < timeout_s:
-            screen = self._tmux("capture-pane", "-p", "-t", "fleet")
-            if complete_frame(screen, self.clusters):
-                return round(time.monotonic() - started, 3)
-            time.sleep(0.05)     # each look is a tmux process: looking more often takes the CPU it measures
-        raise RuntimeError(f"no complete fleet frame within {timeout_s}s; last screen:\n{screen}")
-
-    @property
-    def pid(self) -> int:
-        return int(self._tmux("display-message", "-p", "-t", "fleet", "#{pane_pid}").strip())
-
-    def stop(self) -> None:
-        self._tmux("kill-server")
+        # each look is a tmux process: looking more often takes the CPU it measures
+        return self.wait_until(lambda screen: complete_frame(screen, self.clusters), started, timeout_s,
+                               what="a complete fleet frame", poll_s=0.05)
 
 
 def fleet_first_frame_s(config_path: str, timeout_s: float = 60.0) -> float:
@@ -74,7 +50,7 @@ def fleet_first_frame_s(config_path: str, timeout_s: float = 60.0) -> float:
     try:
         return fleet.wait_complete(fleet.start(), timeout_s)
     finally:
-        fleet.stop()
+        fleet.kill()
 
 
 def _proc_rss_mb(pid: int) -> float:
@@ -102,7 +78,7 @@ def fleet_process_figures(config_path: str, seconds: float, timeout_s: float = 6
         return {"fleet_rss_mb": _proc_rss_mb(pid), "fleet_screen_cpu_pct": round(cpu, 2),
                 "fleet_first_frame_s": first}
     finally:
-        fleet.stop()
+        fleet.kill()
 
 
 def fleet_rss_mb(config_path: str, seconds: float) -> float:

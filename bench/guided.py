@@ -31,17 +31,14 @@ from __future__ import annotations
 
 import re
 import statistics
-import subprocess
 import sys
 import time
-import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bench.tmux_pane import Pane
 from checks.incident.journal import Journal
 
-ROOT = Path(__file__).resolve().parent.parent
 SIZE = (80, 24)
 POLL_S = 0.05
 STABLE_S = 0.4      # after a key, a "next" proposal is pressed once it stayed this long (the module's docstring)
@@ -108,37 +105,6 @@ def _policy_screen(policy, seen, screen):
         raise RuntimeError(f"{exc}; the screen:\n{screen}") from None
 
 
-@dataclass
-class Pane:
-    socket: str = field(default_factory=lambda: f"ofc-bench-{uuid.uuid4().hex[:8]}")
-    name: str = "op"
-
-    def tmux(self, *args: str) -> str:
-        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True).stdout
-
-    def start(self, argv: list[str]) -> None:
-        command = "env -u COLUMNS -u LINES " + " ".join("'" + a.replace("'", "'\\''") + "'" for a in argv)
-        subprocess.run(["tmux", "-L", self.socket, "new-session", "-d", "-s", self.name, "-x", str(SIZE[0]),
-                        "-y", str(SIZE[1]), "-c", str(ROOT), command + "; sleep 600"], check=True)
-
-    def screen(self) -> str:
-        return self.tmux("capture-pane", "-p", "-t", self.name)
-
-    def send(self, key: str, literal: bool) -> None:
-        self.tmux("send-keys", "-t", self.name, *(["-l"] if literal else []), key)
-
-    def wait_for(self, text: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if text in self.screen():
-                return
-            time.sleep(POLL_S)
-        raise RuntimeError(f"{text!r} not on the cockpit's screen within {timeout}s:\n{self.screen()}")
-
-    def kill(self) -> None:
-        self.tmux("kill-server")
-
-
 def _probe_passed(incident: Path) -> datetime | None:
     if not (incident / "journal.sqlite3").exists():
         return None
@@ -155,8 +121,9 @@ def _probe_passed(incident: Path) -> datetime | None:
 def drive(config: str, crash, incident: Path, policy, timeout_s: float = 90.0, max_keys: int = 40) -> dict:
     """Start the cockpit at 80x24, crash the primary, press what ``policy`` says for each proposal
     until the write probe passes; the time, the keys and each press (seconds after the crash)."""
-    pane = Pane()
-    pane.start([sys.executable, "-m", "cli", "run", config, "--incident", str(incident), *ROLES])
+    pane = Pane([sys.executable, "-m", "cli", "run", config, "--incident", str(incident), *ROLES], size=SIZE,
+                keep=True, name="op")
+    pane.start()
     try:
         pane.wait_for("WRITABLE", 30)              # a live frame: the cockpit samples the primary
         crashed_at = datetime.now(timezone.utc)

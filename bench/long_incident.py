@@ -16,22 +16,20 @@ from __future__ import annotations
 
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import tomli_w
 
 from bench.long_journal import NODES, build_long_journal
+from bench.tmux_pane import Pane
 from checks.config.model import Cluster
 from checks.incident.journal import Journal
 from checks.incident.record import render_record
 from checks.stages.close import closeout
 
-ROOT = Path(__file__).resolve().parent.parent
 CLOSED_PORT = 9                                   # discard: nothing listens there on these machines
 
 
@@ -69,22 +67,12 @@ def resume_s(directory: Path, config: Path, timeout_s: float = 60.0) -> float:
     last = journal.events()[-1].text
     journal.close()
     mark = last.split(":")[0]                     # "note 1234": the start of the night's last line
-    session = f"ofc-bench-{uuid.uuid4().hex[:8]}"
-    command = [sys.executable, "-m", "cli", "run", str(config), "--incident", str(directory)]
-    started = time.monotonic()
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40", "-c", str(ROOT), *command],
-                   check=True)
-    screen = ""
+    pane = Pane([sys.executable, "-m", "cli", "run", str(config), "--incident", str(directory)])
     try:
-        while time.monotonic() - started < timeout_s:
-            screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True,
-                                    text=True).stdout
-            if mark in screen:
-                return round(time.monotonic() - started, 3)
-            time.sleep(0.02)
-        raise RuntimeError(f"the resumed incident did not show '{mark}' within {timeout_s:g} s; last screen:\n{screen}")
+        return pane.wait_until(lambda screen: mark in screen, pane.start(), timeout_s,
+                               what=f"the resumed incident's last entry ('{mark}')")
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        pane.kill()
 
 
 def long_incident_figures(hours: float = 8, events: int = 10_000) -> dict:
