@@ -9,3 +9,30 @@ error is born: ``ConfigError``, ``JournalError``, ``SeatError``, ``GateRefused``
 
 class CockpitError(Exception):
     """A failure or refusal whose message is the sentence to show."""
+
+
+def error_line(exc: BaseException) -> str:
+    """The first line of an exception's message, to end a sentence ("cannot read X: <this>"); an
+    exception without one (a bare ``ConnectionResetError()``, a timeout) said by what it is, never
+    an empty string or an ``IndexError`` of its own; an OSError by its ``strerror`` (no errno), a
+    KeyError by its key (not the key's repr). Callers redact what may hold a DSN."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror                   # the system's words, not "[Errno 28] ..."
+    if isinstance(exc, KeyError) and exc.args:
+        return f"the key {exc.args[0]} is missing"     # str() of a KeyError is the key's repr
+    for line in str(exc).splitlines():
+        if line.strip():
+            return line.strip()
+    for kind, words in _WITHOUT_MESSAGE:
+        if isinstance(exc, kind):
+            return words
+    return f"an error with no message ({type(exc).__name__})"
+
+
+_WITHOUT_MESSAGE: tuple[tuple[type[BaseException], str], ...] = (
+    (TimeoutError, "timed out"),
+    (ConnectionRefusedError, "the connection was refused"),
+    (ConnectionError, "the connection was lost"),
+    (EOFError, "the connection closed before an answer"),
+    (KeyError, "a required key is missing"),
+)

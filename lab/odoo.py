@@ -72,8 +72,10 @@ def set_up(paths: LabPaths, state: LabState) -> None:
     try:
         odoo_schema.create(conninfo, probe)
     except psycopg.Error as exc:
+        from .odoo_db import one_line
+
         raise LabError(f"creating the Odoo tables in database {DB_NAME} through PgBouncer "
-                       f"(port {state.pgbouncer_port}) failed: {str(exc).strip().splitlines()[0]}") from None
+                       f"(port {state.pgbouncer_port}) failed: {one_line(exc)}") from None
     write_file(paths.odoo_probe_password, probe + "\n", 0o600)
     if not paths.odoo_conf.exists():
         write_file(paths.odoo_conf, conf_text(paths, state, conninfo["password"], secrets.token_urlsafe(24)), 0o600)

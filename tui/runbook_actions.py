@@ -15,6 +15,8 @@ import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 
+from checks.config.redact import redact
+from checks.errors import error_line
 from checks.runbook.operation import GateRefused, Operation
 from checks.runbook.result_text import NOT_PASSED, result_outcome, result_sentence
 from checks.stages.seat import LiveRunbook
@@ -87,7 +89,7 @@ class RunbookActions:
         except GateRefused as exc:
             return ActionDone(label, False, str(exc), refused=True)
         except Exception as exc:  # noqa: BLE001 - shown and journaled, never a crash of the cockpit
-            text = f"{label} failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            text = f"{label} failed: {redact(error_line(exc))}"
             try:
                 self.op.log("system", text, data={"error": True, "action": label})
             except Exception:  # noqa: BLE001 - the journal alarm shows that separately

@@ -37,6 +37,7 @@ from typing import Any
 
 from checks.config.model import Node
 from checks.config.redact import redact
+from checks.errors import error_line
 from checks.incident.evidence import Check, Step
 from checks.incident.rpo import CHECK as RPO_CHECK
 from checks.incident.rpo import lost_words
@@ -81,8 +82,7 @@ def rewind_facts(output: str) -> dict[str, Any]:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return redact(text.splitlines()[0]) if text else type(exc).__name__
+    return redact(error_line(exc))
 
 
 def _last_line(result: CommandResult) -> str:

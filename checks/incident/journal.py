@@ -31,6 +31,7 @@ from typing import Any
 
 from checks.config.redact import redact
 from checks.config.text import visible, visible_data
+from checks.errors import error_line
 from checks.incident.directory import JOURNAL_FILE, check_no_symlinks, prepare_incident_dir
 from checks.incident.errors import (  # noqa: F401  (raised here; callers catch them from the journal)
     JournalError, JournalWriteError
@@ -63,7 +64,7 @@ def _parse_at(text: str) -> datetime:
 
 
 def _reason(exc: BaseException) -> str:
-    return redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    return redact(error_line(exc))
 
 
 class Journal(JournalSamples):

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict
 
 from checks.config.model import Cluster, Node
 from checks.config.redact import redact
-from checks.errors import CockpitError
+from checks.errors import CockpitError, error_line
 from checks.observe.connect import NodeUnreachable, node_connection
 from checks.observe.lsn import format_lsn, human_bytes, parse_lsn
 from checks.observe.queries import DIVERGENCE_POSITION, READ_TIMELINE_HISTORY, WAL_READABLE_UPTO, WAL_RECORDS_AFTER_FORK
@@ -263,7 +263,7 @@ async def read_position(conn, node: str, timeout_s: float) -> NodePosition:
     try:
         row = await _fetch(conn, DIVERGENCE_POSITION, node=node, timeout_s=timeout_s)
     except asyncpg.PostgresError as exc:
-        raise DivergenceError(f"{node}: cannot read its WAL position: {redact(str(exc).splitlines()[0])}") from None
+        raise DivergenceError(f"{node}: cannot read its WAL position: {redact(error_line(exc))}") from None
     return NodePosition(name=node, role=row["role"], in_recovery=row["in_recovery"],
                         system_identifier=row["system_identifier"], timeline=row["timeline"],
                         end_lsn=row["end_lsn"], checkpoint_lsn=row["checkpoint_lsn"], redo_lsn=row["redo_lsn"],
@@ -288,7 +288,7 @@ async def read_history(conn, node: str, role: str, tli: int, timeout_s: float) -
         raise DivergenceError(f"{node}: {path} is missing although the node is on timeline {tli}: "
                               "its timeline history was removed") from None
     except asyncpg.PostgresError as exc:
-        raise DivergenceError(f"{node}: cannot read {path}: {redact(str(exc).splitlines()[0])}") from None
+        raise DivergenceError(f"{node}: cannot read {path}: {redact(error_line(exc))}") from None
     return parse_history(row[0] or "", node=node, tli=tli)
 
 
@@ -314,8 +314,7 @@ async def read_node(node: Node, cluster: Cluster, conn=None) -> tuple[NodePositi
             text = f"{node.name}: connection closed before the server answered (server down behind a proxy?)"
         raise DivergenceError(f"{text}: its timeline and WAL position cannot be read") from None
     except Exception as exc:  # noqa: BLE001 - e.g. the connection dropped between two queries
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DivergenceError(f"{node.name}: {redact(text)}: its timeline and WAL position cannot be read") from None
+        raise DivergenceError(f"{node.name}: {redact(error_line(exc))}: its timeline and WAL position cannot be read") from None
 
 
 class WalUnreadable(CockpitError):
@@ -341,7 +340,7 @@ async def read_wal_content(conn, node: str, role: str, start: str, end: str, tim
         raise WalUnreadable(f"the cockpit role {who} may not call pg_get_wal_records_info on {node}: GRANT "
                             f"pg_read_server_files TO {who}; see README 'Privileges'") from None
     except asyncpg.PostgresError as exc:
-        raise WalUnreadable(f"{node}: {redact(str(exc).splitlines()[0])}") from None
+        raise WalUnreadable(f"{node}: {redact(error_line(exc))}") from None
     groups = tuple(WalGroup(**{k: row[k] for k in ("resource_manager", "record_type", "records", "with_xid",
                                                     "first_description", "last_description")}) for row in rows)
     return WalContent(start_lsn=format_lsn(parse_lsn(start)), end_lsn=format_lsn(parse_lsn(end)),
@@ -362,8 +361,7 @@ async def assess_with_records(cluster: Cluster, old: NodePosition, new: NodePosi
     except WalUnreadable as exc:
         return assess_divergence(old, new, new_history, old_history, wal_unread=str(exc))
     except (NodeUnreachable, SamplerError, OSError) as exc:
-        why = redact(str(exc).splitlines()[0]) if str(exc).strip() else type(exc).__name__
-        return assess_divergence(old, new, new_history, old_history, wal_unread=f"{old.name}: {why}")
+        return assess_divergence(old, new, new_history, old_history, wal_unread=f"{old.name}: {redact(error_line(exc))}")
     return assess_divergence(old, new, new_history, old_history, wal=wal)
 
 

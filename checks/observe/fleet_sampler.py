@@ -16,7 +16,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from checks.config.model import Cluster
-from checks.errors import CockpitError
+from checks.config.redact import redact
+from checks.errors import CockpitError, error_line
 from checks.observe.assess import Watch
 from checks.observe.fleet import FleetRow, FleetTracker, waiting_row, worst_first
 from checks.observe.sample import NodeSample, utcnow
@@ -128,8 +129,8 @@ class FleetSampler:
                 except CockpitError as exc:              # a round that cannot run: its sentence
                     row = self.tracker.failed(name, len(cluster.nodes), f"not sampled: {exc}", self.clock())
                 except Exception as exc:  # noqa: BLE001 - one cluster's failure is its row, never the fleet's end
-                    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                    row = self.tracker.failed(name, len(cluster.nodes), f"sampling failed: {first}", self.clock())
+                    row = self.tracker.failed(name, len(cluster.nodes), f"sampling failed: {redact(error_line(exc))}",
+                                              self.clock())
                 self._publish(row, samples)
                 next_tick = max(next_tick + interval, loop.time())
                 await asyncio.sleep(next_tick - loop.time())

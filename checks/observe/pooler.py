@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict
 from checks.config.conninfo import with_dbname
 from checks.config.model import Cluster, PgBouncer
 from checks.config.redact import redact
-from checks.errors import CockpitError
+from checks.errors import CockpitError, error_line
 from checks.observe.libpq import asyncpg_args, connection_error
 from checks.observe.sample import NodeSample
 from checks.observe.sampler import APPLICATION_NAME, node_password
@@ -82,15 +82,14 @@ class PoolProbe(BaseModel):
         return f"{where} cannot write: {self.error or 'no answer'}"
 
 
-def error_line(exc: BaseException, dsn: str | None = None) -> str:
+def pooler_error(exc: BaseException, dsn: str | None = None) -> str:
     """One redacted line for an exception met on a PgBouncer ("timeout expired" for a timeout); with
     the ``dsn`` it was connecting to, libpq's sentence for the cause (checks.observe.libpq)."""
     if dsn is not None:
         return connection_error(exc, dsn)
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         return "timeout expired"
-    text = str(exc).strip()
-    return redact(text.splitlines()[0]) if text else type(exc).__name__
+    return redact(error_line(exc))
 
 
 async def console_connect(pgb: PgBouncer, timeout_s: float = 10.0):
@@ -108,7 +107,7 @@ async def console_connect(pgb: PgBouncer, timeout_s: float = 10.0):
                                             **kwargs),
             timeout=timeout_s + 0.5)
     except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001
-        raise PgBouncerError(f"{pgb.name}: cannot reach the admin console: {error_line(exc)}") from None
+        raise PgBouncerError(f"{pgb.name}: cannot reach the admin console: {pooler_error(exc)}") from None
 
 
 async def show_on(conn, pgb: PgBouncer, whats: tuple[str, ...], timeout_s: float = 10.0) -> dict[str, list[dict]]:
@@ -125,7 +124,7 @@ async def show_on(conn, pgb: PgBouncer, whats: tuple[str, ...], timeout_s: float
                 await asyncio.wait_for(cur.execute(f"SHOW {what.upper()}"), timeout=timeout_s)
                 shown[what.lower()] = list(await cur.fetchall())
             except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001
-                raise PgBouncerError(f"{pgb.name}: SHOW {what.upper()} failed: {error_line(exc)}") from None
+                raise PgBouncerError(f"{pgb.name}: SHOW {what.upper()} failed: {pooler_error(exc)}") from None
     return shown
 
 
@@ -236,7 +235,7 @@ async def _new_client(pgb: PgBouncer, database: str, cluster: Cluster) -> tuple[
         return dict(row), None
     except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001 - the failure is the finding
         timed_out = isinstance(exc, (asyncio.TimeoutError, TimeoutError))
-        text = error_line(exc, client_dsn(pgb, database) if phase == "connect" and not timed_out else None)
+        text = pooler_error(exc, client_dsn(pgb, database) if phase == "connect" and not timed_out else None)
         if timed_out and phase == "connect":
             text = f"timeout expired: {pgb.name} did not let a new client in within {sampling.connect_timeout_s:g} s"
         elif timed_out:

@@ -17,7 +17,7 @@ import asyncpg
 from checks.config.conninfo import cached_params
 from checks.config.model import Node, Sampling
 from checks.config.redact import redact, remember_secret
-from checks.errors import CockpitError
+from checks.errors import CockpitError, error_line
 from checks.observe.libpq import asyncpg_args, connection_error
 from checks.observe.queries import NODE_SAMPLE
 from checks.observe.sample import NodeSample, ReplicationPeer, WalReceiver, iso_utc, utcnow
@@ -167,8 +167,7 @@ def describe_error(exc: BaseException, sampling: Sampling, dsn: str | None = Non
         return (f"timeout expired: the {where} accepted the connection but did not answer the sample query "
                 f"within {sampling.statement_timeout_s:g} s")
     if isinstance(exc, asyncpg.PostgresError):
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return redact(f"the {where} answered the sample query with an error: {text}")
+        return redact(f"the {where} answered the sample query with an error: {error_line(exc)}")
     return connection_error(exc, dsn)
 
 

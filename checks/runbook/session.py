@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from checks.config.model import Cluster
+from checks.errors import error_line
 from checks.incident.directory import prepare_incident_dir
 from checks.incident.journal import Event, Journal, JournalError
 from checks.incident.operator_seat import OperatorSeat, take_operator_seat
@@ -142,8 +143,7 @@ class Session:
         if isinstance(exc, JournalError):    # its sentence names the file and why
             self.alarm = str(exc)
             return
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0] if str(exc) \
-            else "the render failed"
+        why = error_line(exc)
         self.alarm = f"record {self.dir / 'record.md'} not written: {why}"
 
     def health(self) -> str | None:

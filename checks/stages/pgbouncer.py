@@ -14,7 +14,7 @@ import re
 from contextlib import asynccontextmanager
 
 from checks.config.model import PgBouncer
-from checks.observe.pooler import PgBouncerError, console_close, console_connect, console_show, error_line, show_on
+from checks.observe.pooler import PgBouncerError, console_close, console_connect, console_show, pooler_error, show_on
 
 __all__ = ["PgBouncerError", "AdminConsole", "admin_console", "admin_execute", "admin_show", "entry_target",
            "open_console", "preload_show_driver", "resume", "rewrite_databases"]
@@ -47,7 +47,7 @@ class AdminConsole:
         try:
             await asyncio.wait_for(self.conn.execute(command), timeout=timeout_s or self.timeout_s)
         except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001
-            text = error_line(exc)
+            text = pooler_error(exc)
             if "already paused" in text and command.upper().startswith("PAUSE"):
                 return
             if "not paused" in text and command.upper().startswith("RESUME"):

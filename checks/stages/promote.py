@@ -17,6 +17,8 @@ import time
 
 from pydantic import BaseModel, ConfigDict
 
+from checks.config.redact import redact
+from checks.errors import error_line
 from checks.incident.evidence import Check
 from checks.observe.connect import NodeUnreachable
 from checks.observe.divergence import DivergenceError, read_node
@@ -71,7 +73,7 @@ async def promote_on(conn, name: str, statement_timeout_s: float, *, poll_s: flo
         return PromotionResult(node=name, promoted=False,
                                error=f"{name} stopped answering ({t:g}s statement timeout) during promotion")
     except Exception as exc:  # noqa: BLE001 - a server error is a result to journal, not a crash
-        return PromotionResult(node=name, promoted=False, error=str(exc).splitlines()[0])
+        return PromotionResult(node=name, promoted=False, error=redact(error_line(exc)))
 
 
 def _worse(new: DataRisk, decided: dict) -> bool:

@@ -22,6 +22,8 @@ from datetime import datetime
 
 from checks.config.conninfo import with_dbname
 from checks.config.model import Node
+from checks.config.redact import redact
+from checks.errors import error_line
 from checks.incident.evidence import Check
 from checks.observe.connect import NodeUnreachable, node_connection
 from checks.observe.queries import CRON_LASTCALL, FAILED_JOBS_SINCE, HAS_QUEUE_JOB, ODOO_SESSIONS, WRITABLE_CHECK
@@ -65,7 +67,7 @@ async def check_cron(op: Operation, new: Node, since: datetime) -> tuple[bool, s
     except NodeUnreachable as exc:
         return False, str(exc)
     except Exception as exc:  # noqa: BLE001 - e.g. no ir_cron table: a fact to report
-        return False, f"cannot read cron progress on {new.name}/{odoo.db}: {str(exc).splitlines()[0]}"
+        return False, f"cannot read cron progress on {new.name}/{odoo.db}: {redact(error_line(exc))}"
     if failed is not None and failed > odoo.max_failed_jobs:
         return False, f"{failed} queue_job rows failed since promotion (more than {odoo.max_failed_jobs})"
     jobs = "no queue_job table" if failed is None else f"{failed} failed queue_job since promotion"

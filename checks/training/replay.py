@@ -33,6 +33,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from checks.config.model import Cluster
+from checks.errors import error_line
 from checks.incident.events import Event
 from checks.incident.journal import Journal, JournalError
 from checks.observe.assess import ClusterView, NodeView, Watch
@@ -184,8 +185,7 @@ class Recording:
             samples = journal.samples()
             events = journal.events()
         except (JournalError, ValidationError, ValueError) as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ReplayError(f"{dir}: the journal cannot be read for replay: {first}") from None
+            raise ReplayError(f"{dir}: the journal cannot be read for replay: {error_line(exc)}") from None
         finally:
             journal.close()
         cluster_name = meta.get("cluster", "") or "unknown"

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serial
 
 from checks.config.files import read_text
 from checks.config.model import Cluster
-from checks.errors import CockpitError
+from checks.errors import CockpitError, error_line
 from checks.observe.sample import NodeSample, iso_utc
 from checks.runbook.operation import GateRefused
 from checks.training import SCENARIO_DIR  # noqa: F401 - the bundled scenarios, importable from here too
@@ -119,8 +119,7 @@ def training_cluster(config: dict[str, Any]) -> Cluster:
                             "login": odoo.get("login", "probe"), "password_env": "TRAINING_NEVER_USED"}
         return Cluster.model_validate(data)
     except (KeyError, TypeError, ValidationError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ScenarioError(f"the scenario's cluster config is not valid: {first}") from None
+        raise ScenarioError(f"the scenario's cluster config is not valid: {error_line(exc)}") from None
 
 
 def load_scenario(path: str | Path) -> Scenario:
