@@ -234,7 +234,7 @@ class TimelineView(ScrollView, can_focus=True):
         if self.cursor < 0:
             return
         if height == 0:
-            return                          # not laid out yet: on_resize scrolls, before the first frame
+            return          # not laid out yet: on_resize scrolls once it is (following, the anchor has it at its end)
         top, last = self.scroll_offset.y, self.cursor + len(self._cursor_more())
         if self.cursor < top:
             self.scroll_to(y=self.cursor, animate=False, immediate=True)
