@@ -22,6 +22,7 @@ from checks.stages.inifile import set_keys
 from checks.stages.pgbouncer import (
     AdminConsole, PgBouncerError, admin_console, entry_target, preload_show_driver, resume, rewrite_databases
 )
+from checks.stages.promote import journal_timeline_if_missing
 
 
 class StepFailed(CockpitError):
@@ -129,6 +130,7 @@ async def cut_over(op: Operation, target: str | None = None, *, context: dict | 
         finally:
             if held is not None:                  # resumed (or failed): nothing is held paused any more
                 await held.close()
+    await journal_timeline_if_missing(op, new.name)     # a switchover's promotion left it for after RESUME
     odoo = op.cluster.odoo
     if ok and odoo and odoo.conf_path:
         try:

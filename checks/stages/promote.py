@@ -147,8 +147,9 @@ async def _recheck_and_promote(op: Operation, state, candidate: str, opening) ->
     try:
         conn = await opening
         result = await promote_on(conn, candidate, op.cluster.sampling.statement_timeout_s)
-        if result.promoted and not result.already:
-            # on the promotion's connection: a new one is ~12 ms more of a switchover's pause
+        # on the promotion's connection (a new one is ~12 ms); not while a switchover holds Odoo paused:
+        # there the cutover reads it after its RESUME (journal_timeline_if_missing), off the pause
+        if result.promoted and not result.already and not op.consoles:
             try:
                 timeline = await read_node(node, op.cluster, conn)
             except DivergenceError as exc:
@@ -156,6 +157,25 @@ async def _recheck_and_promote(op: Operation, state, candidate: str, opening) ->
     except NodeUnreachable as exc:
         result = PromotionResult(node=candidate, promoted=False, error=str(exc))
     return result, timeline
+
+
+async def journal_timeline_if_missing(op: Operation, node: str) -> None:
+    """The promoted node's timeline switch, read on a connection of its own, when this incident
+    promoted ``node`` and has not journaled it since (a switchover's promotion leaves it to the
+    cutover, once Odoo is resumed; a cockpit that stopped in between has it read at the next cutover)."""
+    promoted = switched = None
+    for e in op.journal.events(kinds={"evidence"}):
+        if e.data.get("node") == node and e.data.get("check") == Check.PROMOTED and e.data.get("passed"):
+            promoted = e.id
+        elif e.data.get("node") == node and e.data.get("check") == Check.TIMELINE_SWITCH:
+            switched = e.id
+    if promoted is None or (switched is not None and switched > promoted):
+        return
+    try:
+        read: tuple | DivergenceError = await read_node(op.cluster.node(node), op.cluster)
+    except DivergenceError as exc:
+        read = exc
+    journal_timeline_switch(op, node, read)
 
 
 def journal_timeline_switch(op: Operation, node: str, read: tuple | DivergenceError) -> None:

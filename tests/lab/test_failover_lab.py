@@ -137,6 +137,11 @@ def test_planned_switchover_under_load_loses_no_row_and_fails_no_transaction(fre
     assert waiting.get("pooler_waiting", "pgb1/odoo").firing
     risk = [e for e in events(tmp_path / "inc", "evidence") if e.data.get("check") == "pre_promote"][-1]
     assert risk.data["data_risk"]["kind"] == "zero", risk.text
+    # the promoted node's timeline switch is read once Odoo is resumed, not inside the pause, and
+    # still journaled (a later rollback judges divergence from it): timeline 2, forked from 1
+    [switch] = [e for e in events(tmp_path / "inc", "evidence") if e.data.get("check") == "timeline_switch"]
+    assert switch.id > cutover.id and switch.data["position"]["timeline"] == 2, switch.text
+    assert [h["parent_tli"] for h in switch.data["history"]][-1:] == [1], switch.data["history"]
     assert bench.returncode == 0, out
     processed = int(re.search(r"number of transactions actually processed: (\d+)", out).group(1))
     failed = re.search(r"number of failed transactions: (\d+)", out)
