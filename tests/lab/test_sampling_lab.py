@@ -229,6 +229,10 @@ def test_the_wal_senders_and_receiver_are_the_views_rows_for_every_role(lab):
     psql(st, "node1", "create role sample_plain login; create role sample_monitor login in role pg_monitor")
     views = {}
     try:
+        deadline = time.monotonic() + 30          # the standby has the roles once it replayed them
+        while psql(st, "node2", "select count(*) from pg_roles where rolname in ('sample_plain', 'sample_monitor')") != "2":
+            assert time.monotonic() < deadline, "node2 never replayed the new roles"
+            time.sleep(0.05)
         for role in ("cockpit", "sample_monitor", "sample_plain"):
             as_role = None if role == "cockpit" else role
             for node in ("node1", "node2"):
