@@ -230,7 +230,8 @@ def test_the_wal_senders_and_receiver_are_the_views_rows_for_every_role(lab):
     views = {}
     try:
         deadline = time.monotonic() + 30          # the standby has the roles once it replayed them
-        while psql(st, "node2", "select count(*) from pg_roles where rolname in ('sample_plain', 'sample_monitor')") != "2":
+        replayed = "select count(*) from pg_roles where rolname in ('sample_plain', 'sample_monitor')"
+        while psql(st, "node2", replayed) != "2":
             assert time.monotonic() < deadline, "node2 never replayed the new roles"
             time.sleep(0.05)
         for role in ("cockpit", "sample_monitor", "sample_plain"):
