@@ -14,10 +14,10 @@ class CockpitError(Exception):
 def error_line(exc: BaseException) -> str:
     """The first line of an exception's message, to end a sentence ("cannot read X: <this>"); an
     exception without one (a bare ``ConnectionResetError()``, a timeout) said by what it is, never
-    an empty string or an ``IndexError`` of its own; an OSError by its ``strerror`` (no errno), a
+    an empty string or an ``IndexError`` of its own; an OSError by its ``strerror`` and file (no errno), a
     KeyError by its key (not the key's repr). Callers redact what may hold a DSN."""
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror                   # the system's words, not "[Errno 28] ..."
+    if isinstance(exc, OSError) and exc.strerror:   # the system's words, not "[Errno 2] ...: '/x'"
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
     if isinstance(exc, KeyError) and exc.args:
         return f"the key {exc.args[0]} is missing"     # str() of a KeyError is the key's repr
     for line in str(exc).splitlines():

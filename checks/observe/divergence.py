@@ -314,7 +314,8 @@ async def read_node(node: Node, cluster: Cluster, conn=None) -> tuple[NodePositi
             text = f"{node.name}: connection closed before the server answered (server down behind a proxy?)"
         raise DivergenceError(f"{text}: its timeline and WAL position cannot be read") from None
     except Exception as exc:  # noqa: BLE001 - e.g. the connection dropped between two queries
-        raise DivergenceError(f"{node.name}: {redact(error_line(exc))}: its timeline and WAL position cannot be read") from None
+        why = redact(error_line(exc))
+        raise DivergenceError(f"{node.name}: {why}: its timeline and WAL position cannot be read") from None
 
 
 class WalUnreadable(CockpitError):
@@ -361,7 +362,8 @@ async def assess_with_records(cluster: Cluster, old: NodePosition, new: NodePosi
     except WalUnreadable as exc:
         return assess_divergence(old, new, new_history, old_history, wal_unread=str(exc))
     except (NodeUnreachable, SamplerError, OSError) as exc:
-        return assess_divergence(old, new, new_history, old_history, wal_unread=f"{old.name}: {redact(error_line(exc))}")
+        why = redact(error_line(exc))
+        return assess_divergence(old, new, new_history, old_history, wal_unread=f"{old.name}: {why}")
     return assess_divergence(old, new, new_history, old_history, wal=wal)
 
 
