@@ -71,4 +71,8 @@ class Pane:
         return int(self.tmux("display-message", "-p", "-t", self.name, "#{pane_pid}").strip())
 
     def kill(self) -> None:
+        """Stop the pane's server and remove its socket file (tmux leaves it behind)."""
+        socket = self.tmux("display-message", "-p", "#{socket_path}").strip()
         self.tmux("kill-server")
+        if socket:
+            Path(socket).unlink(missing_ok=True)

@@ -38,7 +38,11 @@ class Tmux:
         raise AssertionError(f"{text!r} not on {name}'s screen within {timeout}s:\n{self.screen(name)}")
 
     def kill(self) -> None:
+        """Stop the private server and remove its socket file (tmux leaves it behind)."""
+        socket = self._run("display-message", "-p", "#{socket_path}", check=False).strip()
         self._run("kill-server", check=False)
+        if socket:
+            Path(socket).unlink(missing_ok=True)
 
 
 def cockpit(*args: str) -> list[str]:
