@@ -173,7 +173,8 @@ class TimelineView(ScrollView, can_focus=True):
         anchor): the compositor puts it there as it lays the view out, so a resumed night's first
         frame already shows its last entry, not its first rows and a scroll a frame later."""
         self._pinned = pinned
-        self.anchor(pinned)
+        if pinned != self.is_anchored:   # only on a change: anchor() scrolls too, as move_cursor does
+            self.anchor(pinned)
 
     def action_cursor(self, step: int) -> None:
         self._pin(False)
