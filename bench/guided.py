@@ -125,11 +125,11 @@ def drive(config: str, crash, incident: Path, policy, timeout_s: float = 90.0, m
                 keep=True, name="op")
     pane.start()
     try:
-        pane.wait_for("WRITABLE", 30)              # a live frame: the cockpit samples the primary
+        pane.wait_for("WRITABLE", 30, POLL_S)      # a live frame: the cockpit samples the primary
         crashed_at = datetime.now(timezone.utc)
         started = time.monotonic()
         crash()
-        pane.wait_for("CRITICAL", 15)              # the operator sees the crash, then acts
+        pane.wait_for("CRITICAL", 15, POLL_S)      # the operator sees the crash, then acts
         seen_at = time.monotonic() - started
         presses: list[dict] = []
         shown: list[tuple[float, str]] = []      # every change of what the screen proposes

@@ -7,6 +7,7 @@ and one run's server exiting (tmux exits with its last session) cannot race the 
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import time
 import uuid
@@ -39,7 +40,7 @@ class Pane:
         # COLUMNS/LINES (exported by some shells and by pytest) would win over the pane's size
         argv = ["env", "-u", "COLUMNS", "-u", "LINES", *self.argv]
         if self.keep:
-            argv = [" ".join("'" + a.replace("'", "'\\''") + "'" for a in argv) + "; sleep 600"]
+            argv = [shlex.join(argv) + "; sleep 600"]
         started = time.monotonic()
         subprocess.run(["tmux", "-L", self.socket, "new-session", "-d", "-s", self.name, "-x", str(self.size[0]),
                         "-y", str(self.size[1]), "-c", str(self.cwd), *argv], check=True)
@@ -63,8 +64,8 @@ class Pane:
             time.sleep(poll_s)
         raise RuntimeError(f"{what} not on the screen within {timeout_s:g} s; the last screen:\n{screen}")
 
-    def wait_for(self, text: str, timeout_s: float) -> None:
-        self.wait_until(lambda screen: text in screen, time.monotonic(), timeout_s, what=f"'{text}'")
+    def wait_for(self, text: str, timeout_s: float, poll_s: float = POLL_S) -> None:
+        self.wait_until(lambda screen: text in screen, time.monotonic(), timeout_s, what=f"'{text}'", poll_s=poll_s)
 
     @property
     def pid(self) -> int:
